@@ -1,0 +1,53 @@
+# cmrisk: `make run` serves the Darién demo at http://127.0.0.1:$(PORT); `make test` runs every test.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 8000
+HOST ?= 127.0.0.1
+REGION ?= darien
+export CMRISK_DATA_DIR ?= $(CURDIR)/data
+# Debian packages the test suite drives as real clients (GDAL's OAPIF driver, headless Chromium).
+DEB_TEST_PACKAGES ?= gdal-bin
+PYTEST_ARGS ?=
+
+.PHONY: run install demo pipeline serve test lint bench clean debs
+
+run: install demo pipeline serve ## install, build the demo, run the pipeline, serve the map
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test,dev]'
+	touch $@
+
+install: $(VENV)/.installed ## create .venv and install cmrisk with its test tools
+
+demo: install ## write the embedded demo inputs (once)
+	$(BIN)/cmrisk demo
+
+pipeline: install ## run the pipeline for $(REGION)
+	$(BIN)/cmrisk run $(REGION)
+
+serve: install ## serve at http://$(HOST):$(PORT)
+	@echo "cmrisk: open http://$(HOST):$(PORT)/ (planning map: http://$(HOST):$(PORT)/maps/risk)"
+	$(BIN)/cmrisk serve --host $(HOST) --port $(PORT)
+
+debs: ## install the Debian packages the tests need (as root), or say how
+	@bash scripts/ensure-debs.sh $(DEB_TEST_PACKAGES)
+
+test: install debs ## run every test (pytest's "no tests ran" fails too)
+	@$(BIN)/python -m pytest $(PYTEST_ARGS); rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests" >&2; exit 1; fi; exit $$rc
+
+lint: install ## ruff and mypy on the four packages
+	$(BIN)/ruff check data_catalog pipelines layers geo_service tests bench
+	$(BIN)/mypy
+
+bench: install ## benchmarks (results go to bench/RESULTS.md)
+	$(BIN)/python bench/pipeline.py
+
+clean: ## remove the venv and the data dir
+	rm -rf $(VENV) data

@@ -1,0 +1,102 @@
+"""The STAC catalog of what a run produces (pystac): one item per layer, with provenance.
+
+Asset hrefs are relative to the run folder on disk; the service rewrites them to its own URLs
+so that no response carries a file-system path.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pystac
+
+COG_MEDIA_TYPE = pystac.MediaType.COG
+GEOPARQUET_MEDIA_TYPE = "application/vnd.apache.parquet"
+PREFIX = "cmrisk:"
+"""Namespace of cmrisk's own item properties."""
+
+
+def sha256_of(path: Path, chunk: int = 1 << 20) -> str:
+    """Hex SHA-256 of a file."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while block := handle.read(chunk):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def layer_item(
+    *,
+    layer_id: str,
+    asset_path: Path,
+    bbox: Sequence[float],
+    when: datetime,
+    media_type: str,
+    fields: Mapping[str, Any],
+) -> pystac.Item:
+    """A STAC item for one layer file.
+
+    Args:
+        layer_id: the item id (and layer id).
+        asset_path: the file; its name becomes the relative href.
+        bbox: (west, south, east, north), degrees.
+        when: the item datetime (the run's time, UTC).
+        media_type: the asset media type.
+        fields: cmrisk properties without prefix (title, kind, units, synthetic, ...).
+    """
+    west, south, east, north = bbox
+    geometry = {
+        "type": "Polygon",
+        "coordinates": [[[west, south], [east, south], [east, north], [west, north], [west, south]]],
+    }
+    properties: dict[str, Any] = {"title": fields.get("title", layer_id)}
+    if "description" in fields:
+        properties["description"] = fields["description"]
+    properties.update({f"{PREFIX}{k}": v for k, v in fields.items()
+                       if k not in ("title", "description")})
+    item = pystac.Item(layer_id, geometry, list(bbox), when, properties)
+    item.add_asset("data", pystac.Asset(
+        href=f"./{asset_path.name}", media_type=media_type, roles=["data"],
+        extra_fields={"file:size": asset_path.stat().st_size,
+                      "file:checksum": "1220" + sha256_of(asset_path)},
+    ))
+    return item
+
+
+def write_catalog(folder: Path, catalog_id: str, description: str,
+                  items: Sequence[pystac.Item]) -> Path:
+    """Write a self-contained catalog with `items` beside their assets in `folder`.
+
+    Returns:
+        The path of `catalog.json`.
+    """
+    catalog = pystac.Catalog(catalog_id, description)
+    catalog.set_self_href(str(folder / "catalog.json"))
+    for item in items:
+        catalog.add_item(item)
+        item.set_self_href(str(folder / "items" / f"{item.id}.json"))
+        for asset in item.assets.values():
+            asset.href = str(folder / Path(asset.href).name)
+    catalog.save(catalog_type=pystac.CatalogType.SELF_CONTAINED)
+    return folder / "catalog.json"
+
+
+def read_items(catalog_path: Path) -> list[pystac.Item]:
+    """Every item of a catalog written by `write_catalog`, asset hrefs made absolute."""
+    catalog = pystac.Catalog.from_file(str(catalog_path))
+    items = list(catalog.get_items(recursive=True))
+    for item in items:
+        item.make_asset_hrefs_absolute()
+    return items
+
+
+def cmrisk_fields(item: pystac.Item) -> dict[str, Any]:
+    """The item's cmrisk properties without prefix, plus title and description."""
+    fields = {k[len(PREFIX):]: v for k, v in item.properties.items() if k.startswith(PREFIX)}
+    fields["title"] = item.properties.get("title", item.id)
+    fields["description"] = item.properties.get("description", "")
+    return fields

@@ -1,0 +1,76 @@
+"""The scored areas of the current run, loaded once per run and answered from memory."""
+
+from __future__ import annotations
+
+import math
+import threading
+from typing import Any
+
+import geopandas as gpd
+import pandas as pd
+
+from layers.registry import Registry
+
+AREA_LAYERS = ("protected_areas", "planning_units")
+"""Run layers that hold scored areas."""
+DIMENSIONS = ("H", "V", "C", "E")
+
+
+def _number(value: Any) -> float | None:
+    if value is None:
+        return None
+    number = float(value)
+    return None if math.isnan(number) else round(number, 4)
+
+
+class AreasStore:
+    """Scored areas by id, with their shape as in ARCHITECTURE.md."""
+
+    def __init__(self, registry: Registry) -> None:
+        self.registry = registry
+        self._lock = threading.Lock()
+        self._version: str | None = None
+        self._frame = pd.DataFrame()
+
+    def frame(self) -> pd.DataFrame:
+        """All scored areas of the current run (no geometry), reloaded when the run changes."""
+        layers = self.registry.layers()
+        sources = [layers[name] for name in AREA_LAYERS if name in layers]
+        version = "|".join(layer.version for layer in sources)
+        with self._lock:
+            if version != self._version:
+                frames = [pd.DataFrame(gpd.read_parquet(layer.asset).drop(columns="geometry"))
+                          for layer in sources]
+                self._frame = (pd.concat(frames, ignore_index=True) if frames
+                               else pd.DataFrame()).set_index("id", drop=False)
+                self._version = version
+            return self._frame
+
+    def weights(self) -> dict[str, dict[str, float]]:
+        """The configured weights of the current run."""
+        manifest = self.registry.run_manifest() or {}
+        return dict(manifest.get("weights", {}))
+
+    def as_json(self, row: pd.Series, classes: list[dict[str, Any]]) -> dict[str, Any]:
+        """One area in the API shape: score, class, dimensions, ranks, top indicator, weights."""
+        labels = {c["name"]: c for c in classes}
+        klass = row.get("risk_class")
+        shares = {c["name"]: _number(row.get(f"share_{c['name']}")) for c in classes}
+        indicators = {key[4:]: _number(value) for key, value in row.items()
+                      if isinstance(key, str) and key.startswith("ind_")}
+        return {
+            "id": row["id"], "kind": row["kind"], "name": row["name"],
+            "area_km2": _number(row["area_km2"]),
+            "risk": _number(row["risk"]), "risk_class": klass,
+            "risk_class_label": labels.get(klass, {}).get("label") if klass else None,
+            "risk_class_label_es": labels.get(klass, {}).get("label_es") if klass else None,
+            "risk_max": _number(row.get("risk_max")), "risk_p90": _number(row.get("risk_p90")),
+            "class_shares": shares,
+            "environmental_pressure": _number(row.get("environmental_pressure")),
+            "dimensions": {d: _number(row.get(f"dim_{d}")) for d in DIMENSIONS},
+            "indicators": indicators,
+            "rank": _number(row.get("rank")), "rank_median": _number(row.get("rank_median")),
+            "rank_p05": _number(row.get("rank_p05")), "rank_p95": _number(row.get("rank_p95")),
+            "top_indicator": row.get("top_indicator"),
+            "weights": self.weights(), "run_id": row.get("run_id"), "as_of": row.get("as_of"),
+        }

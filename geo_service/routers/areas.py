@@ -1,0 +1,55 @@
+"""`/areas`: scored areas (protected areas, planning units) with the reasons for each score."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+
+from geo_service.deps import AreasDep, BaseUrlDep, RegistryDep
+from geo_service.errors import InvalidParameter, NotFound, ServiceUnavailable
+
+router = APIRouter(tags=["areas"])
+
+
+def _classes(registry: RegistryDep) -> list[dict[str, Any]]:
+    manifest = registry.run_manifest() or {}
+    return list(manifest.get("config", {}).get("classes", []))
+
+
+@router.get("/areas", summary="Scored areas")
+def list_areas(
+    areas: AreasDep,
+    registry: RegistryDep,
+    base: BaseUrlDep,
+    kind: Annotated[str | None, Query(description="protected_area or planning_unit")] = None,
+    q: Annotated[str | None, Query(max_length=200, description="Case-insensitive name match")]
+    = None,
+    limit: Annotated[int, Query(ge=1, le=10000, description="Areas to return")] = 100,
+) -> dict[str, Any]:
+    """Areas sorted by risk rank within their kind (1 = highest risk)."""
+    frame = areas.frame()
+    if frame.empty:
+        raise ServiceUnavailable("no pipeline run is current yet; run `cmrisk run`")
+    if kind is not None:
+        kinds = set(frame["kind"])
+        if kind not in kinds:
+            raise InvalidParameter(f"kind must be one of {sorted(kinds)}", parameter="kind")
+        frame = frame[frame["kind"] == kind]
+    if q:
+        frame = frame[frame["name"].str.contains(q, case=False, regex=False)]
+    frame = frame.sort_values(["kind", "rank", "id"], na_position="last")
+    classes = _classes(registry)
+    items = [areas.as_json(row, classes) for _, row in frame.head(limit).iterrows()]
+    for item in items:
+        item["links"] = [{"href": f"{base}/areas/{item['id']}", "rel": "self"}]
+    return {"areas": items, "numberMatched": len(frame), "numberReturned": len(items)}
+
+
+@router.get("/areas/{area_id}", summary="One scored area")
+def get_area(area_id: str, areas: AreasDep, registry: RegistryDep) -> dict[str, Any]:
+    """An area's score card: score, class, dimensions, ranks and interval, top indicator."""
+    frame = areas.frame()
+    if frame.empty or area_id not in frame.index:
+        raise NotFound(f"no area {area_id[:80]!r}", parameter="area_id")
+    return areas.as_json(frame.loc[area_id], _classes(registry))

@@ -1,0 +1,79 @@
+"""The landing page (`/`: HTML for browsers, JSON for API clients) and `/healthz`."""
+
+from __future__ import annotations
+
+from html import escape
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+
+from geo_service.deps import BaseUrlDep, RegistryDep
+
+router = APIRouter(tags=["service"])
+
+
+def landing_links(base: str) -> list[dict[str, str]]:
+    """The landing page's links (OGC API - Common)."""
+    return [
+        {"href": f"{base}/", "rel": "self", "type": "application/json", "title": "This document"},
+        {"href": f"{base}/api", "rel": "service-desc",
+         "type": "application/vnd.oai.openapi+json;version=3.1", "title": "OpenAPI definition"},
+        {"href": f"{base}/docs", "rel": "service-doc", "type": "text/html",
+         "title": "API documentation"},
+        {"href": f"{base}/conformance", "rel": "conformance", "type": "application/json",
+         "title": "Conformance classes"},
+        {"href": f"{base}/collections", "rel": "data", "type": "application/json",
+         "title": "Feature collections"},
+        {"href": f"{base}/layers", "rel": "http://cmrisk.org/rel/layers",
+         "type": "application/json", "title": "Map layers"},
+        {"href": f"{base}/areas", "rel": "http://cmrisk.org/rel/areas",
+         "type": "application/json", "title": "Scored areas"},
+        {"href": f"{base}/maps/risk", "rel": "http://cmrisk.org/rel/map", "type": "text/html",
+         "title": "Planning map"},
+    ]
+
+
+def _wants_html(request: Request) -> bool:
+    if request.query_params.get("f") == "html":
+        return True
+    if request.query_params.get("f") == "json":
+        return False
+    accept = request.headers.get("accept", "")
+    return "text/html" in accept
+
+
+@router.get("/", summary="Landing page", response_model=None)
+def landing(request: Request, registry: RegistryDep, base: BaseUrlDep) -> Response:
+    """Links to the API, its documentation, the layers, the areas and the planning map."""
+    manifest = registry.run_manifest() or {}
+    body: dict[str, Any] = {
+        "title": "cmrisk — climate-mobility risk",
+        "description": "INFORM-style climate-mobility risk of the Darién region: map tiles, "
+                       "OGC API - Features and planning maps.",
+        "run_id": manifest.get("run_id"),
+        "synthetic": manifest.get("synthetic"),
+        "links": landing_links(base),
+    }
+    if not _wants_html(request):
+        return JSONResponse(body)
+    rows = "".join(f'<li><a href="{escape(link["href"])}">{escape(link["title"])}</a></li>'
+                   for link in body["links"][1:])
+    banner = ("<p class='synthetic'>Demonstration data: hazard layers are synthetic.</p>"
+              if manifest.get("synthetic") else "")
+    html = f"""<!doctype html><html lang="en"><head><meta charset="utf-8">
+<title>cmrisk</title><meta name="viewport" content="width=device-width, initial-scale=1"></head>
+<body><h1>cmrisk — climate-mobility risk</h1>{banner}
+<p><a href="{escape(base)}/maps/risk"><strong>Open the planning map</strong></a>
+ · <a href="{escape(base)}/maps/risk?lang=es">Mapa en español</a></p>
+<ul>{rows}</ul><p>Run: {escape(str(manifest.get("run_id", "none yet")))}</p></body></html>"""
+    return HTMLResponse(html)
+
+
+@router.get("/healthz", summary="Liveness and readiness")
+def healthz(registry: RegistryDep) -> dict[str, Any]:
+    """`ok` with the current run id and the number of layers served."""
+    layers = registry.layers()
+    manifest = registry.run_manifest() or {}
+    return {"status": "ok" if layers else "no-data", "run_id": manifest.get("run_id"),
+            "layers": len(layers)}

@@ -1,0 +1,89 @@
+"""Colormaps, value ranges and legends: one legend feeds tiles, maps and JSON."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from rio_tiler.colormap import cmap as colormaps
+
+from layers.models import Legend, LegendClass, Style
+
+ALLOWED_COLORMAPS: frozenset[str] = frozenset(
+    ["viridis", "magma", "inferno", "plasma", "cividis", "ylorrd", "ylgnbu", "rdylgn_r",
+     "rdylgn", "blues", "greens", "reds", "oranges", "greys", "spectral_r", "terrain", "rdbu_r"]
+)
+"""Colormap names a client may ask for (all known to rio-tiler)."""
+
+VECTOR_COLORS = {
+    "protected_areas": "#2b8a3e", "planning_units": "#555555", "route_segments": "#c92a2a",
+    "stations": "#1864ab", "crossing_points": "#5f3dc4", "displacement_events": "#e67700",
+    "incidents": "#212529", "roads": "#868e96", "indigenous_territories": "#a61e4d",
+    "countries": "#495057",
+}
+DEFAULT_VECTOR_COLOR = "#3b5bdb"
+LEGEND_BINS = 5
+
+
+def hex_color(rgba: Sequence[int]) -> str:
+    """`#rrggbb` of an (r, g, b[, a]) tuple."""
+    return "#{:02x}{:02x}{:02x}".format(*rgba[:3])
+
+
+def rgba(color: str, alpha: int = 255) -> tuple[int, int, int, int]:
+    """(r, g, b, a) of a `#rrggbb` colour."""
+    value = color.lstrip("#")
+    return int(value[0:2], 16), int(value[2:4], 16), int(value[4:6], 16), alpha
+
+
+def score_style(classes: Sequence[LegendClass]) -> Style:
+    """A 0–10 score drawn in the INFORM class colours."""
+    return Style(classes=list(classes))
+
+
+def class_style(classes: Sequence[LegendClass]) -> Style:
+    """A class raster (0 … n−1) drawn in the class colours."""
+    indexed = [LegendClass(min=i, max=i + 1, label=c.label, label_es=c.label_es, color=c.color)
+               for i, c in enumerate(classes)]
+    return Style(classes=indexed)
+
+
+def stretch_style(colormap: str, rescale: tuple[float, float]) -> Style:
+    """A continuous layer stretched over a named colormap between rescale min and max."""
+    if colormap not in ALLOWED_COLORMAPS:
+        raise ValueError(f"unknown colormap {colormap!r}")
+    return Style(colormap=colormap, rescale=rescale)
+
+
+def stretch_legend(colormap: str, rescale: tuple[float, float], units: str) -> Legend:
+    """`LEGEND_BINS` equal bins of a stretched colormap, coloured at their centres."""
+    lower, upper = rescale
+    table = colormaps.get(colormap)
+    step = (upper - lower) / LEGEND_BINS
+    classes = []
+    for index in range(LEGEND_BINS):
+        low, high = lower + index * step, lower + (index + 1) * step
+        colour = hex_color(table[min(255, int((index + 0.5) * 256 / LEGEND_BINS))])
+        label = f"{low:g}–{high:g} {units}".strip()
+        classes.append(LegendClass(min=low, max=high, label=label, label_es=label, color=colour))
+    return Legend(units=units, classes=classes)
+
+
+def legend_of(style: Style, units: str) -> Legend:
+    """The legend a style draws."""
+    if style.classes:
+        return Legend(units=units, classes=list(style.classes))
+    if style.colormap and style.rescale:
+        return stretch_legend(style.colormap, style.rescale, units)
+    color = style.color or DEFAULT_VECTOR_COLOR
+    return Legend(units=units, classes=[LegendClass(min=0, max=0, label="feature",
+                                                    label_es="elemento", color=color)])
+
+
+def interval_colormap(classes: Sequence[LegendClass]
+                      ) -> list[tuple[tuple[float, float], tuple[int, int, int, int]]]:
+    """rio-tiler interval colormap of the classes (the top class includes its max)."""
+    intervals = []
+    for index, klass in enumerate(classes):
+        upper = klass.max + (1e-6 if index == len(classes) - 1 else 0.0)
+        intervals.append(((klass.min, upper), rgba(klass.color)))
+    return intervals

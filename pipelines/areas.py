@@ -1,0 +1,199 @@
+"""Zonal statistics per area, ranks within kind, top indicator, rank sensitivity (METHOD.md §6–7).
+
+Exact cell-coverage weights come from exactextract once per run (`coverage_table`); every
+statistic, and each of the sensitivity draws, is then a weighted reduction over that table.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import geopandas as gpd
+import h3
+import numpy as np
+import pandas as pd
+import shapely
+from exactextract import exact_extract
+from exactextract.raster import NumPyRasterSource
+from pyproj import Geod
+
+from pipelines.config import RegionConfig
+from pipelines.grid import Grid
+from pipelines.score import Weights, classify, score_cells
+
+GEOD = Geod(ellps="WGS84")
+
+
+@dataclass(frozen=True)
+class CoverageTable:
+    """For each (area, cell) pair, the fraction of the cell covered by the area.
+
+    `area` indexes rows of the areas frame, `cell` indexes the flattened grid (row-major),
+    `coverage` is in 0–1.
+    """
+
+    area: np.ndarray
+    cell: np.ndarray
+    coverage: np.ndarray
+    n_areas: int
+
+    def mean(self, values: np.ndarray) -> np.ndarray:
+        """Coverage-weighted mean of a flattened grid per area, over non-NaN cells (NaN if none)."""
+        picked = values[self.cell]
+        valid = ~np.isnan(picked)
+        weight = np.where(valid, self.coverage, 0.0)
+        total = np.bincount(self.area, weights=weight, minlength=self.n_areas)
+        summed = np.bincount(self.area, weights=np.where(valid, picked, 0.0) * weight,
+                             minlength=self.n_areas)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.where(total > 0, summed / total, np.nan)
+
+
+def coverage_table(areas: gpd.GeoDataFrame, grid: Grid) -> CoverageTable:
+    """Exact coverage fractions of the grid's cells by each area (areas in any CRS)."""
+    west, south, east, north = grid.bounds
+    raster = NumPyRasterSource(np.zeros(grid.shape, dtype="float32"), west, south, east, north,
+                               srs_wkt=grid.crs.to_wkt())
+    projected = areas[["geometry"]].to_crs(grid.crs).reset_index(drop=True)
+    frame = exact_extract(raster, projected, ["cell_id", "coverage"], output="pandas")
+    lengths = frame["cell_id"].map(len).to_numpy()
+    area_index = np.repeat(np.arange(len(frame)), lengths)
+    cells = np.concatenate([*frame["cell_id"].to_numpy(), np.empty(0, "int64")]).astype("int64")
+    coverage = np.concatenate([*frame["coverage"].to_numpy(), np.empty(0)]).astype("float64")
+    return CoverageTable(area_index, cells, coverage, len(areas))
+
+
+def geodesic_area_km2(geometries: gpd.GeoSeries) -> np.ndarray:
+    """Area of each geometry on the WGS84 ellipsoid, km²."""
+    lonlat = geometries.to_crs("EPSG:4326")
+    return np.array([abs(GEOD.geometry_area_perimeter(g)[0]) / 1e6 if g is not None else np.nan
+                     for g in lonlat])
+
+
+def planning_units(bounds_lonlat: tuple[float, float, float, float], resolution: int,
+                   land: shapely.Geometry | None = None) -> gpd.GeoDataFrame:
+    """H3 cells of `resolution` whose centre lies in the box (and on `land`, if given).
+
+    Returns:
+        GeoDataFrame in EPSG:4326 with `id` ("h3:<cell>"), `name` (the cell index), `h3`.
+    """
+    box = shapely.box(*bounds_lonlat)
+    cells = sorted(h3.geo_to_cells(box, resolution))
+    polygons = [shapely.Polygon([(lon, lat) for lat, lon in h3.cell_to_boundary(c)]) for c in cells]
+    frame = gpd.GeoDataFrame({"h3": cells}, geometry=polygons, crs="EPSG:4326")
+    if land is not None:
+        centres = shapely.points([h3.cell_to_latlng(c)[::-1] for c in cells])
+        frame = frame[shapely.intersects(land, centres)].reset_index(drop=True)
+    frame.insert(0, "id", "h3:" + frame["h3"])
+    frame.insert(1, "name", frame["h3"])
+    return frame
+
+
+def weighted_quantile(table: CoverageTable, values: np.ndarray, q: float) -> np.ndarray:
+    """Coverage-weighted quantile `q` (0–1) of a flattened grid per area, NaN-skipping."""
+    picked = values[table.cell]
+    valid = ~np.isnan(picked)
+    area, vals, weights = table.area[valid], picked[valid], table.coverage[valid]
+    order = np.lexsort((vals, area))
+    area, vals, weights = area[order], vals[order], weights[order]
+    result = np.full(table.n_areas, np.nan)
+    starts = np.searchsorted(area, np.arange(table.n_areas), side="left")
+    ends = np.searchsorted(area, np.arange(table.n_areas), side="right")
+    for index in np.flatnonzero(ends > starts):
+        w = np.cumsum(weights[starts[index]:ends[index]])
+        position = np.searchsorted(w, q * w[-1], side="left")
+        result[index] = vals[starts[index] + min(position, len(w) - 1)]
+    return result
+
+
+def weighted_max(table: CoverageTable, values: np.ndarray) -> np.ndarray:
+    """Maximum of the cells touched (coverage > 0) by each area, NaN-skipping."""
+    picked = values[table.cell]
+    result = np.full(table.n_areas, -np.inf)
+    valid = ~np.isnan(picked) & (table.coverage > 0)
+    np.maximum.at(result, table.area[valid], picked[valid])
+    return np.where(np.isfinite(result), result, np.nan)
+
+
+def class_shares(table: CoverageTable, risk: np.ndarray, breaks: Sequence[float],
+                 n_classes: int) -> np.ndarray:
+    """Share (0–1) of each area's scored surface in each class → (areas, classes)."""
+    classes = classify(risk, breaks)[table.cell]
+    valid = classes != 255
+    totals = np.bincount(table.area[valid], weights=table.coverage[valid],
+                         minlength=table.n_areas)
+    shares = np.zeros((table.n_areas, n_classes))
+    for klass in range(n_classes):
+        picked = valid & (classes == klass)
+        shares[:, klass] = np.bincount(table.area[picked], weights=table.coverage[picked],
+                                       minlength=table.n_areas)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(totals[:, None] > 0, shares / totals[:, None], np.nan)
+
+
+def rank_desc(values: np.ndarray) -> np.ndarray:
+    """Rank 1 = highest value ("min" method for ties); NaN values rank last (as NaN)."""
+    series = pd.Series(values)
+    return series.rank(ascending=False, method="min").to_numpy()
+
+
+def top_indicators(area_means: Mapping[str, np.ndarray], dimension_means: Mapping[str, np.ndarray],
+                   weights: Weights) -> list[str | None]:
+    """Per area, the indicator with the largest `w_i · x_i` inside its highest of H, V, C.
+
+    H holds both natural hazards and the exposure of people on the move.
+    """
+    members = {
+        "H": {**weights.by_dimension["H_nat"], **weights.by_dimension["exposure"]},
+        "V": dict(weights.by_dimension["V"]),
+        "C": dict(weights.by_dimension["C"]),
+    }
+    stacked = np.stack([dimension_means[d] for d in members])
+    result: list[str | None] = []
+    for index in range(stacked.shape[1]):
+        column = stacked[:, index]
+        if np.all(np.isnan(column)):
+            result.append(None)
+            continue
+        dimension = list(members)[int(np.nanargmax(column))]
+        contributions = {name: w * area_means[name][index] for name, w in members[dimension].items()
+                         if not np.isnan(area_means[name][index])}
+        result.append(max(contributions, key=lambda k: contributions[k]) if contributions else None)
+    return result
+
+
+def rank_intervals(indicators: Mapping[str, np.ndarray], config: RegionConfig,
+                   table: CoverageTable, kinds: np.ndarray) -> pd.DataFrame:
+    """Median and 5–95% interval of each area's risk rank within its kind under Dirichlet draws
+    of the weights centred on the configured ones (concentration `alpha`, seeded).
+
+    Args:
+        indicators: flattened 0–10 indicator grids, by name.
+        kinds: the kind of each area (ranks are within kind).
+    """
+    spec = config.sensitivity
+    rng = np.random.default_rng(spec.seed)
+    base = Weights.from_config(config)
+    touched = np.unique(table.cell)
+    sub = {name: values[touched] for name, values in indicators.items()}
+    remap = np.searchsorted(touched, table.cell)
+    sub_table = CoverageTable(table.area, remap, table.coverage, table.n_areas)
+    ranks = np.full((spec.draws, table.n_areas), np.nan)
+    for draw in range(spec.draws):
+        drawn = {}
+        for dimension, weights in base.by_dimension.items():
+            names = list(weights)
+            centre = np.array([weights[n] for n in names])
+            sample = rng.dirichlet(spec.alpha * centre) if len(names) > 1 else centre
+            drawn[dimension] = dict(zip(names, sample.tolist(), strict=True))
+        risk = score_cells(sub, config, Weights(drawn))["risk"].astype("float64")
+        means = sub_table.mean(risk)
+        for kind in np.unique(kinds):
+            members = kinds == kind
+            ranks[draw, members] = rank_desc(means[members])
+    return pd.DataFrame({
+        "rank_median": np.nanmedian(ranks, axis=0),
+        "rank_p05": np.nanpercentile(ranks, 5, axis=0),
+        "rank_p95": np.nanpercentile(ranks, 95, axis=0),
+    })

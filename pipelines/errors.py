@@ -1,0 +1,28 @@
+"""The pipeline's named errors: each says what is wrong and what to do about it."""
+
+from __future__ import annotations
+
+
+class PipelineError(Exception):
+    """Base class of every error a pipeline run reports to its user."""
+
+
+class UnknownRegion(PipelineError):
+    """A region id with no config file in `pipelines/regions/`."""
+
+    def __init__(self, region: str, known: list[str]) -> None:
+        self.region = region
+        self.known = known
+        super().__init__(f"unknown region {region!r}; known regions: {', '.join(known)}")
+
+
+class ConfigError(PipelineError):
+    """A region config that does not describe a valid run."""
+
+
+class MissingInput(PipelineError):
+    """An input named by the region config is absent from the data dir."""
+
+
+class RunValidationError(PipelineError):
+    """A finished run whose outputs failed validation; it never becomes current."""

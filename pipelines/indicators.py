@@ -1,0 +1,67 @@
+"""Normalisation of inputs and surfaces to 0–10 indicators (INFORM-style, METHOD.md §2).
+
+Bounds come from the region config, never from the data, so runs are comparable. Missing
+values stay missing (NaN), never silently zero.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+
+from pipelines.config import FloodLevels, IndicatorSpec
+
+
+def normalise(values: np.ndarray, spec: IndicatorSpec) -> np.ndarray:
+    """Min–max (optionally log10) scaling of `values` onto 0–10 between the spec's bounds.
+
+    Values outside [min, max] are clipped; `invert` turns "higher is better" into "worse".
+
+    Returns:
+        float32 array, 0–10, NaN where `values` is NaN.
+    """
+    if spec.min is None or spec.max is None:
+        raise ValueError(f"indicator from {spec.source!r} has no min/max bounds")
+    lower, upper = float(spec.min), float(spec.max)
+    clipped = np.clip(values.astype("float64"), lower, upper)
+    if spec.log:
+        scaled = (np.log10(clipped) - np.log10(lower)) / (np.log10(upper) - np.log10(lower))
+    else:
+        scaled = (clipped - lower) / (upper - lower)
+    if spec.invert:
+        scaled = 1.0 - scaled
+    return (10.0 * scaled).astype("float32")
+
+
+def flood_level_indicator(depths: Mapping[int, np.ndarray], levels: FloodLevels) -> np.ndarray:
+    """ThinkHazard!-style flood level of each cell on 0–10.
+
+    A cell scores `levels.scores[rp]` for the most frequent return period `rp` (years) whose
+    water depth (m) reaches `levels.threshold_m`, and 0 when none does. A cell where every
+    depth is NaN (sea, no data) is NaN.
+    """
+    periods = sorted(levels.scores)
+    missing = [rp for rp in periods if rp not in depths]
+    if missing:
+        raise ValueError(f"flood levels need depths for return periods {missing}")
+    stacked = np.stack([depths[rp] for rp in periods]).astype("float64")
+    result = np.zeros(stacked.shape[1:], dtype="float64")
+    # From the rarest to the most frequent, so the most frequent reaching depth wins.
+    for index in reversed(range(len(periods))):
+        reached = stacked[index] >= levels.threshold_m
+        result = np.where(reached, levels.scores[periods[index]], result)
+    result[np.all(np.isnan(stacked), axis=0)] = np.nan
+    return result.astype("float32")
+
+
+def build_indicator(spec: IndicatorSpec, layers: Mapping[str, np.ndarray]) -> np.ndarray:
+    """The 0–10 indicator of one spec from the aligned inputs and surfaces (by name).
+
+    `layers` holds every aligned raster input and derived surface; flood levels read the
+    `flood_rp<N>` entries.
+    """
+    if spec.levels is not None:
+        depths = {rp: layers[f"flood_rp{rp}"] for rp in spec.levels.scores}
+        return flood_level_indicator(depths, spec.levels)
+    return normalise(layers[spec.source], spec)

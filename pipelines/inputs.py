@@ -1,0 +1,93 @@
+"""Reading a region's inputs from the data dir: presence, provenance and the synthetic flag."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+import rasterio
+
+from data_catalog.stac import sha256_of
+from pipelines.config import InputSpec, RegionConfig
+from pipelines.errors import MissingInput
+
+DEMO_MANIFEST = "demo.json"
+
+
+@dataclass(frozen=True)
+class InputRecord:
+    """Provenance of one input file as a run used it."""
+
+    name: str
+    path: str
+    sha256: str
+    synthetic: bool
+
+    def as_dict(self) -> dict[str, object]:
+        """JSON-ready form."""
+        return {"name": self.name, "path": self.path, "sha256": self.sha256,
+                "synthetic": self.synthetic}
+
+
+def read_vector(path: Path) -> gpd.GeoDataFrame:
+    """A vector file (GeoParquet by suffix, anything else through GDAL)."""
+    if path.suffix == ".parquet":
+        return gpd.read_parquet(path)
+    return gpd.read_file(path)
+
+
+def _demo_hashes(inputs_dir: Path) -> dict[str, dict[str, object]]:
+    manifest = inputs_dir / DEMO_MANIFEST
+    if not manifest.is_file():
+        return {}
+    files = json.loads(manifest.read_text(encoding="utf-8")).get("files", [])
+    return {str(f["path"]): f for f in files}
+
+
+def _declared_synthetic(path: Path, spec: InputSpec) -> bool:
+    """What the file itself says: a raster tag `synthetic`, or a `synthetic` column."""
+    if spec.kind == "raster":
+        with rasterio.open(path) as src:
+            return src.tags().get("synthetic", "false").lower() == "true"
+    if spec.kind == "vector":
+        frame = read_vector(path)
+        return "synthetic" in frame.columns and bool(frame["synthetic"].fillna(False).any())
+    frame = pd.read_csv(path, nrows=1)
+    return "synthetic" in frame.columns
+
+
+def check_inputs(config: RegionConfig, inputs_dir: Path) -> dict[str, Path]:
+    """The path of every input of the region; raises `MissingInput` naming all absent ones."""
+    paths = {name: inputs_dir / spec.path for name, spec in config.inputs.items()}
+    missing = [f"{name} ({spec.path})" for name, spec in config.inputs.items()
+               if not paths[name].is_file()]
+    if missing:
+        raise MissingInput(
+            f"inputs missing under {inputs_dir}: {', '.join(missing)}; "
+            "run `cmrisk demo` for the embedded demo or `cmrisk ingest` for real files"
+        )
+    return paths
+
+
+def provenance(config: RegionConfig, inputs_dir: Path) -> dict[str, InputRecord]:
+    """Provenance of every input: sha256 and whether it is synthetic.
+
+    A file listed in the demo manifest with the same sha256 is the generated demo file and
+    takes the manifest's flag; any other file (an ingested real one) is real unless it
+    declares itself synthetic.
+    """
+    paths = check_inputs(config, inputs_dir)
+    demo = _demo_hashes(inputs_dir)
+    records = {}
+    for name, spec in config.inputs.items():
+        digest = sha256_of(paths[name])
+        listed = demo.get(spec.path)
+        if listed is not None and listed.get("sha256") == digest:
+            synthetic = bool(listed.get("synthetic", True))
+        else:
+            synthetic = _declared_synthetic(paths[name], spec)
+        records[name] = InputRecord(name, spec.path, digest, synthetic)
+    return records

@@ -1,0 +1,184 @@
+"""Surfaces rasterised from vectors onto the analysis grid.
+
+Transit pressure along routes, densities of disaster displacement and of deaths and
+disappearances, distances to stations and roads, reception-station load, children's share, and
+the environmental layers drawn from polygons (IUCN category, indigenous territories).
+Every density is a Gaussian kernel density in units per km² (per year where stated).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from rasterio.features import rasterize
+
+from pipelines.grid import Grid
+
+DAYS_PER_YEAR = 365.0
+
+
+def gaussian_blur(values: np.ndarray, sigma_cells: float) -> np.ndarray:
+    """Separable Gaussian smoothing (kernel normalised to sum 1, truncated at 3 sigma).
+
+    Mass is conserved inside the array; mass that would leave the edges is lost, as on a map.
+    """
+    if sigma_cells <= 0:
+        return values.astype("float64")
+    radius = max(1, int(np.ceil(3 * sigma_cells)))
+    offsets = np.arange(-radius, radius + 1)
+    kernel = np.exp(-0.5 * (offsets / sigma_cells) ** 2)
+    kernel /= kernel.sum()
+    out = values.astype("float64")
+    for axis in (0, 1):
+        padded = np.moveaxis(out, axis, 0)
+        acc = np.zeros_like(padded)
+        n = padded.shape[0]
+        for offset, weight in zip(offsets, kernel, strict=True):
+            src = slice(max(0, offset), n + min(0, offset))
+            dst = slice(max(0, -offset), n - max(0, offset))
+            acc[dst] += weight * padded[src]
+        out = np.moveaxis(acc, 0, axis)
+    return out
+
+
+def burn(grid: Grid, shapes: list[tuple[object, float]], *, all_touched: bool,
+         merge: str = "add") -> np.ndarray:
+    """Rasterise (geometry, value) pairs onto the grid; `merge` is "add" or "replace"."""
+    if not shapes:
+        return np.zeros(grid.shape, dtype="float64")
+    return rasterize(
+        shapes, out_shape=grid.shape, transform=grid.transform, fill=0.0, dtype="float64",
+        all_touched=all_touched, merge_alg=merge,  # type: ignore[arg-type]
+    )
+
+
+def kernel_density(grid: Grid, points: gpd.GeoDataFrame, weight: str, kernel_km: float,
+                   per_years: float = 1.0) -> np.ndarray:
+    """Kernel density of a weighted point set, in weight units per km² (per year).
+
+    Args:
+        points: points in the grid CRS.
+        weight: column whose values are summed (people, deaths, ...).
+        kernel_km: Gaussian sigma, km.
+        per_years: divide by this many years to get a yearly rate.
+    """
+    shapes = [(geom, float(w)) for geom, w in zip(points.geometry, points[weight], strict=True)
+              if geom is not None and not geom.is_empty and np.isfinite(w)]
+    mass = burn(grid, shapes, all_touched=False, merge="add")
+    sigma = kernel_km * 1000.0 / grid.resolution
+    return gaussian_blur(mass, sigma) / grid.cell_area_km2 / per_years
+
+
+def yearly_flow(crossings: pd.DataFrame, year: int) -> dict[str, float]:
+    """People crossing in `year`, by direction (people/year)."""
+    rows = crossings[crossings["month"].str.startswith(f"{year}-")]
+    return {str(k): float(v) for k, v in rows.groupby("direction")["count"].sum().items()}
+
+
+def transit_pressure(grid: Grid, segments: gpd.GeoDataFrame, flows: Mapping[str, float],
+                     kernel_km: float) -> np.ndarray:
+    """Person-crossings per km² per year along the route corridor.
+
+    Each segment carries `share` of its direction's yearly flow; the people passing a cell on
+    the line are spread across the corridor by a Gaussian of sigma `kernel_km`.
+    """
+    shapes = []
+    for geom, direction, share in zip(segments.geometry, segments["direction"],
+                                      segments["share"], strict=True):
+        people = flows.get(str(direction), 0.0) * float(share)
+        if people > 0:
+            shapes.append((geom, people))
+    on_line = burn(grid, shapes, all_touched=True, merge="add")
+    sigma = kernel_km * 1000.0 / grid.resolution
+    return gaussian_blur(on_line, sigma) / grid.cell_area_km2
+
+
+def corridor_mask(grid: Grid, segments: gpd.GeoDataFrame, width_km: float) -> np.ndarray:
+    """Cells within `width_km` of any route segment (bool)."""
+    zone = shapely.buffer(shapely.union_all(segments.geometry.values), width_km * 1000.0)
+    return burn(grid, [(zone, 1.0)], all_touched=True, merge="replace") > 0
+
+
+def cell_centres(grid: Grid) -> tuple[np.ndarray, np.ndarray]:
+    """(x, y) of every cell centre as 2-D arrays in the grid CRS."""
+    coords = grid.coords()
+    return np.meshgrid(coords["x"], coords["y"])
+
+
+def distance_to_points_km(grid: Grid, points: gpd.GeoDataFrame) -> np.ndarray:
+    """Distance (km) from each cell centre to the nearest point."""
+    xs, ys = cell_centres(grid)
+    best = np.full(grid.shape, np.inf)
+    for geom in points.geometry:
+        best = np.minimum(best, np.hypot(xs - geom.x, ys - geom.y))
+    return best / 1000.0
+
+
+def nearest_point_index(grid: Grid, points: gpd.GeoDataFrame) -> np.ndarray:
+    """Index (row position in `points`) of the nearest point to each cell centre."""
+    xs, ys = cell_centres(grid)
+    distances = np.stack([np.hypot(xs - g.x, ys - g.y) for g in points.geometry])
+    return np.argmin(distances, axis=0)
+
+
+def distance_to_lines_km(grid: Grid, lines: gpd.GeoDataFrame) -> np.ndarray:
+    """Distance (km) from each cell centre to the nearest line (e.g. roads)."""
+    xs, ys = cell_centres(grid)
+    network = shapely.union_all(lines.geometry.values)
+    shapely.prepare(network)
+    return shapely.distance(shapely.points(xs.ravel(), ys.ravel()), network).reshape(
+        grid.shape) / 1000.0
+
+
+def station_load(grid: Grid, stations: gpd.GeoDataFrame, segments: gpd.GeoDataFrame,
+                 flows: Mapping[str, float]) -> np.ndarray:
+    """Load of the nearest reception station: people per day arriving over its capacity.
+
+    A station's arrivals are the flows of the route segments that end at it (`to_place`
+    equal to the station name); stations without capacity are skipped.
+    """
+    reception = stations[(stations["kind"] == "reception_station")
+                         & stations["capacity"].notna()].reset_index(drop=True)
+    if reception.empty:
+        return np.full(grid.shape, np.nan)
+    loads = []
+    for name, capacity in zip(reception["name"], reception["capacity"], strict=True):
+        arriving = segments[segments["to_place"] == name]
+        people = sum(flows.get(str(d), 0.0) * float(s)
+                     for d, s in zip(arriving["direction"], arriving["share"], strict=True))
+        loads.append(people / DAYS_PER_YEAR / float(capacity))
+    return np.asarray(loads)[nearest_point_index(grid, reception)]
+
+
+def children_share(grid: Grid, crossings: pd.DataFrame, segments: gpd.GeoDataFrame, year: int,
+                   width_km: float) -> np.ndarray:
+    """Share (0–1) of children (age group 0-17) among people crossing in `year`, in the
+    corridor of the segments of each direction; NaN outside any corridor."""
+    rows = crossings[crossings["month"].str.startswith(f"{year}-")]
+    result = np.full(grid.shape, np.nan)
+    for direction, group in rows.groupby("direction"):
+        total = float(group["count"].sum())
+        if total <= 0:
+            continue
+        share = float(group.loc[group["age_group"] == "0-17", "count"].sum()) / total
+        lanes = segments[segments["direction"] == direction]
+        if lanes.empty:
+            continue
+        inside = corridor_mask(grid, lanes, width_km)
+        result = np.where(inside, np.fmax(result, share), result)
+    return result
+
+
+def polygon_scores(grid: Grid, polygons: gpd.GeoDataFrame, values: pd.Series) -> np.ndarray:
+    """Rasterise polygons with a value each (cell centre inside); the max where they overlap."""
+    result = np.zeros(grid.shape, dtype="float64")
+    for geom, value in zip(polygons.geometry, values, strict=True):
+        if geom is None or not np.isfinite(value):
+            continue
+        burned = burn(grid, [(geom, float(value))], all_touched=False, merge="replace")
+        result = np.maximum(result, burned)
+    return result

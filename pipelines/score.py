@@ -1,0 +1,110 @@
+"""Dimension and composite scores, and INFORM classes (METHOD.md §3–5).
+
+Every function here works on plain numpy arrays of any shape, so the same code scores a whole
+grid, one dask block of it, or a vector of cells drawn for the sensitivity analysis.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from pipelines.config import RegionConfig
+
+CLASS_NODATA = 255
+"""Value of the uint8 class raster where the risk is missing."""
+
+OUTPUTS = ("H_nat", "exposure", "H", "V", "C", "E", "risk", "environmental_pressure")
+"""The score arrays `score_cells` returns, all 0–10 float32."""
+
+
+def weighted_mean(indicators: Sequence[np.ndarray], weights: Sequence[float]) -> np.ndarray:
+    """Weighted mean of indicators; a missing (NaN) one drops out and the rest renormalise.
+
+    A cell where every indicator is missing is NaN.
+    """
+    numerator = np.zeros(np.shape(indicators[0]), dtype="float64")
+    denominator = np.zeros_like(numerator)
+    for values, weight in zip(indicators, weights, strict=True):
+        valid = ~np.isnan(values)
+        numerator += np.where(valid, values, 0.0) * weight
+        denominator += valid * weight
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(denominator > 0, numerator / denominator, np.nan).astype("float32")
+
+
+def geometric_complement(
+    indicators: Sequence[np.ndarray], weights: Sequence[float], floor: float
+) -> np.ndarray:
+    """`10 − weighted geometric mean(10 − x)`, with `10 − x` floored at `floor`.
+
+    One severe hazard is not averaged away: a single indicator near 10 pulls the result near 10.
+    Missing indicators drop out and the weights of the others renormalise.
+    """
+    logs = [np.log(np.maximum(10.0 - np.asarray(x, dtype="float64"), floor)) for x in indicators]
+    mean_log = weighted_mean(logs, weights).astype("float64")
+    return np.clip(10.0 - np.exp(mean_log), 0.0, 10.0).astype("float32")
+
+
+def geometric_mean(*values: np.ndarray) -> np.ndarray:
+    """Unweighted geometric mean of non-negative arrays (NaN where any is NaN)."""
+    product = np.ones(np.shape(values[0]), dtype="float64")
+    for array in values:
+        product = product * np.maximum(np.asarray(array, dtype="float64"), 0.0)
+    return np.power(product, 1.0 / len(values)).astype("float32")
+
+
+@dataclass(frozen=True)
+class Weights:
+    """Indicator weights of each dimension, in config order."""
+
+    by_dimension: Mapping[str, Mapping[str, float]]
+
+    @classmethod
+    def from_config(cls, config: RegionConfig) -> Weights:
+        """The configured weights."""
+        return cls({dim: dict(w) for dim, w in config.weights.items()})
+
+
+def score_cells(
+    indicators: Mapping[str, np.ndarray], config: RegionConfig, weights: Weights | None = None
+) -> dict[str, np.ndarray]:
+    """Dimension and composite scores from 0–10 indicators (by indicator name).
+
+    H_nat = 10 − geomean(10 − hazards); exposure = weighted mean; H = sqrt(H_nat · exposure);
+    V, C, E = weighted means; risk = (H·V·C)^(1/3) (or their mean, per config);
+    environmental pressure = sqrt(transit · E).
+
+    Returns:
+        {name: float32 array} for every name in `OUTPUTS`.
+    """
+    weights = weights or Weights.from_config(config)
+
+    def combine(dimension: str) -> np.ndarray:
+        names = list(weights.by_dimension[dimension])
+        values = [indicators[name] for name in names]
+        factors = [weights.by_dimension[dimension][name] for name in names]
+        if dimension == "H_nat" and config.aggregation.hazard == "geometric_complement":
+            return geometric_complement(values, factors, config.aggregation.hazard_floor)
+        return weighted_mean(values, factors)
+
+    scores = {dim: combine(dim) for dim in ("H_nat", "exposure", "V", "C", "E")}
+    scores["H"] = geometric_mean(scores["H_nat"], scores["exposure"])
+    if config.aggregation.risk == "geometric":
+        scores["risk"] = geometric_mean(scores["H"], scores["V"], scores["C"])
+    else:
+        stacked = np.stack([scores["H"], scores["V"], scores["C"]])
+        scores["risk"] = stacked.mean(axis=0).astype("float32")
+    scores["environmental_pressure"] = geometric_mean(indicators["transit"], scores["E"])
+    return {name: scores[name] for name in OUTPUTS}
+
+
+def classify(risk: np.ndarray, breaks: Sequence[float]) -> np.ndarray:
+    """INFORM class index (0 = very low … 4 = very high) of each risk value; 255 where NaN.
+
+    Lower bounds are inclusive: a risk of exactly 2.0 is "low".
+    """
+    classes = np.digitize(np.nan_to_num(risk, nan=0.0), np.asarray(breaks), right=False)
+    return np.where(np.isnan(risk), CLASS_NODATA, classes).astype("uint8")

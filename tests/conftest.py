@@ -1,0 +1,69 @@
+"""Shared fixtures: small real rasters and vectors written per test, and a demo data dir."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pytest
+import rasterio
+from affine import Affine
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def write_raster(tmp_path: Path) -> Callable[..., Path]:
+    """Write a single-band GeoTIFF: write_raster(name, array, crs, transform, nodata=None)."""
+
+    def write(name: str, array: np.ndarray, crs: str, transform: Affine,
+              nodata: float | None = None, tags: dict[str, str] | None = None) -> Path:
+        path = tmp_path / name
+        with rasterio.open(path, "w", driver="GTiff", width=array.shape[1],
+                           height=array.shape[0], count=1, dtype=array.dtype.name, crs=crs,
+                           transform=transform, nodata=nodata) as dst:
+            dst.write(array, 1)
+            if tags:
+                dst.update_tags(**tags)
+        return path
+
+    return write
+
+
+@pytest.fixture(scope="session")
+def demo_inputs(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A data dir holding the generated demo inputs (written once per session)."""
+    from data_catalog.demo.generate import write_demo
+    from data_catalog.paths import DataDir
+
+    root = tmp_path_factory.mktemp("demo-inputs")
+    write_demo(DataDir(root).ensure().inputs)
+    return root
+
+
+@pytest.fixture(scope="session")
+def demo_run(demo_inputs: Path) -> Path:
+    """A data dir with the demo inputs and one completed, current pipeline run.
+
+    Read-only for tests: copy it (`copy_data_dir`) before changing anything.
+    """
+    from data_catalog.paths import DataDir
+    from pipelines.config import load_region
+    from pipelines.run import run
+
+    run(load_region("darien"), DataDir(demo_inputs))
+    return demo_inputs
+
+
+@pytest.fixture
+def copy_data_dir(tmp_path: Path) -> Callable[[Path], Path]:
+    """Copy a data dir (symlinks kept) into this test's tmp dir; returns the copy's root."""
+    import shutil
+
+    def copy(source: Path) -> Path:
+        target = tmp_path / "data"
+        shutil.copytree(source, target, symlinks=True)
+        return target
+
+    return copy
