@@ -51,7 +51,9 @@ def layer_item(
     west, south, east, north = bbox
     geometry = {
         "type": "Polygon",
-        "coordinates": [[[west, south], [east, south], [east, north], [west, north], [west, south]]],
+        "coordinates": [
+            [[west, south], [east, south], [east, north], [west, north], [west, south]]
+        ],
     }
     properties: dict[str, Any] = {"title": fields.get("title", layer_id)}
     if "description" in fields:

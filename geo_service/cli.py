@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import typer
 from rich.console import Console
@@ -188,7 +188,7 @@ def make_map(
     registry = Registry(_data(data_dir))
     if not registry.layers():
         raise _fail("no pipeline run is current; run `cmrisk run` first")
-    language = "es" if lang == "es" else "en"
+    language: Literal["en", "es"] = "es" if lang == "es" else "en"
     risk_map(registry, base_url.rstrip("/"), language).save(str(out_file))
     console.print(f"wrote {out_file}")
 

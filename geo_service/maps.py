@@ -99,9 +99,10 @@ def risk_map(registry: Registry, base_url: str, lang: Lang = "en") -> folium.Map
     _add_lines(fmap, layers.get("route_segments"))
     _add_points(fmap, layers.get("stations"))
     if risk is not None:
-        fmap.get_root().html.add_child(folium.Element(_legend_html(risk, lang)))
+        fmap.get_root().html.add_child(  # type: ignore[attr-defined]
+            folium.Element(_legend_html(risk, lang)))
     if any(layer.synthetic for layer in layers.values()):
-        fmap.get_root().html.add_child(folium.Element(
+        fmap.get_root().html.add_child(folium.Element(  # type: ignore[attr-defined]
             f'<div id="cmrisk-synthetic" style="position:fixed;top:10px;left:50%;'
             f"transform:translateX(-50%);z-index:1000;background:#fff3bf;padding:4px 10px;"
             f'border:1px solid #e67700;font:13px sans-serif">{_t("synthetic", lang)}</div>'))
@@ -117,14 +118,15 @@ def _add_areas(fmap: folium.Map, layer: Layer | None, lang: Lang) -> None:
     group = folium.FeatureGroup(name=_title(layer, lang))
     colors = {c.label: c.color for c in layer.legend.classes}
     for _, row in frame.iterrows():
-        data = {k: (row[k] if k in row else None) for k in (*SCORE_CARD_FIELDS, "name", "as_of")}
+        data = {k: (row.get(k, None)) for k in (*SCORE_CARD_FIELDS, "name", "as_of")}
         fill = next((c for label, c in colors.items()
                      if label.lower().replace(" ", "_") == row.get("risk_class")), "#2b8a3e")
         folium.GeoJson(
             row.geometry.__geo_interface__,
             style_function=lambda _, fill=fill: {"color": "#2b8a3e", "weight": 2,
                                                  "fillColor": fill, "fillOpacity": 0.25},
-            tooltip=str(row["name"]), popup=folium.Popup(_score_card(data, lang), max_width=320),
+            tooltip=str(row["name"]),
+            popup=folium.Popup(_score_card(data, lang), max_width=320),  # type: ignore[arg-type]
         ).add_to(group)
     group.add_to(fmap)
 

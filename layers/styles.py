@@ -62,7 +62,8 @@ def stretch_legend(colormap: str, rescale: tuple[float, float], units: str) -> L
     classes = []
     for index in range(LEGEND_BINS):
         low, high = lower + index * step, lower + (index + 1) * step
-        colour = hex_color(table[min(255, int((index + 0.5) * 256 / LEGEND_BINS))])
+        entry = table[min(255, int((index + 0.5) * 256 / LEGEND_BINS))]
+        colour = hex_color(entry)  # type: ignore[arg-type]  # named colormaps are dicts of RGBA
         label = f"{low:g}–{high:g} {units}".strip()
         classes.append(LegendClass(min=low, max=high, label=label, label_es=label, color=colour))
     return Legend(units=units, classes=classes)

@@ -5,6 +5,7 @@ A region is one YAML file in `pipelines/regions/`; a new region is a new file, n
 
 from __future__ import annotations
 
+import itertools
 import math
 from pathlib import Path
 from typing import Literal
@@ -36,7 +37,7 @@ class GridSpec(_Strict):
     @classmethod
     def _ordered(cls, value: tuple[float, float, float, float]) -> tuple[float, ...]:
         west, south, east, north = value
-        if not (west < east and south < north and -90 <= south and north <= 90):
+        if not (west < east and south < north and south >= -90 and north <= 90):
             raise ValueError(f"bounds_lonlat must be west<east, south<north: {value}")
         return value
 
@@ -159,7 +160,7 @@ class RegionConfig(_Strict):
                 if weight < 0:
                     raise ValueError(f"weights of {dimension!r}: {name!r} is negative")
         edges = [(c.min, c.max) for c in self.classes]
-        for (_, upper), (lower, _) in zip(edges, edges[1:], strict=False):
+        for (_, upper), (lower, _) in itertools.pairwise(edges):
             if upper != lower:
                 raise ValueError("classes must be contiguous")
         return self

@@ -73,7 +73,8 @@ class Grid:
     def bounds(self) -> tuple[float, float, float, float]:
         """(west, south, east, north) in the grid CRS."""
         west, north = self.transform.c, self.transform.f
-        return west, north + self.transform.e * self.height, west + self.transform.a * self.width, north
+        south = north + self.transform.e * self.height
+        return west, south, west + self.transform.a * self.width, north
 
     def coords(self) -> dict[str, np.ndarray]:
         """Cell-centre coordinates: {"y": rows (descending), "x": cols}."""

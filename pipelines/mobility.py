@@ -52,7 +52,7 @@ def burn(grid: Grid, shapes: list[tuple[object, float]], *, all_touched: bool,
         return np.zeros(grid.shape, dtype="float64")
     return rasterize(
         shapes, out_shape=grid.shape, transform=grid.transform, fill=0.0, dtype="float64",
-        all_touched=all_touched, merge_alg=merge,  # type: ignore[arg-type]
+        all_touched=all_touched, merge_alg=merge,
     )
 
 

@@ -35,6 +35,7 @@ def write_raster(tmp_path: Path) -> Callable[..., Path]:
 def demo_inputs(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A data dir holding the generated demo inputs (written once per session)."""
     from data_catalog.demo.generate import write_demo
+
     from data_catalog.paths import DataDir
 
     root = tmp_path_factory.mktemp("demo-inputs")

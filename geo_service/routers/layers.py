@@ -16,7 +16,8 @@ def layer_json(layer: Layer, base: str) -> dict[str, Any]:
     """A layer in the API shape, with links (never a file path)."""
     body = layer.model_dump(mode="json", exclude={"style", "version", "provenance"})
     body["legend"] = layer.legend.model_dump(mode="json")
-    links = [{"href": f"{base}/layers/{layer.id}", "rel": "self", "type": "application/json"}]
+    links: list[dict[str, Any]] = [
+        {"href": f"{base}/layers/{layer.id}", "rel": "self", "type": "application/json"}]
     if layer.kind == "raster":
         links += [
             {"href": f"{base}/tiles/{layer.id}/{{z}}/{{x}}/{{y}}.png", "rel": "item",

@@ -16,7 +16,7 @@ SPEC = GridSpec(crs="EPSG:32618", resolution_m=1000, bounds_lonlat=(-78.2, 8.0, 
 def test_grid_is_snapped_and_metric() -> None:
     grid = Grid.from_spec(SPEC)
     assert grid.resolution == 1000 and grid.cell_area_km2 == pytest.approx(1.0)
-    west, south, east, north = grid.bounds
+    west, _south, _east, north = grid.bounds
     assert west % 1000 == 0 and north % 1000 == 0
     assert 40 <= grid.width <= 50 and 40 <= grid.height <= 50
     assert Grid.from_spec(SPEC, scale=4).width == pytest.approx(2 * grid.width, abs=2)

@@ -39,7 +39,7 @@ def test_outputs_are_valid_cogs_with_provenance(demo_run: Path) -> None:
             assert src.tags()["synthetic"] == "true"
     with rasterio.open(current / "risk.tif") as src:
         risk = src.read(1, masked=True)
-    assert 0.0 <= float(risk.min()) and float(risk.max()) <= 10.0
+    assert float(risk.min()) >= 0.0 and float(risk.max()) <= 10.0
     assert risk.count() > 10_000  # land cells scored
     manifest = json.loads((current / RUN_MANIFEST).read_text())
     assert manifest["synthetic"] is True

@@ -17,7 +17,8 @@ def small_config(**overrides: Any) -> dict[str, Any]:
     """A region with two hazards, one exposure, and one indicator in V, C and E."""
     config: dict[str, Any] = {
         "id": "golden", "title": "golden",
-        "grid": {"crs": "EPSG:32618", "resolution_m": 1000, "bounds_lonlat": [-78, 8, -77.98, 8.02]},
+        "grid": {"crs": "EPSG:32618", "resolution_m": 1000,
+                 "bounds_lonlat": [-78, 8, -77.98, 8.02]},
         "inputs": {},
         "indicators": {
             "flood": {"from": "flood_raw", "dimension": "H_nat", "min": 0, "max": 100},

@@ -1,0 +1,103 @@
+"""The service slice on a real demo run: landing, health, layers, areas, the planning map."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from geo_service.app import create_app
+from geo_service.settings import Settings
+from pipelines.config import load_region
+
+CONFIG = load_region("darien")
+
+
+@pytest.fixture(scope="module")
+def client(demo_run: Path) -> TestClient:
+    return TestClient(create_app(Settings(data_dir=demo_run)))
+
+
+def test_landing_json_and_html(client: TestClient) -> None:
+    body = client.get("/", headers={"accept": "application/json"}).json()
+    rels = {link["rel"] for link in body["links"]}
+    assert {"self", "service-desc", "service-doc", "conformance", "data"} <= rels
+    page = client.get("/", headers={"accept": "text/html"})
+    assert page.headers["content-type"].startswith("text/html")
+    assert "/maps/risk" in page.text
+
+
+def test_healthz_reports_the_run(client: TestClient) -> None:
+    body = client.get("/healthz").json()
+    assert body["status"] == "ok" and body["run_id"] and body["layers"] > 20
+
+
+def test_layers_shape_and_legend(client: TestClient) -> None:
+    layers = client.get("/layers").json()["layers"]
+    ids = {layer["id"] for layer in layers}
+    assert {"risk", "hazard", "vulnerability", "coping", "environment", "protected_areas",
+            "route_segments", "planning_units"} <= ids
+    risk = client.get("/layers/risk").json()
+    for key in ("id", "title", "kind", "value_type", "units", "synthetic", "access", "run_id",
+                "legend", "links"):
+        assert key in risk, key
+    assert risk["kind"] == "raster" and risk["synthetic"] is True
+    classes = risk["legend"]["classes"]
+    assert [c["label"] for c in classes] == [c.label for c in CONFIG.classes]
+    assert [c["label_es"] for c in classes] == [c.label_es for c in CONFIG.classes]
+    assert [(c["min"], c["max"]) for c in classes] == [(c.min, c.max) for c in CONFIG.classes]
+    assert all(not str(v).startswith("/") for v in risk.values() if isinstance(v, str))
+    assert "asset" not in risk and "/tmp" not in client.get("/layers").text
+
+
+def test_unknown_layer_is_a_problem(client: TestClient) -> None:
+    for bad in ("nope", "..%2F..%2Fetc", "RISK", "a" * 5000):
+        response = client.get(f"/layers/{bad}")
+        assert response.status_code == 404
+        assert response.headers["content-type"] == "application/problem+json"
+        assert response.json()["status"] == 404
+
+
+def test_darien_national_park_score_card(client: TestClient) -> None:
+    found = client.get("/areas", params={"kind": "protected_area", "q": "Darién National"})
+    assert found.status_code == 200
+    [area] = found.json()["areas"]
+    assert area["id"].startswith("wdpa:")
+    card = client.get(f"/areas/{area['id']}").json()
+    assert 0 <= card["risk"] <= 10
+    assert card["risk_class"] in {c.name for c in CONFIG.classes}
+    assert set(card["dimensions"]) == {"H", "V", "C", "E"}
+    assert all(0 <= v <= 10 for v in card["dimensions"].values() if v is not None)
+    assert card["rank"] >= 1 and card["rank_p05"] <= card["rank_median"] <= card["rank_p95"]
+    assert card["weights"]["H_nat"] == CONFIG.weights["H_nat"]
+    assert card["run_id"] and card["as_of"][:4].isdigit()
+    assert card["area_km2"] == pytest.approx(5790, rel=0.15)
+    assert card["top_indicator"] in CONFIG.indicators
+
+
+def test_areas_are_ranked_within_kind(client: TestClient) -> None:
+    body = client.get("/areas", params={"kind": "planning_unit", "limit": 50}).json()
+    assert body["numberMatched"] > 500 and body["numberReturned"] == 50
+    ranks = [a["rank"] for a in body["areas"]]
+    assert ranks == sorted(ranks) and ranks[0] == 1
+    risks = [a["risk"] for a in body["areas"]]
+    assert risks == sorted(risks, reverse=True)
+
+
+def test_area_bad_input(client: TestClient) -> None:
+    assert client.get("/areas/wdpa:0").status_code == 404
+    bad_kind = client.get("/areas", params={"kind": "volcano"})
+    assert bad_kind.status_code == 400 and bad_kind.json()["parameter"] == "kind"
+    bad_limit = client.get("/areas", params={"limit": 0})
+    assert bad_limit.status_code == 422 and "limit" in bad_limit.json()["parameter"]
+
+
+def test_planning_map_page(client: TestClient) -> None:
+    page = client.get("/maps/risk")
+    assert page.status_code == 200 and "leaflet" in page.text.lower()
+    assert "/tiles/risk/{z}/{x}/{y}.png" in page.text
+    assert "Darién National Park" in page.text
+    assert "synthetic" in page.text.lower()
+    spanish = client.get("/maps/risk", params={"lang": "es"}).text
+    assert "Muy alto" in spanish and "sintéticas" in spanish
