@@ -83,6 +83,7 @@ def write_catalog(folder: Path, catalog_id: str, description: str,
         item.set_self_href(str(folder / "items" / f"{item.id}.json"))
         for asset in item.assets.values():
             asset.href = str(folder / Path(asset.href).name)
+        item.make_asset_hrefs_relative()
     catalog.save(catalog_type=pystac.CatalogType.SELF_CONTAINED)
     return folder / "catalog.json"
 

@@ -42,7 +42,8 @@ class AreasStore:
                 frames = [pd.DataFrame(gpd.read_parquet(layer.asset).drop(columns="geometry"))
                           for layer in sources]
                 self._frame = (pd.concat(frames, ignore_index=True) if frames
-                               else pd.DataFrame()).set_index("id", drop=False)
+                               else pd.DataFrame(columns=["id"]))
+                self._frame.index = pd.Index(self._frame["id"].to_numpy())
                 self._version = version
             return self._frame
 

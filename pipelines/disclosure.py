@@ -74,7 +74,7 @@ class ProtectedFlows:
         table = cells.pivot(index=list(KEYS), columns="column", values="count")
         order = ["total"] + [property_name(m, c) for m in self.categories
                              for c in self.categories[m]]
-        table = table.reindex(columns=order)
+        table = table.reindex(columns=order).astype("Int64")
         withheld = cells[cells["status"] != PUBLISHED].groupby(list(KEYS))["column"]
         names = withheld.agg(lambda s: ",".join(s)).reindex(table.index).fillna("")
         table["suppressed_cells"] = withheld.size().reindex(table.index).fillna(0).astype("int64")

@@ -14,6 +14,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
+from rasterio.enums import MergeAlg
 from rasterio.features import rasterize
 
 from pipelines.grid import Grid
@@ -52,7 +53,7 @@ def burn(grid: Grid, shapes: list[tuple[object, float]], *, all_touched: bool,
         return np.zeros(grid.shape, dtype="float64")
     return rasterize(
         shapes, out_shape=grid.shape, transform=grid.transform, fill=0.0, dtype="float64",
-        all_touched=all_touched, merge_alg=merge,
+        all_touched=all_touched, merge_alg=MergeAlg.add if merge == "add" else MergeAlg.replace,
     )
 
 
