@@ -30,7 +30,7 @@ def one_scale(scale: int, inputs_root: Path) -> dict[str, object]:
     from data_catalog.paths import DataDir
     from pipelines.config import load_region
     from pipelines.grid import Grid
-    from pipelines.run import run
+    from pipelines.run import run, score_grid
     from pipelines.score import score_cells
 
     config = load_region("darien")
@@ -41,21 +41,24 @@ def one_scale(scale: int, inputs_root: Path) -> dict[str, object]:
     rng = np.random.default_rng(0)
     indicators = {name: rng.uniform(0, 10, grid.shape).astype("float32")
                   for name in config.indicators}
-    best_score, best_pass = np.inf, np.inf
+    best_stage, best_score, best_pass = np.inf, np.inf, np.inf
     for _ in range(5):
         started = time.perf_counter()
-        score_cells(indicators, config)
+        score_grid(indicators, config, grid)        # the stage: dask blocks over the grid
+        best_stage = min(best_stage, time.perf_counter() - started)
+        started = time.perf_counter()
+        score_cells(indicators, config)             # the same method as one numpy pass
         best_score = min(best_score, time.perf_counter() - started)
         started = time.perf_counter()
         total = np.zeros(grid.shape, dtype="float32")
-        for values in indicators.values():   # one pass: read each array once, one op each
+        for values in indicators.values():   # the floor: read each array once, one add each
             total += values
         best_pass = min(best_pass, time.perf_counter() - started)
     return {
         "scale": scale, "cells": grid.width * grid.height,
         "timings_s": result.timings_s,
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-        "score_cells_s": best_score, "numpy_pass_s": best_pass,
+        "score_stage_best_s": best_stage, "score_cells_s": best_score, "numpy_pass_s": best_pass,
         "score_stage_s": result.timings_s["score"],
     }
 
@@ -71,7 +74,6 @@ def main() -> None:
         print(json.dumps(one_scale(args.child, Path(args.inputs))))
         return
     from data_catalog.demo.generate import write_demo
-
     from data_catalog.paths import DataDir
 
     rows = []
@@ -87,8 +89,10 @@ def main() -> None:
     stages = list(rows[0]["timings_s"])
     lines = [
         "Demo inputs, `run(config, scale=N)` in a fresh process per scale; seconds per stage,",
-        "peak RSS of the process. Scoring ratio: `score_cells` on all 15 indicator grids vs",
-        "one numpy pass adding the same arrays (best of 5 each).",
+        "peak RSS of the process. Scoring: the score stage (`score_grid`, dask blocks, 2 threads)",
+        "on all 15 indicator grids vs one numpy pass of the same method over the same whole",
+        "arrays (`score_cells`, no dask), and vs the floor of merely adding the 15 arrays once",
+        "(best of 5 each, random 0–10 indicators).",
         "",
         "| stage | " + " | ".join(f"{r['scale']}× ({r['cells']:,} cells)" for r in rows) + " |",
         "|---|" + "---:|" * len(rows),
@@ -100,12 +104,16 @@ def main() -> None:
         f"**{sum(r['timings_s'].values()):.2f}**" for r in rows) + " |")
     lines.append("| peak RSS (MB) | " + " | ".join(f"{r['peak_rss_mb']:.0f}" for r in rows)
                  + " |")
-    lines.append("| score_cells (ms) | " + " | ".join(
+    lines.append("| score stage, best (ms) | " + " | ".join(
+        f"{1000 * r['score_stage_best_s']:.1f}" for r in rows) + " |")
+    lines.append("| numpy pass of the method (ms) | " + " | ".join(
         f"{1000 * r['score_cells_s']:.1f}" for r in rows) + " |")
-    lines.append("| numpy pass (ms) | " + " | ".join(
+    lines.append("| **stage / numpy pass** (target ≤ 3×) | " + " | ".join(
+        f"**{r['score_stage_best_s'] / r['score_cells_s']:.2f}×**" for r in rows) + " |")
+    lines.append("| adding the 15 arrays once (ms) | " + " | ".join(
         f"{1000 * r['numpy_pass_s']:.1f}" for r in rows) + " |")
-    lines.append("| **score / numpy ratio** | " + " | ".join(
-        f"**{r['score_cells_s'] / r['numpy_pass_s']:.2f}×**" for r in rows) + " |")
+    lines.append("| stage / adding once | " + " | ".join(
+        f"{r['score_stage_best_s'] / r['numpy_pass_s']:.1f}×" for r in rows) + " |")
     replace_section(HERE / "RESULTS.md", "Pipeline", "\n".join(lines))
     print("\n".join(lines))
 

@@ -226,12 +226,54 @@ def ingest(
             report = ingest_vector(data, path, layer_id=layer_id, title=title)
             console.print(f"vector layer {layer_id!r} added: {report}")
         else:
-            from data_catalog.ingest import ingest_source
+            from data_catalog.sources import get_source
 
-            report = ingest_source(data, source, path, region=region)
-            console.print(f"{source}: {report}")
+            get_source(source)  # an unknown id lists the known ones
+            raise _fail(f"ingest of source {source!r} into pipeline inputs is not built yet "
+                        "(issue 6); its reader is `cmrisk sources`' reader column")
     except (ValueError, LookupError, OSError, PipelineError) as exc:
         raise _fail(str(exc)) from None
+
+
+@app.command()
+def sources() -> None:
+    """The known data sources, as a table."""
+    from data_catalog.sources import sources_table
+
+    rows = sources_table()
+    table = Table()
+    columns = ("id", "title", "provider", "access", "formats", "licence")
+    for column in columns:
+        table.add_column(column)
+    for row in rows:
+        table.add_row(*(row.get(c, "") for c in columns))
+    out.print(table)
+
+
+@app.command()
+def fetch(
+    source: Annotated[str, typer.Argument(help="A source id from `cmrisk sources`.")],
+    bbox: Annotated[str | None, typer.Option(help="W,S,E,N in degrees.")] = None,
+    years: Annotated[str | None, typer.Option(help="A-B, e.g. 2021-2024.")] = None,
+    dest: Annotated[Path | None, typer.Option(help="Folder (default: the data dir's "
+                                                   "downloads/<source>).")] = None,
+    data_dir: DataOption = None,
+) -> None:
+    """Download a real source over HTTP (online machines only; never in tests)."""
+    from data_catalog.errors import CatalogError
+    from data_catalog.fetch import fetch as fetch_source
+
+    box = tuple(float(v) for v in bbox.split(",")) if bbox else None
+    span = None
+    if years:
+        first, _, last = years.partition("-")
+        span = list(range(int(first), int(last or first) + 1))
+    folder = dest or _data(data_dir).root / "downloads" / source
+    try:
+        paths = fetch_source(source, folder, bbox=box, years=span)
+    except CatalogError as exc:
+        raise _fail(str(exc)) from None
+    console.print(f"fetched {len(paths)} files into {folder}")
 
 
 @app.command("clean-partial", hidden=True)

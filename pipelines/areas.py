@@ -175,10 +175,15 @@ def rank_intervals(indicators: Mapping[str, np.ndarray], config: RegionConfig,
     spec = config.sensitivity
     rng = np.random.default_rng(spec.seed)
     base = Weights.from_config(config)
+    # Only cells inside some area whose risk exists: NaN-ness does not depend on the weights
+    # (Dirichlet draws are > 0), so the sea and cells without V or C never need rescoring.
     touched = np.unique(table.cell)
+    base_risk = score_cells({n: v[touched] for n, v in indicators.items()}, config)["risk"]
+    touched = touched[np.isfinite(base_risk)]
     sub = {name: values[touched] for name, values in indicators.items()}
-    remap = np.searchsorted(touched, table.cell)
-    sub_table = CoverageTable(table.area, remap, table.coverage, table.n_areas)
+    keep = np.isin(table.cell, touched)
+    remap = np.searchsorted(touched, table.cell[keep])
+    sub_table = CoverageTable(table.area[keep], remap, table.coverage[keep], table.n_areas)
     ranks = np.full((spec.draws, table.n_areas), np.nan)
     for draw in range(spec.draws):
         drawn = {}

@@ -137,12 +137,13 @@ def write_cog(path: Path, data: np.ndarray, grid: Grid, *, nodata: float | int,
         dst.update_tags(**tags)
 
 
-def _score_dataset(indicators: dict[str, np.ndarray], config: RegionConfig,
+def score_grid(indicators: dict[str, np.ndarray], config: RegionConfig,
                    grid: Grid) -> dict[str, np.ndarray]:
     """Score the grid block by block with dask: the same numpy code as for one cell."""
     names = list(indicators)
     stacked = dask.array.from_array(
-        np.stack([indicators[n] for n in names]), chunks=(len(names), grid.chunk, grid.chunk))
+        np.stack([indicators[n] for n in names]), chunks=(len(names), grid.chunk, grid.chunk),
+        name=False)  # no hashing of the whole stack for a graph name
 
     def block(values: np.ndarray) -> np.ndarray:
         scores = score_cells(dict(zip(names, values, strict=True)), config)
@@ -209,7 +210,7 @@ def run(config: RegionConfig, data: DataDir, *, scale: int = 1,
             values[~land] = np.nan
 
     with timer.stage("score"):
-        scores = _score_dataset(indicators, config, grid)
+        scores = score_grid(indicators, config, grid)
         risk_class = classify(scores["risk"], config.class_breaks())
 
     synthetic = any(r.synthetic for r in records.values())
