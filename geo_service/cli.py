@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from data_catalog.errors import CatalogError
 from data_catalog.paths import DATA_DIR_ENV, DataDir, default_data_dir, switch_symlink
 from pipelines.errors import PipelineError
 
@@ -226,12 +227,14 @@ def ingest(
             report = ingest_vector(data, path, layer_id=layer_id, title=title)
             console.print(f"vector layer {layer_id!r} added: {report}")
         else:
-            from data_catalog.sources import get_source
+            from data_catalog.ingest import ingest_source
+            from pipelines.config import load_region
 
-            get_source(source)  # an unknown id lists the known ones
-            raise _fail(f"ingest of source {source!r} into pipeline inputs is not built yet "
-                        "(issue 6); its reader is `cmrisk sources`' reader column")
-    except (ValueError, LookupError, OSError, PipelineError) as exc:
+            bbox = load_region(region).grid.bounds_lonlat if region else None
+            result = ingest_source(data, source, path, bbox=bbox)
+            console.print(f"{source}: {result.summary()}")
+            console.print("the next `cmrisk run` uses it in place of the generated input")
+    except (ValueError, LookupError, OSError, PipelineError, CatalogError) as exc:
         raise _fail(str(exc)) from None
 
 
@@ -260,7 +263,6 @@ def fetch(
     data_dir: DataOption = None,
 ) -> None:
     """Download a real source over HTTP (online machines only; never in tests)."""
-    from data_catalog.errors import CatalogError
     from data_catalog.fetch import fetch as fetch_source
 
     box = tuple(float(v) for v in bbox.split(",")) if bbox else None

@@ -59,9 +59,21 @@ def _declared_synthetic(path: Path, spec: InputSpec) -> bool:
     return "synthetic" in frame.columns
 
 
+def resolve_input(inputs_dir: Path, spec: InputSpec) -> Path:
+    """The file the pipeline reads for one input: an ingested GeoParquet beside a generated
+    vector (same stem) wins, so real inputs are used where present and generated ones only
+    where absent. Rasters and tables are ingested in place (same path)."""
+    path = inputs_dir / spec.path
+    if spec.kind == "vector":
+        ingested = path.with_suffix(".parquet")
+        if ingested.is_file():
+            return ingested
+    return path
+
+
 def check_inputs(config: RegionConfig, inputs_dir: Path) -> dict[str, Path]:
     """The path of every input of the region; raises `MissingInput` naming all absent ones."""
-    paths = {name: inputs_dir / spec.path for name, spec in config.inputs.items()}
+    paths = {name: resolve_input(inputs_dir, spec) for name, spec in config.inputs.items()}
     missing = [f"{name} ({spec.path})" for name, spec in config.inputs.items()
                if not paths[name].is_file()]
     if missing:
@@ -84,10 +96,11 @@ def provenance(config: RegionConfig, inputs_dir: Path) -> dict[str, InputRecord]
     records = {}
     for name, spec in config.inputs.items():
         digest = sha256_of(paths[name])
-        listed = demo.get(spec.path)
+        relative = paths[name].relative_to(inputs_dir).as_posix()
+        listed = demo.get(relative)
         if listed is not None and listed.get("sha256") == digest:
             synthetic = bool(listed.get("synthetic", True))
         else:
             synthetic = _declared_synthetic(paths[name], spec)
-        records[name] = InputRecord(name, spec.path, digest, synthetic)
+        records[name] = InputRecord(name, relative, digest, synthetic)
     return records

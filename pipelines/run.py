@@ -36,7 +36,7 @@ from pipelines.config import RegionConfig
 from pipelines.errors import RunValidationError
 from pipelines.grid import Grid, align_to_grid
 from pipelines.indicators import build_indicator
-from pipelines.inputs import InputRecord, provenance, read_vector
+from pipelines.inputs import InputRecord, check_inputs, provenance, read_vector
 from pipelines.outputs import (
     RISK_CLASS_LAYER,
     SCORE_LAYERS,
@@ -187,7 +187,7 @@ def run(config: RegionConfig, data: DataDir, *, scale: int = 1,
 
     with timer.stage("inputs"):
         records = provenance(config, data.inputs)
-        paths = {name: data.inputs / spec.path for name, spec in config.inputs.items()}
+        paths = check_inputs(config, data.inputs)
         vectors = {name: read_vector(paths[name]).to_crs(grid.crs)
                    for name, spec in config.inputs.items() if spec.kind == "vector"}
         tables = {name: pd.read_csv(paths[name], dtype={"month": str})

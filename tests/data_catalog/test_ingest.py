@@ -1,0 +1,154 @@
+"""`cmrisk ingest SOURCE`: real files become pipeline inputs; the next run uses them."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pytest
+import rasterio
+import shapely
+from affine import Affine
+
+from data_catalog.errors import MissingColumnError, MissingCRSError, SourceFormatError
+from data_catalog.ingest import ingest_reports, ingest_source
+from data_catalog.paths import DataDir
+from data_catalog.readers.missing_migrants import CSV_HEADER
+from pipelines.config import load_region
+from pipelines.run import run
+
+CONFIG = load_region("darien")
+BBOX = CONFIG.grid.bounds_lonlat
+
+
+def tree_digest(folder: Path) -> str:
+    digest = hashlib.sha256()
+    for path in sorted(folder.rglob("*")):
+        digest.update(str(path.relative_to(folder)).encode())
+        if path.is_file():
+            digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def write_missing_migrants_csv(path: Path, *, swap_first: bool = False,
+                               drop: str | None = None) -> None:
+    """Incidents of the real CSV layout along the jungle path near Bajo Chiquito."""
+    header = [h for h in CSV_HEADER if h != drop]
+    rows = []
+    for index in range(30):
+        lat, lon = 8.40 + 0.01 * (index % 6), -77.60 - 0.01 * (index // 6)
+        coords = f"{lon}, {lat}" if swap_first and index == 0 else f"{lat}, {lon}"
+        row = {
+            "Main ID": f"2023.MMP{index:04d}", "Incident ID": f"2023.MMP{index:04d}",
+            "Incident Type": "Incident", "Region of Incident": "Central America",
+            "Incident Date": f"2023-0{1 + index % 9}-15", "Incident Year": "2023",
+            "Month": f"{1 + index % 9}", "Number of Dead": "12",
+            "Minimum Estimated Number of Missing": "", "Total Number of Dead and Missing": "12",
+            "Number of Survivors": "", "Number of Females": "4", "Number of Males": "8",
+            "Number of Children": "3", "Country of Origin": "Venezuela",
+            "Region of Origin": "South America", "Cause of Death": "Drowning",
+            "Country of Incident": "Panama", "Migration Route": "Darien",
+            "Location of Incident": "Río Tuquesa, Darién", "Coordinates": coords,
+            "UNSD Geographical Grouping": "Central America",
+            "Information Source": "SENAFRONT", "URL": "", "Source Quality": "3",
+        }
+        rows.append([row[h] for h in header])
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(header)
+        writer.writerows(rows)
+
+
+def write_wdpa_geojson(path: Path, demo_parks: Path) -> None:
+    """A WDPA-format file: the demo outlines re-labelled, Darién NP now category Ia."""
+    parks = gpd.read_file(demo_parks)
+    parks.loc[parks["NAME"] == "Darién National Park", "IUCN_CAT"] = "Ia"
+    parks.loc[parks["NAME"] != "Darién National Park", "IUCN_CAT"] = "Not Reported"
+    parks = parks.drop(columns=[c for c in ("synthetic", "geometry_note") if c in parks])
+    parks.to_file(path, driver="GeoJSON")
+
+
+@pytest.fixture
+def data(demo_run: Path, copy_data_dir) -> DataDir:
+    return DataDir(copy_data_dir(demo_run))
+
+
+def test_ingested_files_drive_the_next_run(data: DataDir, tmp_path: Path) -> None:
+    before_run = data.current_run()
+    assert before_run is not None
+    before = gpd.read_parquet(before_run / "protected_areas.parquet").set_index("name")
+    mmp, wdpa = tmp_path / "mmp.csv", tmp_path / "wdpa.geojson"
+    write_missing_migrants_csv(mmp)
+    write_wdpa_geojson(wdpa, data.inputs / CONFIG.inputs["protected_areas"].path)
+
+    ingested_mmp = ingest_source(data, "missing_migrants", mmp, bbox=BBOX)
+    ingested_wdpa = ingest_source(data, "wdpa", wdpa, bbox=BBOX)
+    assert ingested_mmp.files == ["missing_migrants/incidents.parquet"]
+    assert ingested_wdpa.files == ["wdpa/protected_areas.parquet"]
+    assert set(ingest_reports(data)) == {"missing_migrants", "wdpa"}
+
+    result = run(CONFIG, data)
+    assert result.summary["inputs"]["incidents"] == "real"
+    assert result.summary["inputs"]["protected_areas"] == "real"
+    assert result.summary["inputs"]["heat"] == "synthetic"
+    item = json.loads((result.folder / "items" / "risk.json").read_text())
+    provenance = {p["name"]: p for p in item["properties"]["cmrisk:provenance"]}
+    assert provenance["incidents"]["synthetic"] is False
+    assert provenance["incidents"]["path"] == "missing_migrants/incidents.parquet"
+    assert provenance["protected_areas"]["synthetic"] is False
+    assert provenance["rainfall"]["synthetic"] is True
+
+    after = result.areas[result.areas["kind"] == "protected_area"].set_index("name")
+    park = "Darién National Park"
+    assert after.loc[park, "ind_deaths"] != pytest.approx(before.loc[park, "ind_deaths"])
+    assert after.loc[park, "risk"] != pytest.approx(before.loc[park, "risk"])
+    # Other parks lost their category ("Not Reported" scores 0): E goes down there.
+    other = "Los Katíos National Park"
+    assert after.loc[other, "ind_iucn"] < before.loc[other, "ind_iucn"]
+
+
+def test_swapped_coordinates_are_fixed_and_reported(data: DataDir, tmp_path: Path) -> None:
+    mmp = tmp_path / "mmp.csv"
+    write_missing_migrants_csv(mmp, swap_first=True)
+    result = ingest_source(data, "missing_migrants", mmp, bbox=BBOX)
+    incidents = gpd.read_parquet(data.inputs / "missing_migrants/incidents.parquet")
+    assert len(incidents) == 30  # the swapped one is fixed, not dropped
+    assert incidents.geometry.within(shapely.box(*BBOX)).all()
+    assert any("swap" in code for code in result.report.issues())
+
+
+def test_bad_inputs_leave_the_data_dir_unchanged(data: DataDir, tmp_path: Path) -> None:
+    before = tree_digest(data.root)
+    mmp = tmp_path / "mmp.csv"
+    write_missing_migrants_csv(mmp)
+    with pytest.raises(SourceFormatError):
+        ingest_source(data, "wdpa", mmp)              # a CSV is not a WDPA file
+    broken = tmp_path / "broken.csv"
+    write_missing_migrants_csv(broken, drop="Number of Dead")
+    with pytest.raises(MissingColumnError) as caught:
+        ingest_source(data, "missing_migrants", broken)
+    assert caught.value.column == "Number of Dead"
+    flood = tmp_path / "flood_rp100.tif"
+    with rasterio.open(flood, "w", driver="GTiff", width=8, height=8, count=1,
+                       dtype="float32", transform=Affine(0.01, 0, -78, 0, -0.01, 8.5)) as dst:
+        dst.write(np.ones((8, 8), dtype="float32"), 1)
+    with pytest.raises(MissingCRSError):
+        ingest_source(data, "jrc_flood", flood)
+    far = tmp_path / "far.csv"
+    write_missing_migrants_csv(far)
+    text = far.read_text().replace("8.4", "48.4")  # in the Alps, not in the region
+    far.write_text(text)
+    with pytest.raises(SourceFormatError, match="region"):
+        ingest_source(data, "missing_migrants", far, bbox=BBOX)
+    assert tree_digest(data.root) == before
+
+
+def test_a_source_that_is_not_a_pipeline_input(data: DataDir, tmp_path: Path) -> None:
+    path = tmp_path / "x.csv"
+    path.write_text("ISO3,Name,Year\n")
+    with pytest.raises(SourceFormatError, match="not a pipeline input"):
+        ingest_source(data, "idmc_gidd", path)
