@@ -13,6 +13,10 @@ from pathlib import Path
 from typing import Any
 
 import pystac
+import rasterio
+from pystac.extensions.file import FileExtension
+from pystac.extensions.projection import ProjectionExtension
+from pystac.extensions.raster import DataType, NoDataStrings, RasterBand, RasterExtension
 
 COG_MEDIA_TYPE = pystac.MediaType.COG
 GEOPARQUET_MEDIA_TYPE = "application/vnd.apache.parquet"
@@ -61,12 +65,31 @@ def layer_item(
     properties.update({f"{PREFIX}{k}": v for k, v in fields.items()
                        if k not in ("title", "description")})
     item = pystac.Item(layer_id, geometry, list(bbox), when, properties)
-    item.add_asset("data", pystac.Asset(
-        href=f"./{asset_path.name}", media_type=media_type, roles=["data"],
-        extra_fields={"file:size": asset_path.stat().st_size,
-                      "file:checksum": "1220" + sha256_of(asset_path)},
-    ))
+    asset = pystac.Asset(href=f"./{asset_path.name}", media_type=media_type, roles=["data"])
+    item.add_asset("data", asset)
+    files = FileExtension.ext(asset, add_if_missing=True)
+    files.size = asset_path.stat().st_size
+    files.checksum = "1220" + sha256_of(asset_path)  # multihash: sha2-256, 32 bytes
+    if media_type == COG_MEDIA_TYPE:
+        add_raster_fields(item, asset, asset_path)
     return item
+
+
+def add_raster_fields(item: pystac.Item, asset: pystac.Asset, path: Path) -> None:
+    """Projection (code, shape, transform, bbox) and raster (bands) fields of a GeoTIFF."""
+    with rasterio.open(path) as src:
+        projection = ProjectionExtension.ext(item, add_if_missing=True)
+        projection.code = src.crs.to_string() if src.crs else None
+        projection.shape = [src.height, src.width]
+        projection.transform = list(src.transform)[:6]
+        projection.bbox = list(src.bounds)
+        nodata = src.nodata
+        band = RasterBand.create(
+            nodata=None if nodata is None else (NoDataStrings.NAN if nodata != nodata else nodata),
+            data_type=DataType(src.dtypes[0]), unit=src.tags().get("units") or None,
+            spatial_resolution=float(abs(src.res[0])),
+        )
+        RasterExtension.ext(asset, add_if_missing=True).bands = [band]
 
 
 def write_catalog(folder: Path, catalog_id: str, description: str,
