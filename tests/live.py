@@ -1,0 +1,66 @@
+"""A real uvicorn serving a data dir on a free loopback port, for tests with real clients."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from urllib.error import URLError
+from urllib.request import urlopen
+
+
+def free_port() -> int:
+    """A TCP port free on 127.0.0.1 right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_until_up(url: str, process: subprocess.Popen[bytes], timeout_s: float = 60) -> None:
+    """Poll `url` until it answers 200; fail with the server's output if it dies or times out."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        if process.poll() is not None:
+            output = process.stdout.read().decode() if process.stdout else ""
+            raise RuntimeError(f"server exited with {process.returncode}:\n{output}")
+        try:
+            with urlopen(url, timeout=2) as response:
+                if response.status == 200:
+                    return
+        except (URLError, OSError):
+            pass
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{url} did not answer within {timeout_s:.0f} s")
+        time.sleep(0.2)
+
+
+@contextmanager
+def live_service(data_dir: Path, *, command: Sequence[str] | None = None,
+                 env: dict[str, str] | None = None) -> Iterator[str]:
+    """Serve `data_dir` with uvicorn on a free loopback port; yields the base URL.
+
+    `command` replaces the default server command; `{port}` in it is filled in.
+    """
+    port = free_port()
+    argv = [part.format(port=port) for part in command] if command else [
+        sys.executable, "-m", "uvicorn", "geo_service.asgi:app", "--host", "127.0.0.1",
+        "--port", str(port), "--log-level", "warning"]
+    process = subprocess.Popen(
+        argv, env={**os.environ, "CMRISK_DATA_DIR": str(data_dir), **(env or {})},
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_until_up(f"{url}/healthz", process)
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
