@@ -8,7 +8,7 @@ HOST ?= 127.0.0.1
 REGION ?= darien
 export CMRISK_DATA_DIR ?= $(CURDIR)/data
 # Debian packages the test suite drives as real clients (GDAL's OAPIF driver, headless Chromium).
-DEB_TEST_PACKAGES ?= gdal-bin
+DEB_TEST_PACKAGES ?= gdal-bin chromium
 PYTEST_ARGS ?=
 
 .PHONY: run install demo pipeline serve test lint bench clean debs
@@ -35,10 +35,22 @@ serve: install ## serve at http://$(HOST):$(PORT)
 	@echo "cmrisk: open http://$(HOST):$(PORT)/ (planning map: http://$(HOST):$(PORT)/maps/risk)"
 	$(BIN)/cmrisk serve --host $(HOST) --port $(PORT)
 
+# TiTiler, the peer of the tile parity test and benchmark, pinned, in its own venv.
+BENCH_VENV := .venv-bench
+TITILER_VERSION := 2.4.0
+
+$(BENCH_VENV)/.titiler-$(TITILER_VERSION):
+	$(PYTHON) -m venv $(BENCH_VENV)
+	$(BENCH_VENV)/bin/pip install --quiet --upgrade pip
+	$(BENCH_VENV)/bin/pip install --quiet 'titiler.application==$(TITILER_VERSION)' uvicorn
+	touch $@
+
+bench-venv: $(BENCH_VENV)/.titiler-$(TITILER_VERSION) ## TiTiler in .venv-bench (parity test, benchmarks)
+
 debs: ## install the Debian packages the tests need (as root), or say how
 	@bash scripts/ensure-debs.sh $(DEB_TEST_PACKAGES)
 
-test: install debs ## run every test (pytest's "no tests ran" fails too)
+test: install debs bench-venv ## run every test (pytest's "no tests ran" fails too)
 	@$(BIN)/python -m pytest $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests" >&2; exit 1; fi; exit $$rc
 

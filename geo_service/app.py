@@ -9,8 +9,9 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.openapi.utils import get_openapi
 
 from geo_service.areas_store import AreasStore
+from geo_service.auth import install_private_responses
 from geo_service.errors import install_error_handlers
-from geo_service.routers import areas, landing, layers, maps
+from geo_service.routers import analysis, areas, features, landing, layers, maps, stac, tiles
 from geo_service.settings import Settings
 from layers.registry import Registry
 
@@ -36,10 +37,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.registry = Registry(settings.data)
     app.state.areas = AreasStore(app.state.registry)
     install_error_handlers(app)
+    install_private_responses(app)
     if settings.cors_origins:
         app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins,
                            allow_methods=["GET", "POST"], allow_headers=["Authorization"])
-    for module in (landing, layers, areas, maps):
+    for module in (landing, layers, areas, maps, analysis, tiles, stac):
         app.include_router(module.router)
 
     def openapi() -> dict[str, Any]:
@@ -49,4 +51,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
+    features.install(app)
     return app

@@ -11,6 +11,12 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from geo_service.features.errors import (
+    AreaRejected,
+    CollectionNotFound,
+    FeatureNotFound,
+    InvalidQuery,
+)
 from layers.registry import LayerNotFound
 
 PROBLEM_JSON = "application/problem+json"
@@ -43,11 +49,24 @@ class NotFound(ApiError):
     title = "Not found"
 
 
+class TileOutsideMatrix(NotFound):
+    """A z/x/y outside the tile matrix set, or deeper than a layer is served."""
+
+    title = "Tile outside the tile matrix set"
+
+
 class Unprocessable(ApiError):
     """A well-formed request whose content cannot be processed (e.g. an area too large)."""
 
     status = 422
     title = "Unprocessable content"
+
+
+class PayloadTooLarge(ApiError):
+    """A request body over the configured size limit."""
+
+    status = 413
+    title = "Content too large"
 
 
 class ServiceUnavailable(ApiError):
@@ -86,6 +105,26 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(LayerNotFound)
     async def _layer_missing(request: Request, exc: LayerNotFound) -> JSONResponse:
         return problem(404, "Not found", str(exc), parameter="layer", instance=request.url.path)
+
+    @app.exception_handler(CollectionNotFound)
+    async def _collection_missing(request: Request, exc: CollectionNotFound) -> JSONResponse:
+        return problem(404, "Not found", str(exc), parameter="collectionId",
+                       instance=request.url.path[:200])
+
+    @app.exception_handler(FeatureNotFound)
+    async def _feature_missing(request: Request, exc: FeatureNotFound) -> JSONResponse:
+        return problem(404, "Not found", str(exc), parameter="featureId",
+                       instance=request.url.path[:200])
+
+    @app.exception_handler(InvalidQuery)
+    async def _bad_query(request: Request, exc: InvalidQuery) -> JSONResponse:
+        return problem(400, "Invalid parameter", exc.detail, parameter=exc.parameter,
+                       instance=request.url.path[:200])
+
+    @app.exception_handler(AreaRejected)
+    async def _area_rejected(request: Request, exc: AreaRejected) -> JSONResponse:
+        return problem(422, "Unprocessable content", exc.detail, parameter=exc.parameter,
+                       instance=request.url.path[:200])
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -4,11 +4,17 @@ from __future__ import annotations
 
 import json
 from html import escape
+from pathlib import Path
 from typing import Any, Literal
 
 import folium
 import geopandas as gpd
+from branca.element import MacroElement
+from jinja2 import Template
+from rio_tiler.io import Reader
 
+from geo_service.areas_store import AreasStore
+from geo_service.static_assets import localize
 from layers.models import Layer
 from layers.registry import Registry
 
@@ -16,8 +22,8 @@ Lang = Literal["en", "es"]
 RASTER_OVERLAYS = ("risk", "hazard", "vulnerability", "coping", "environment",
                    "environmental_pressure")
 """Raster layers put on the planning map, the first shown by default."""
-SCORE_CARD_FIELDS = ("risk", "risk_class", "rank", "rank_p05", "rank_p95", "dim_H", "dim_V",
-                     "dim_C", "dim_E", "top_indicator", "area_km2")
+MAX_ZOOM = 14
+"""Deepest zoom the map allows; raster tiles past a layer's native zoom are scaled up."""
 
 TEXT: dict[str, dict[Lang, str]] = {
     "synthetic": {"en": "Demonstration data: hazard and climate layers are synthetic.",
@@ -29,6 +35,13 @@ TEXT: dict[str, dict[Lang, str]] = {
     "top": {"en": "Top indicator", "es": "Indicador principal"},
     "area": {"en": "Area (km²)", "es": "Superficie (km²)"},
     "legend": {"en": "Climate-mobility risk", "es": "Riesgo clima-movilidad"},
+    "run": {"en": "Run", "es": "Ejecución"},
+    "weights": {"en": "Weights", "es": "Pesos"},
+    "fullscreen": {"en": "Full screen", "es": "Pantalla completa"},
+    "measure": {"en": "Measure a distance (click points; click here again to stop)",
+                "es": "Medir una distancia (haga clic en puntos; otra vez aquí para terminar)"},
+    "coords": {"en": "Move the mouse over the map", "es": "Mueva el ratón sobre el mapa"},
+    "countries": {"en": "Countries (Natural Earth)", "es": "Países (Natural Earth)"},
 }
 
 
@@ -46,58 +59,224 @@ def _legend_html(layer: Layer, lang: Lang) -> str:
         f'border:1px solid #555;margin-right:6px"></span>'
         f"{escape(c.label_es if lang == 'es' else c.label)}</div>"
         for c in layer.legend.classes)
-    return (f'<div id="cmrisk-legend" class="cmrisk-legend" style="position:fixed;bottom:24px;'
+    return (f'<div id="cmrisk-legend" class="cmrisk-legend" style="position:fixed;bottom:64px;'
             f"right:12px;z-index:1000;background:white;padding:8px 10px;border-radius:4px;"
             f'font:12px sans-serif;box-shadow:0 1px 4px rgba(0,0,0,.4)">'
             f"<strong>{escape(_title(layer, lang))}</strong>{rows}</div>")
 
 
-def _score_card(row: dict[str, Any], lang: Lang) -> str:
-    def num(key: str, digits: int = 2) -> str:
-        value = row.get(key)
-        return "–" if value is None or value != value else f"{float(value):.{digits}f}"
+CONTROLS_JS = """
+(function (map, text) {
+  var Coords = L.Control.extend({
+    options: {position: 'bottomleft'},
+    onAdd: function () {
+      var box = L.DomUtil.create('div', 'leaflet-control cmrisk-coords');
+      box.style.cssText = 'background:rgba(255,255,255,.85);padding:1px 6px;font:11px monospace';
+      box.textContent = text.coords;
+      map.on('mousemove', function (e) {
+        box.textContent = e.latlng.lat.toFixed(4) + ', ' + e.latlng.lng.toFixed(4);
+      });
+      return box;
+    }
+  });
+  function button(cls, title, label, onClick) {
+    var bar = L.DomUtil.create('div', 'leaflet-bar leaflet-control');
+    var link = L.DomUtil.create('a', cls, bar);
+    link.href = '#'; link.title = title; link.setAttribute('role', 'button');
+    link.textContent = label;
+    L.DomEvent.disableClickPropagation(bar);
+    L.DomEvent.on(link, 'click', function (e) { L.DomEvent.preventDefault(e); onClick(link); });
+    return bar;
+  }
+  var Fullscreen = L.Control.extend({
+    options: {position: 'topleft'},
+    onAdd: function () {
+      return button('cmrisk-fullscreen', text.fullscreen, '\u2922', function () {
+        var box = map.getContainer();
+        if (document.fullscreenElement) { document.exitFullscreen(); }
+        else if (box.requestFullscreen) { box.requestFullscreen(); }
+      });
+    }
+  });
+  document.addEventListener('fullscreenchange', function () { map.invalidateSize(); });
+  var Measure = L.Control.extend({
+    options: {position: 'topleft'},
+    onAdd: function () {
+      var line = null, output = L.DomUtil.create('div', 'cmrisk-measure-result');
+      output.style.cssText = 'background:#fff;padding:1px 4px;font:11px sans-serif';
+      function add(e) {
+        line.addLatLng(e.latlng);
+        var points = line.getLatLngs(), metres = 0;
+        for (var i = 1; i < points.length; i++) {
+          metres += map.distance(points[i - 1], points[i]);
+        }
+        output.textContent = (metres / 1000).toFixed(2) + ' km';
+      }
+      var bar = button('cmrisk-measure', text.measure, '\u2194', function (link) {
+        if (line) {
+          map.off('click', add); map.removeLayer(line); line = null;
+          output.textContent = ''; L.DomUtil.removeClass(link, 'cmrisk-active');
+          map.getContainer().style.cursor = '';
+        } else {
+          line = L.polyline([], {color: '#e8590c', dashArray: '4 4', interactive: false});
+          line.addTo(map);
+          map.on('click', add); L.DomUtil.addClass(link, 'cmrisk-active');
+          output.textContent = '0.00 km'; map.getContainer().style.cursor = 'crosshair';
+        }
+      });
+      bar.appendChild(output);
+      return bar;
+    }
+  });
+  new Fullscreen().addTo(map);
+  new Measure().addTo(map);
+  new Coords().addTo(map);
+})"""
+"""Our own small Leaflet controls: full screen, distance measuring, mouse coordinates (the
+scale bar is Leaflet's own), so no plugin has to come from a CDN."""
 
-    bars = "".join(
-        f'<div style="font:11px sans-serif">{d} <span style="display:inline-block;height:8px;'
-        f'width:{max(0.0, float(row.get(f"dim_{d}") or 0)) * 12:.0f}px;background:#555"></span> '
-        f"{num(f'dim_{d}')}</div>" for d in ("H", "V", "C", "E"))
-    return (f"<div class='cmrisk-scorecard'><strong>{escape(str(row.get('name')))}</strong><br>"
-            f"{_t('risk', lang)}: <b>{num('risk')}</b> ({escape(str(row.get('risk_class')))})<br>"
-            f"{_t('rank', lang)}: {num('rank', 0)} · {_t('interval', lang)}: "
-            f"{num('rank_p05', 0)}–{num('rank_p95', 0)}<br>{bars}"
-            f"{_t('top', lang)}: {escape(str(row.get('top_indicator')))}<br>"
-            f"{_t('area', lang)}: {num('area_km2', 0)}<br>"
-            f"<small>{escape(str(row.get('as_of', ''))[:10])}</small></div>")
+
+class PlanningControls(MacroElement):
+    """Full screen, measure and mouse-coordinate controls (`CONTROLS_JS`) on a map."""
+
+    _template = Template(
+        "{% macro script(this, kwargs) %}"
+        + CONTROLS_JS
+        + "({{ this._parent.get_name() }}, {{ this.text }});\n{% endmacro %}")
+
+    def __init__(self, lang: Lang) -> None:
+        super().__init__()
+        self._name = "PlanningControls"
+        self.text = json.dumps({key: _t(key, lang) for key in ("fullscreen", "measure",
+                                                                 "coords")})
 
 
-def risk_map(registry: Registry, base_url: str, lang: Lang = "en") -> folium.Map:
+DIMENSION_LAYERS = {"H": "hazard", "V": "vulnerability", "C": "coping", "E": "environment"}
+"""Score-card dimension → the raster layer whose title names it."""
+
+
+def run_classes(registry: Registry) -> list[dict[str, Any]]:
+    """The risk classes of the current run (name, labels, bounds, colour), as the API gives."""
+    manifest = registry.run_manifest() or {}
+    return list(manifest.get("config", {}).get("classes", []))
+
+
+def _num(value: Any, digits: int = 2) -> str:
+    return "–" if value is None or value != value else f"{float(value):.{digits}f}"
+
+
+def _class_color(value: Any, classes: list[dict[str, Any]]) -> str:
+    if value is None or value != value:
+        return "#adb5bd"
+    for klass in classes:
+        if float(klass["min"]) <= float(value) <= float(klass["max"]):
+            return str(klass["color"])
+    return "#adb5bd"
+
+
+def score_card_html(card: dict[str, Any], layers: dict[str, Layer],
+                    classes: list[dict[str, Any]], lang: Lang) -> str:
+    """An area's score card (the `/areas/{id}` shape) as popup HTML.
+
+    Args:
+        card: the area in the API shape (`AreasStore.as_json`).
+        layers: the registry's layers (their titles name dimensions and indicators).
+        classes: the run's risk classes.
+        lang: language of the labels.
+    """
+    label = card.get("risk_class_label_es" if lang == "es" else "risk_class_label")
+    label = label or card.get("risk_class") or "–"
+    bars = []
+    for dim, value in (card.get("dimensions") or {}).items():
+        layer = layers.get(DIMENSION_LAYERS.get(dim, ""))
+        name = _title(layer, lang) if layer else dim
+        width = 0.0 if value is None else max(0.0, min(10.0, float(value))) * 10
+        bars.append(
+            f'<div class="cmrisk-dim" data-dim="{escape(dim)}" style="font:11px sans-serif;'
+            f'display:flex;align-items:center;gap:4px"><span style="width:150px">'
+            f"{escape(name)}</span><span style='display:inline-block;height:9px;"
+            f'width:{width:.0f}px;background:{_class_color(value, classes)};'
+            f"border:1px solid #868e96'></span><span>{_num(value)}</span></div>")
+    top = str(card.get("top_indicator") or "")
+    top_layer = layers.get(top)
+    top_name = _title(top_layer, lang) if top_layer else top
+    top_value = (card.get("indicators") or {}).get(top)
+    weights = "".join(
+        f"<div><b>{escape(group)}</b>: "
+        + ", ".join(f"{escape(k)} {float(v):g}" for k, v in values.items()) + "</div>"
+        for group, values in (card.get("weights") or {}).items() if isinstance(values, dict))
+    return (
+        f"<div class='cmrisk-scorecard' style='font:12px sans-serif;min-width:260px'>"
+        f"<strong>{escape(str(card.get('name')))}</strong><br>"
+        f"{_t('risk', lang)}: <b>{_num(card.get('risk'))}</b> / 10 "
+        f"<span class='cmrisk-class'>({escape(str(label))})</span><br>"
+        f"{_t('rank', lang)}: {_num(card.get('rank'), 0)} · {_t('interval', lang)}: "
+        f"{_num(card.get('rank_p05'), 0)}–{_num(card.get('rank_p95'), 0)}<br>"
+        f"<div style='margin:4px 0'>{''.join(bars)}</div>"
+        f"{_t('top', lang)}: <span class='cmrisk-top'>{escape(top_name)}</span> "
+        f"({_num(top_value)})<br>"
+        f"{_t('area', lang)}: {_num(card.get('area_km2'), 0)}<br>"
+        f"<small>{_t('run', lang)}: {escape(str(card.get('as_of') or '')[:10])}</small>"
+        f"<details><summary>{_t('weights', lang)}</summary>"
+        f"<div style='font-size:11px'>{weights}</div></details></div>")
+
+
+def native_zooms(asset: Path) -> tuple[int, int]:
+    """The min and max zoom a raster layer is rendered at natively (as in its TileJSON)."""
+    with Reader(str(asset)) as reader:
+        return int(reader.minzoom), int(reader.maxzoom)
+
+
+def risk_map(registry: Registry, base_url: str, lang: Lang = "en",
+             online_basemaps: bool = False) -> folium.Map:
     """The planning map: risk and dimension tiles, protected areas with score cards, route,
-    stations, a legend and a banner while any layer is synthetic."""
+    stations, a legend and a banner while any layer is synthetic.
+
+    Every JS/CSS asset is served by the service itself (`geo_service.static_assets`) and the
+    base map is the Natural Earth `countries` layer, so the page works offline.
+
+    Args:
+        registry: the layer registry of the current run.
+        base_url: the service's URL, without a trailing slash.
+        lang: language of titles, legend and score cards.
+        online_basemaps: also offer OpenStreetMap in the layer control (off by default, and
+            the only thing on the page that names another host).
+    """
     layers = registry.layers()
     risk = layers.get("risk")
     bbox = risk.bbox if risk and risk.bbox else (-79.5, 6.8, -76.5, 9.8)
     fmap = folium.Map(location=[(bbox[1] + bbox[3]) / 2, (bbox[0] + bbox[2]) / 2], zoom_start=8,
-                      tiles=None, control_scale=True)
-    folium.TileLayer("OpenStreetMap", name="OpenStreetMap", show=False).add_to(fmap)
+                      tiles=None, control_scale=True, max_zoom=MAX_ZOOM)
+    # No favicon request (browsers ask for /favicon.ico otherwise, a 404 here).
+    fmap.get_root().header.add_child(  # type: ignore[attr-defined]
+        folium.Element('<link rel="icon" href="data:,">'), name="favicon")
+    folium.map.CustomPane("basemap", z_index=150).add_to(fmap)
     countries = layers.get("countries")
     if countries is not None:
         folium.GeoJson(
-            json.loads(gpd.read_parquet(countries.asset).to_json()), name="Countries",
-            style_function=lambda _: {"color": "#666", "weight": 1, "fillColor": "#f1f3f5",
+            json.loads(gpd.read_parquet(countries.asset).to_json()),
+            name=_t("countries", lang), pane="basemap",
+            style_function=lambda _: {"color": "#868e96", "weight": 1, "fillColor": "#f1f3f5",
                                       "fillOpacity": 1},
         ).add_to(fmap)
+    if online_basemaps:
+        folium.TileLayer("OpenStreetMap", name="OpenStreetMap", overlay=True,
+                         show=False).add_to(fmap)
     for index, layer_id in enumerate(RASTER_OVERLAYS):
         layer = layers.get(layer_id)
         if layer is None:
             continue
+        min_native, max_native = native_zooms(layer.asset)
+        extent = layer.bbox or bbox
         folium.TileLayer(
             tiles=f"{base_url}/tiles/{layer.id}/{{z}}/{{x}}/{{y}}.png", name=_title(layer, lang),
             attr=escape(layer.attribution or "cmrisk"), overlay=True, show=index == 0,
-            opacity=0.75, max_native_zoom=12, max_zoom=16,
+            opacity=0.75, max_native_zoom=max_native, min_native_zoom=min_native,
+            max_zoom=MAX_ZOOM, bounds=[[extent[1], extent[0]], [extent[3], extent[2]]],
         ).add_to(fmap)
-    _add_areas(fmap, layers.get("protected_areas"), lang)
-    _add_lines(fmap, layers.get("route_segments"))
-    _add_points(fmap, layers.get("stations"))
+    _add_areas(fmap, registry, layers.get("protected_areas"), lang)
+    _add_lines(fmap, layers.get("route_segments"), lang)
+    _add_points(fmap, layers.get("stations"), lang)
     if risk is not None:
         fmap.get_root().html.add_child(  # type: ignore[attr-defined]
             folium.Element(_legend_html(risk, lang)))
@@ -106,49 +285,56 @@ def risk_map(registry: Registry, base_url: str, lang: Lang = "en") -> folium.Map
             f'<div id="cmrisk-synthetic" style="position:fixed;top:10px;left:50%;'
             f"transform:translateX(-50%);z-index:1000;background:#fff3bf;padding:4px 10px;"
             f'border:1px solid #e67700;font:13px sans-serif">{_t("synthetic", lang)}</div>'))
+    PlanningControls(lang).add_to(fmap)
     folium.LayerControl(collapsed=False).add_to(fmap)
     fmap.fit_bounds([[bbox[1], bbox[0]], [bbox[3], bbox[2]]])
+    localize(fmap, base_url)
     return fmap
 
 
-def _add_areas(fmap: folium.Map, layer: Layer | None, lang: Lang) -> None:
+def _add_areas(fmap: folium.Map, registry: Registry, layer: Layer | None, lang: Lang) -> None:
     if layer is None:
         return
     frame = gpd.read_parquet(layer.asset)
+    store = AreasStore(registry)
+    cards = store.frame()
+    classes = run_classes(registry)
+    layers = registry.layers()
     group = folium.FeatureGroup(name=_title(layer, lang))
-    colors = {c.label: c.color for c in layer.legend.classes}
     for _, row in frame.iterrows():
-        data = {k: (row.get(k, None)) for k in (*SCORE_CARD_FIELDS, "name", "as_of")}
-        fill = next((c for label, c in colors.items()
-                     if label.lower().replace(" ", "_") == row.get("risk_class")), "#2b8a3e")
+        area_id = row["id"]
+        card = store.as_json(cards.loc[area_id], classes) if area_id in cards.index else {
+            "name": row["name"]}
+        fill = _class_color(card.get("risk"), classes)
         folium.GeoJson(
             row.geometry.__geo_interface__,
             style_function=lambda _, fill=fill: {"color": "#2b8a3e", "weight": 2,
                                                  "fillColor": fill, "fillOpacity": 0.25},
             tooltip=str(row["name"]),
-            popup=folium.Popup(_score_card(data, lang), max_width=320),  # type: ignore[arg-type]
+            popup=folium.Popup(score_card_html(card, layers, classes, lang),  # type: ignore[arg-type]
+                               max_width=340),
         ).add_to(group)
     group.add_to(fmap)
 
 
-def _add_lines(fmap: folium.Map, layer: Layer | None) -> None:
+def _add_lines(fmap: folium.Map, layer: Layer | None, lang: Lang) -> None:
     if layer is None:
         return
     frame = gpd.read_parquet(layer.asset)
     colors = {"north-bound": "#c92a2a", "south-bound": "#1971c2"}
     folium.GeoJson(
-        json.loads(frame.to_json()), name=layer.title,
+        json.loads(frame.to_json()), name=_title(layer, lang),
         style_function=lambda f: {"color": colors.get(f["properties"].get("direction"), "#000"),
                                   "weight": 3},
         tooltip=folium.GeoJsonTooltip(fields=["name", "mode", "direction"]),
     ).add_to(fmap)
 
 
-def _add_points(fmap: folium.Map, layer: Layer | None) -> None:
+def _add_points(fmap: folium.Map, layer: Layer | None, lang: Lang) -> None:
     if layer is None:
         return
     frame = gpd.read_parquet(layer.asset)
-    group = folium.FeatureGroup(name=layer.title)
+    group = folium.FeatureGroup(name=_title(layer, lang))
     for _, row in frame.iterrows():
         folium.CircleMarker([row.geometry.y, row.geometry.x], radius=6, color="#1864ab",
                             fill=True, tooltip=f"{row['name']} ({row.get('kind', '')})",

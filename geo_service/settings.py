@@ -8,6 +8,7 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from data_catalog.paths import DataDir, default_data_dir
+from geo_service.auth import TokenSpec
 
 
 class Settings(BaseSettings):
@@ -25,6 +26,17 @@ class Settings(BaseSettings):
     """Cache-Control max-age of tiles, seconds."""
     cors_origins: list[str] = Field(default_factory=list)
     """Origins allowed by CORS (an explicit allowlist; empty = none)."""
+    analysis_max_area_km2: float = Field(default=1_000_000.0, gt=0)
+    """Largest area `POST /analysis` accepts, km² (geodesic)."""
+    analysis_max_vertices: int = Field(default=100_000, gt=3)
+    """Most vertices of an analysis area."""
+    analysis_max_body_bytes: int = Field(default=5 * 1024 * 1024, gt=0)
+    """Largest request body of `POST /analysis`, bytes (413 above)."""
+    analysis_max_layers: int = Field(default=40, gt=0)
+    """Most layers in one analysis request."""
+    tokens: list[TokenSpec] = Field(default_factory=list)
+    """Bearer tokens for restricted layers, as JSON in `CMRISK_TOKENS`: a list of
+    {name, sha256, scopes, expires}; only hashes, never tokens, are configured."""
 
     @property
     def data(self) -> DataDir:

@@ -74,10 +74,20 @@ def kernel_density(grid: Grid, points: gpd.GeoDataFrame, weight: str, kernel_km:
     return gaussian_blur(mass, sigma) / grid.cell_area_km2 / per_years
 
 
+CHILDREN = "age_group_0_17"
+"""The published column of children (age group 0-17) in the protected crossings table."""
+
+
 def yearly_flow(crossings: pd.DataFrame, year: int) -> dict[str, float]:
-    """People crossing in `year`, by direction (people/year)."""
+    """People crossing in `year`, by direction (people/year), from the published totals.
+
+    Args:
+        crossings: the protected crossings table (one row per point and month, `total` NaN
+            where withheld) with the `direction` of each point.
+    """
     rows = crossings[crossings["month"].str.startswith(f"{year}-")]
-    return {str(k): float(v) for k, v in rows.groupby("direction")["count"].sum().items()}
+    totals = rows.groupby("direction")["total"].sum(min_count=1)
+    return {str(k): float(v) for k, v in totals.items() if pd.notna(v)}
 
 
 def transit_pressure(grid: Grid, segments: gpd.GeoDataFrame, flows: Mapping[str, float],
@@ -157,15 +167,20 @@ def station_load(grid: Grid, stations: gpd.GeoDataFrame, segments: gpd.GeoDataFr
 
 def children_share(grid: Grid, crossings: pd.DataFrame, segments: gpd.GeoDataFrame, year: int,
                    width_km: float) -> np.ndarray:
-    """Share (0–1) of children (age group 0-17) among people crossing in `year`, in the
-    corridor of the segments of each direction; NaN outside any corridor."""
+    """Share (0–1) of children among people crossing in `year`, in the corridor of the segments
+    of each direction; NaN outside any corridor.
+
+    Computed from the protected crossings table, over the records whose children's cell is
+    published, so the surface reveals nothing that disclosure control withheld.
+    """
     rows = crossings[crossings["month"].str.startswith(f"{year}-")]
+    rows = rows[rows[CHILDREN].notna() & rows["total"].notna()]
     result = np.full(grid.shape, np.nan)
     for direction, group in rows.groupby("direction"):
-        total = float(group["count"].sum())
+        total = float(group["total"].sum())
         if total <= 0:
             continue
-        share = float(group.loc[group["age_group"] == "0-17", "count"].sum()) / total
+        share = float(group[CHILDREN].sum()) / total
         lanes = segments[segments["direction"] == direction]
         if lanes.empty:
             continue

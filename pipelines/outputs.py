@@ -100,6 +100,12 @@ VECTOR_LAYERS: tuple[OutputLayer, ...] = (
     OutputLayer("crossing_points", "Crossing points", "Puntos de conteo",
                 "Where national migration services count crossings.", "vector", "count",
                 "people", "crossing_points"),
+    OutputLayer("crossings", "People crossing, by point and month (protected)",
+                "Personas que cruzan, por punto y mes (protegido)",
+                "Monthly people counted at each crossing point: the total and the one-way "
+                "margins by sex, age group and nationality. Cells of 1–4 people are withheld "
+                "(null), with a second cell of each affected margin, so that no withheld cell "
+                "can be worked out from the others.", "vector", "count", "people", "crossings"),
     OutputLayer("displacement_events", "Disaster displacement events",
                 "Eventos de desplazamiento por desastres", "New displacements per event.",
                 "vector", "count", "people", "displacement"),

@@ -33,6 +33,7 @@ from data_catalog.stac import COG_MEDIA_TYPE, GEOPARQUET_MEDIA_TYPE, layer_item,
 from pipelines import areas as area_stats
 from pipelines import mobility
 from pipelines.config import RegionConfig
+from pipelines.disclosure import crossings_features, protect_flows
 from pipelines.errors import RunValidationError
 from pipelines.grid import Grid, align_to_grid
 from pipelines.indicators import build_indicator
@@ -190,8 +191,11 @@ def run(config: RegionConfig, data: DataDir, *, scale: int = 1,
         paths = check_inputs(config, data.inputs)
         vectors = {name: read_vector(paths[name]).to_crs(grid.crs)
                    for name, spec in config.inputs.items() if spec.kind == "vector"}
-        tables = {name: pd.read_csv(paths[name], dtype={"month": str})
+        tables = {name: pd.read_csv(paths[name], dtype={"month": str, "point_id": str})
                   for name, spec in config.inputs.items() if spec.kind == "table"}
+        # Flow counts are used only after disclosure control, for surfaces and publication.
+        vectors["crossings"] = published_crossings(tables.pop("crossings"),
+                                                   vectors["crossing_points"]).to_crs(grid.crs)
 
     with timer.stage("align"):
         aligned = {name: align_to_grid(paths[name], grid, spec.resampling)
@@ -200,7 +204,7 @@ def run(config: RegionConfig, data: DataDir, *, scale: int = 1,
             name: np.asarray(array.values) for name, array in aligned.items()}
 
     with timer.stage("surfaces"):
-        layers.update(_surfaces(config, grid, vectors, tables))
+        layers.update(_surfaces(config, grid, vectors))
 
     with timer.stage("indicators"):
         indicators = {name: build_indicator(spec, layers)
@@ -258,18 +262,27 @@ def run(config: RegionConfig, data: DataDir, *, scale: int = 1,
     return RunResult(run_id, folder, timer.timings, summary, scored_areas)
 
 
+def published_crossings(flows: pd.DataFrame, points: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """The protected crossings table (`pipelines.disclosure`) with each point's direction."""
+    published = crossings_features(protect_flows(flows), points)
+    directions = dict(zip(points["point_id"].astype(str),
+                          points.get("direction_default", pd.Series(dtype=str)), strict=False))
+    published["direction"] = published["point_id"].map(directions)
+    return published
+
+
 def _land_reference(config: RegionConfig) -> str:
     """The raster input whose nodata marks the sea (the first flood depth)."""
     return next(n for n, s in config.inputs.items() if s.kind == "raster")
 
 
-def _surfaces(config: RegionConfig, grid: Grid, vectors: dict[str, gpd.GeoDataFrame],
-              tables: dict[str, pd.DataFrame]) -> dict[str, np.ndarray]:
+def _surfaces(config: RegionConfig, grid: Grid,
+              vectors: dict[str, gpd.GeoDataFrame]) -> dict[str, np.ndarray]:
     surf = config.surfaces
     transit = surf.get("transit_pressure", {})
     year = int(transit.get("year", 2023))  # type: ignore[arg-type]
     kernel = float(transit.get("kernel_km", 3.0))  # type: ignore[arg-type]
-    crossings = tables["crossings"]
+    crossings = vectors["crossings"]
     flows = mobility.yearly_flow(crossings, year)
     segments = vectors["route_segments"]
     displacement = vectors["displacement"]

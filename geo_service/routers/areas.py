@@ -6,8 +6,14 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
+from geo_service.areas_store import AREA_LAYERS
 from geo_service.deps import AreasDep, BaseUrlDep, RegistryDep
 from geo_service.errors import InvalidParameter, NotFound, ServiceUnavailable
+from geo_service.features.errors import CollectionNotFound, FeatureNotFound
+from geo_service.features.model import FeatureStore
+from geo_service.features.zonal import analyse, stored_area
+from geo_service.routers.features import FeatureStoreDep
+from layers.registry import Registry
 
 router = APIRouter(tags=["areas"])
 
@@ -46,10 +52,32 @@ def list_areas(
     return {"areas": items, "numberMatched": len(frame), "numberReturned": len(items)}
 
 
+STATS_LAYERS = ("risk", "hazard", "vulnerability", "coping", "environment",
+                "environmental_pressure")
+"""Layers whose statistics `/areas/{id}` adds (as `POST /analysis` gives them)."""
+
+
+def area_stats(area_id: str, registry: Registry, store: FeatureStore) -> dict[str, Any] | None:
+    """The `/analysis` statistics of a stored area over `STATS_LAYERS`, or None without shape."""
+    for collection in AREA_LAYERS:
+        try:
+            batch = store.feature(collection, area_id)
+        except (CollectionNotFound, FeatureNotFound):
+            continue
+        layers = registry.layers()
+        chosen = [layers[name] for name in STATS_LAYERS if name in layers]
+        return analyse(stored_area(batch.geometry[0]), chosen, store, _classes(registry))
+    return None
+
+
 @router.get("/areas/{area_id}", summary="One scored area")
-def get_area(area_id: str, areas: AreasDep, registry: RegistryDep) -> dict[str, Any]:
-    """An area's score card: score, class, dimensions, ranks and interval, top indicator."""
+def get_area(area_id: str, areas: AreasDep, registry: RegistryDep,
+             store: FeatureStoreDep) -> dict[str, Any]:
+    """An area's score card: score, class, dimensions, ranks and interval, top indicator, and
+    `stats`: the same per-layer statistics as `POST /analysis` for the score layers."""
     frame = areas.frame()
     if frame.empty or area_id not in frame.index:
         raise NotFound(f"no area {area_id[:80]!r}", parameter="area_id")
-    return areas.as_json(frame.loc[area_id], _classes(registry))
+    body = areas.as_json(frame.loc[area_id], _classes(registry))
+    body["stats"] = area_stats(area_id, registry, store)
+    return body

@@ -6,6 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter
 
+from geo_service.auth import PrincipalDep, visible_layer, visible_layers
 from geo_service.deps import BaseUrlDep, RegistryDep
 from layers.models import Layer
 
@@ -43,14 +44,16 @@ def layer_json(layer: Layer, base: str) -> dict[str, Any]:
 
 
 @router.get("/layers", summary="All layers")
-def list_layers(registry: RegistryDep, base: BaseUrlDep) -> dict[str, Any]:
-    """Every layer of the current run and the user layers."""
-    layers = [layer_json(layer, base) for layer in registry.layers().values()]
+def list_layers(registry: RegistryDep, base: BaseUrlDep,
+                principal: PrincipalDep) -> dict[str, Any]:
+    """Every layer of the current run and the user layers that the caller may see."""
+    layers = [layer_json(layer, base) for layer in visible_layers(registry, principal).values()]
     return {"layers": layers, "numberReturned": len(layers),
             "links": [{"href": f"{base}/layers", "rel": "self", "type": "application/json"}]}
 
 
 @router.get("/layers/{layer_id}", summary="One layer")
-def get_layer(layer_id: str, registry: RegistryDep, base: BaseUrlDep) -> dict[str, Any]:
-    """One layer's metadata, legend and links; 404 problem+json when unknown."""
-    return layer_json(registry.get(layer_id), base)
+def get_layer(layer_id: str, registry: RegistryDep, base: BaseUrlDep,
+              principal: PrincipalDep) -> dict[str, Any]:
+    """One layer's metadata, legend and links; 404 problem+json when unknown or restricted."""
+    return layer_json(visible_layer(registry, principal, layer_id), base)

@@ -16,7 +16,8 @@ from fastapi.responses import FileResponse
 
 from data_catalog.paths import SAFE_ID
 from data_catalog.sources import Source, load_sources
-from data_catalog.stac import read_items
+from data_catalog.stac import cmrisk_fields, read_items
+from geo_service.auth import ALL_SCOPES, Principal, PrincipalDep, visible_layers
 from geo_service.deps import BaseUrlDep, RegistryDep
 from geo_service.errors import NotFound
 from layers.registry import USER_LAYER_ITEM, Registry
@@ -48,11 +49,11 @@ def _runs(registry: Registry) -> dict[str, Path]:
     return {folder.name: folder for folder in complete_runs(registry.data)}
 
 
-def _user_items(registry: Registry) -> dict[str, Path]:
+def _user_items(registry: Registry, principal: Principal) -> dict[str, Path]:
+    visible = visible_layers(registry, principal)
     folder = registry.data.layers
     return {p.parent.name: p for p in sorted(folder.glob(f"*/{USER_LAYER_ITEM}"))
-            if registry.layers().get(p.parent.name, None) is not None
-            and registry.layers()[p.parent.name].access == "public"}
+            if p.parent.name in visible}
 
 
 @router.get("", summary="The STAC root catalog")
@@ -158,24 +159,31 @@ def _collection(base: str, prefix: str, id_: str, description: str,
             "links": links}
 
 
-def _run_items(folder: Path) -> dict[str, pystac.Item]:
-    return {item.id: item for item in read_items(folder / "catalog.json")}
+def _run_items(folder: Path, principal: Principal) -> dict[str, pystac.Item]:
+    """The run's items that the caller may see (restricted ones need a scoped token)."""
+    items = {}
+    for item in read_items(folder / "catalog.json"):
+        restricted = cmrisk_fields(item).get("access") == "restricted"
+        if not restricted or ALL_SCOPES in principal.scopes or item.id in principal.scopes:
+            items[item.id] = item
+    return items
 
 
 @router.get("/runs/{run_id}", summary="One run")
-def run_collection(run_id: str, base: BaseUrlDep, registry: RegistryDep) -> dict[str, Any]:
+def run_collection(run_id: str, base: BaseUrlDep, registry: RegistryDep,
+                   principal: PrincipalDep) -> dict[str, Any]:
     """A kept run as a collection of its layers."""
     folder = _run_folder(registry, run_id)
-    items = list(_run_items(folder).values())
+    items = list(_run_items(folder, principal).values())
     return _collection(base, f"/stac/runs/{run_id}", f"run-{run_id}",
                        f"cmrisk pipeline run {run_id} ({(folder / RUN_MANIFEST).name}).", items)
 
 
 @router.get("/runs/{run_id}/items/{item_id}", summary="One layer of a run")
-def run_item(run_id: str, item_id: str, base: BaseUrlDep,
-             registry: RegistryDep) -> dict[str, Any]:
+def run_item(run_id: str, item_id: str, base: BaseUrlDep, registry: RegistryDep,
+             principal: PrincipalDep) -> dict[str, Any]:
     """A run layer's STAC item (projection, raster and file fields; provenance)."""
-    items = _run_items(_run_folder(registry, run_id))
+    items = _run_items(_run_folder(registry, run_id), principal)
     if item_id not in items:
         raise NotFound(f"no item {item_id[:80]!r} in run {run_id}", parameter="item_id")
     return _item_json(items[item_id], base, f"/stac/runs/{run_id}", f"run-{run_id}")
@@ -183,9 +191,10 @@ def run_item(run_id: str, item_id: str, base: BaseUrlDep,
 
 @router.get("/runs/{run_id}/items/{item_id}/data", summary="Download a run layer's file",
             response_class=FileResponse)
-def run_item_data(run_id: str, item_id: str, registry: RegistryDep) -> FileResponse:
+def run_item_data(run_id: str, item_id: str, registry: RegistryDep,
+                  principal: PrincipalDep) -> FileResponse:
     """The COG or GeoParquet file of a run layer."""
-    items = _run_items(_run_folder(registry, run_id))
+    items = _run_items(_run_folder(registry, run_id), principal)
     if item_id not in items:
         raise NotFound(f"no item {item_id[:80]!r} in run {run_id}", parameter="item_id")
     return _file(items[item_id], f"{run_id}-{item_id}")
@@ -198,9 +207,9 @@ def _file(item: pystac.Item, stem: str) -> FileResponse:
                         filename=f"{stem}{path.suffix}")
 
 
-def _user_layer_items(registry: Registry) -> dict[str, pystac.Item]:
+def _user_layer_items(registry: Registry, principal: Principal) -> dict[str, pystac.Item]:
     items = {}
-    for layer_id, path in _user_items(registry).items():
+    for layer_id, path in _user_items(registry, principal).items():
         item = pystac.Item.from_file(str(path))
         item.make_asset_hrefs_absolute()
         items[layer_id] = item
@@ -208,17 +217,19 @@ def _user_layer_items(registry: Registry) -> dict[str, pystac.Item]:
 
 
 @router.get("/user-layers", summary="User layers")
-def user_layers(base: BaseUrlDep, registry: RegistryDep) -> dict[str, Any]:
-    """The public user layers as one collection."""
-    items = list(_user_layer_items(registry).values())
+def user_layers(base: BaseUrlDep, registry: RegistryDep,
+                principal: PrincipalDep) -> dict[str, Any]:
+    """The user layers the caller may see, as one collection."""
+    items = list(_user_layer_items(registry, principal).values())
     return _collection(base, "/stac/user-layers", "user-layers",
                        "Layers added with `cmrisk ingest raster|vector`.", items)
 
 
 @router.get("/user-layers/items/{item_id}", summary="One user layer")
-def user_layer_item(item_id: str, base: BaseUrlDep, registry: RegistryDep) -> dict[str, Any]:
+def user_layer_item(item_id: str, base: BaseUrlDep, registry: RegistryDep,
+                    principal: PrincipalDep) -> dict[str, Any]:
     """A user layer's STAC item."""
-    items = _user_layer_items(registry)
+    items = _user_layer_items(registry, principal)
     if item_id not in items:
         raise NotFound(f"no user layer {item_id[:80]!r}", parameter="item_id")
     return _item_json(items[item_id], base, "/stac/user-layers", "user-layers")
@@ -226,9 +237,10 @@ def user_layer_item(item_id: str, base: BaseUrlDep, registry: RegistryDep) -> di
 
 @router.get("/user-layers/items/{item_id}/data", summary="Download a user layer's file",
             response_class=FileResponse)
-def user_layer_data(item_id: str, registry: RegistryDep) -> FileResponse:
+def user_layer_data(item_id: str, registry: RegistryDep,
+                    principal: PrincipalDep) -> FileResponse:
     """The file of a user layer."""
-    items = _user_layer_items(registry)
+    items = _user_layer_items(registry, principal)
     if item_id not in items:
         raise NotFound(f"no user layer {item_id[:80]!r}", parameter="item_id")
     return _file(items[item_id], item_id)

@@ -110,9 +110,13 @@ def test_killed_run_leaves_current_unchanged(demo_run: Path, copy_data_dir) -> N
     data = DataDir(root)
     before = data.current_run()
     env = {**os.environ, "CMRISK_DATA_DIR": str(root)}
-    for delay in (1.0, 4.0):
+    for delay in (0.0, 1.5):
+        existing = set(data.runs.iterdir())
         proc = subprocess.Popen([sys.executable, "-m", "geo_service.cli", "run", "darien"],
                                 env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 120
+        while not set(data.runs.iterdir()) - existing and time.monotonic() < deadline:
+            time.sleep(0.05)  # kill once the run has started writing its folder
         time.sleep(delay)
         proc.send_signal(signal.SIGKILL)
         proc.wait()

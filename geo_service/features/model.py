@@ -1,0 +1,207 @@
+"""The feature-store interface: typed queries and results, and the `FeatureStore` contract.
+
+The service talks to vector data only through `FeatureStore`. The embedded implementation
+(`GeoParquetFeatureStore`) answers from memory; a PostGIS one can sit behind the same methods
+(each query maps to one `SELECT ... WHERE geom && envelope AND ... ORDER BY fid LIMIT/OFFSET`
+plus a `count(*)`, and `FeatureBatch` is what a cursor of `fid, ST_AsBinary(geom), props`
+gives).
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal
+
+import numpy as np
+import shapely
+
+CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
+"""The only CRS of every collection (RFC 7946: longitude, latitude in degrees)."""
+
+QueryableType = Literal["string", "integer", "number", "boolean"]
+
+
+@dataclass(frozen=True)
+class BBox:
+    """A bounding box in CRS84 degrees.
+
+    A box whose west is east of its east crosses the antimeridian (OGC API - Features, 7.15.3).
+    """
+
+    west: float
+    south: float
+    east: float
+    north: float
+
+    @property
+    def crosses_antimeridian(self) -> bool:
+        """True when the box wraps across ±180°."""
+        return self.west > self.east
+
+    def boxes(self) -> list[tuple[float, float, float, float]]:
+        """The box as one or two (west, south, east, north) boxes that do not wrap."""
+        if self.crosses_antimeridian:
+            return [(self.west, self.south, 180.0, self.north),
+                    (-180.0, self.south, self.east, self.north)]
+        return [(self.west, self.south, self.east, self.north)]
+
+    def geometry(self) -> shapely.Geometry:
+        """The box as a (Multi)Polygon in CRS84."""
+        parts = [shapely.box(*b) for b in self.boxes()]
+        return parts[0] if len(parts) == 1 else shapely.MultiPolygon(parts)
+
+
+@dataclass(frozen=True)
+class Interval:
+    """A closed time interval (UTC); None is an open end. An instant has start == end."""
+
+    start: datetime | None
+    end: datetime | None
+
+
+@dataclass(frozen=True)
+class FeatureQuery:
+    """What a client asks of one collection.
+
+    Attributes:
+        bbox: features whose geometry intersects this box (CRS84).
+        datetime: features whose time intersects this interval.
+        properties: equality filters, queryable name -> value as sent (text).
+        limit: page size (features); the store does not clamp it.
+        offset: features to skip.
+    """
+
+    bbox: BBox | None = None
+    datetime: Interval | None = None
+    properties: Mapping[str, str] = field(default_factory=dict)
+    limit: int = 100
+    offset: int = 0
+
+
+@dataclass(frozen=True)
+class Queryable:
+    """A property a client can filter on by equality (OGC API - Features Part 3)."""
+
+    name: str
+    type: QueryableType
+    title: str | None = None
+
+    def schema(self) -> dict[str, Any]:
+        """The property's JSON Schema."""
+        body: dict[str, Any] = {"type": self.type}
+        if self.title:
+            body["title"] = self.title
+        return body
+
+
+@dataclass(frozen=True)
+class CollectionInfo:
+    """What the service says about a collection.
+
+    Attributes:
+        id: the collection id (the layer id).
+        title: human title.
+        description: human description.
+        bbox: (west, south, east, north) of all features, degrees, or None when empty.
+        interval: (start, end) ISO 8601 of the features' times, or None without time.
+        time_property: the property that gives each feature its time, or None.
+        queryables: the properties that take equality filters.
+        number_of_features: features in the collection.
+        geometry_type: a GeoJSON geometry type, or "Geometry" when mixed.
+        version: changes whenever the data changes (cache keys, ETags).
+        value_type: the layer's value type (continuous, class or count).
+        units: units of the layer's values.
+        synthetic: whether the data are synthetic.
+        attribution: source attribution.
+        properties: every property name, in order.
+    """
+
+    id: str
+    title: str
+    description: str
+    bbox: tuple[float, float, float, float] | None
+    interval: tuple[str | None, str | None] | None
+    time_property: str | None
+    queryables: tuple[Queryable, ...]
+    number_of_features: int
+    geometry_type: str
+    version: str
+    value_type: str = "continuous"
+    units: str = ""
+    synthetic: bool = False
+    attribution: str = ""
+    properties: tuple[str, ...] = ()
+
+    def queryable(self, name: str) -> Queryable | None:
+        """The queryable called `name`, or None."""
+        return next((q for q in self.queryables if q.name == name), None)
+
+
+@dataclass(frozen=True)
+class FeatureBatch:
+    """Features in columns: ids, geometries (shapely, CRS84, rounded to 7 decimals, polygons
+    counter-clockwise outside) and JSON-ready property values, all in the same order."""
+
+    ids: list[Any]
+    geometry: np.ndarray
+    properties: dict[str, list[Any]]
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def rows(self) -> Iterator[dict[str, Any]]:
+        """The properties of each feature as a dict, in order."""
+        names = list(self.properties)
+        for values in zip(*(self.properties[n] for n in names), strict=True):
+            yield dict(zip(names, values, strict=True))
+
+    @classmethod
+    def empty(cls, names: list[str]) -> FeatureBatch:
+        """A batch without features."""
+        return cls([], np.empty(0, dtype=object), {n: [] for n in names})
+
+
+@dataclass(frozen=True)
+class FeaturePage:
+    """One page of a query: the features and how many match in all."""
+
+    number_matched: int
+    features: FeatureBatch
+
+
+class FeatureStore(ABC):
+    """Read access to feature collections.
+
+    Implementations raise `CollectionNotFound`, `FeatureNotFound` and `InvalidQuery`
+    (`geo_service.features.errors`); every result is in CRS84.
+    """
+
+    @abstractmethod
+    def collections(self) -> list[CollectionInfo]:
+        """Every collection, sorted by id."""
+
+    @abstractmethod
+    def collection(self, collection_id: str) -> CollectionInfo:
+        """One collection's description."""
+
+    @abstractmethod
+    def query(self, collection_id: str, query: FeatureQuery) -> FeaturePage:
+        """One page of the features that match `query`, in a stable order."""
+
+    @abstractmethod
+    def feature(self, collection_id: str, feature_id: str) -> FeatureBatch:
+        """The feature with this id, as a batch of one."""
+
+    @abstractmethod
+    def batches(self, collection_id: str, query: FeatureQuery,
+                size: int = 10_000) -> Iterator[FeatureBatch]:
+        """Every feature that matches `query` (its limit and offset ignored), `size` at a time."""
+
+    @abstractmethod
+    def intersecting(self, collection_id: str, geometry: shapely.Geometry,
+                     interval: Interval | None = None) -> FeatureBatch:
+        """Every feature whose geometry intersects `geometry` (CRS84) and, when given, whose
+        time intersects `interval`."""

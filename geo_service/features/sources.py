@@ -1,0 +1,44 @@
+"""The collections the service publishes: every public vector layer of the registry.
+
+Flow counts are published only as the run's `crossings` layer, which the pipeline writes after
+disclosure control (`pipelines.disclosure`): the service never reads a raw flow table.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import geopandas as gpd
+
+from geo_service.features.parquet import CollectionSource
+from layers.models import Layer
+from layers.registry import Registry
+
+
+def layer_source(layer: Layer) -> CollectionSource:
+    """The collection of a vector layer (its GeoParquet asset)."""
+    asset = layer.asset
+    return CollectionSource(
+        id=layer.id, title=layer.title, description=layer.description, version=layer.version,
+        load=lambda: gpd.read_parquet(asset), value_type=layer.value_type, units=layer.units,
+        synthetic=layer.synthetic, attribution=layer.attribution)
+
+
+def registry_sources(registry: Registry) -> Callable[[], dict[str, CollectionSource]]:
+    """A function giving the current collection sources of a registry, by id.
+
+    Public vector layers become collections; restricted ones are not published here.
+    """
+    cache: dict[str, object] = {}
+
+    def sources() -> dict[str, CollectionSource]:
+        layers = registry.layers()
+        key = tuple((k, v.version) for k, v in sorted(layers.items()))
+        if cache.get("key") == key:
+            return cache["sources"]  # type: ignore[return-value]
+        found = {layer.id: layer_source(layer) for layer in layers.values()
+                 if layer.kind == "vector" and layer.access == "public"}
+        cache.update(key=key, sources=found)
+        return found
+
+    return sources

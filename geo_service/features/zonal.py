@@ -1,0 +1,291 @@
+"""Zonal statistics of any area over the run's layers (`POST /analysis`, `GET /areas/{id}`).
+
+Raster layers are read from their COGs in the window that covers the area only, and reduced
+with the pipeline's own functions (`pipelines.areas`: exact cell coverage from exactextract,
+coverage-weighted mean, quantile, maximum and class shares), so an area drawn by a user is
+scored exactly as the stored areas are. Vector layers count the features the area intersects
+and, for count layers, sum their people or events (for `crossings`, from the protected table).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import rasterio
+import shapely
+from affine import Affine
+from rasterio.windows import Window, from_bounds
+
+from geo_service.features.errors import AreaRejected, InvalidQuery
+from geo_service.features.model import FeatureStore, Interval
+from layers.models import Layer
+from pipelines.areas import (
+    CoverageTable,
+    class_shares,
+    coverage_table,
+    geodesic_area_km2,
+    weighted_max,
+    weighted_quantile,
+)
+from pipelines.grid import Grid
+
+COUNT_PROPERTIES: dict[str, str] = {
+    "crossings": "total",
+    "displacement_events": "new_displacement",
+    "incidents": "total_dead_missing",
+    "stations": "capacity",
+}
+"""The property summed for each count collection (people, events); others count features."""
+GENERIC_COUNT_PROPERTIES = ("count", "total", "people", "value")
+SCORE_UNITS = "score 0-10"
+
+
+@dataclass(frozen=True)
+class AnalysisLimits:
+    """What `/analysis` accepts.
+
+    Attributes:
+        max_area_km2: largest area, km² (geodesic).
+        max_vertices: most vertices in the area's rings.
+        max_body_bytes: largest request body, bytes.
+        max_layers: most layers in one request.
+    """
+
+    max_area_km2: float = 1_000_000.0
+    max_vertices: int = 100_000
+    max_body_bytes: int = 5 * 1024 * 1024
+    max_layers: int = 40
+
+
+@dataclass(frozen=True)
+class Area:
+    """A checked area: the geometry (CRS84), its geodesic area (km²) and vertex count."""
+
+    geometry: shapely.Geometry
+    area_km2: float
+    vertices: int
+    repaired: bool
+
+
+def _round(value: float | None, digits: int = 4) -> float | None:
+    if value is None or not math.isfinite(value):
+        return None
+    return round(float(value), digits)
+
+
+def parse_area(obj: Any, limits: AnalysisLimits, *, parameter: str = "geometry") -> Area:
+    """A GeoJSON Polygon or MultiPolygon (or a Feature holding one) as a checked area.
+
+    An invalid polygon (e.g. a bow tie) is repaired and flagged.
+
+    Raises:
+        InvalidQuery: not such GeoJSON, coordinates outside lon/lat ranges, or no area.
+        AreaRejected: over `limits.max_vertices` vertices or `limits.max_area_km2`.
+    """
+    if isinstance(obj, dict) and obj.get("type") == "Feature":
+        obj = obj.get("geometry")
+    if not isinstance(obj, dict) or obj.get("type") not in ("Polygon", "MultiPolygon"):
+        raise InvalidQuery("geometry must be a GeoJSON Polygon or MultiPolygon, or a Feature "
+                           "with one", parameter=parameter)
+    if not _rings_ok(obj["type"], obj.get("coordinates")):
+        raise InvalidQuery("geometry coordinates must be closed linear rings of at least 4 "
+                           "[longitude, latitude] positions (RFC 7946)", parameter=parameter)
+    try:
+        geometry = shapely.geometry.shape(obj)
+    except Exception:  # shapely raises several types for malformed coordinates
+        raise InvalidQuery("geometry coordinates are not a valid GeoJSON polygon",
+                           parameter=parameter) from None
+    if geometry.is_empty:
+        raise InvalidQuery("geometry is empty", parameter=parameter)
+    vertices = int(shapely.get_num_coordinates(geometry))
+    if vertices > limits.max_vertices:
+        raise AreaRejected(f"geometry has {vertices} vertices; the limit is "
+                           f"{limits.max_vertices}", parameter=parameter)
+    xy = shapely.get_coordinates(geometry)
+    if not np.isfinite(xy).all() or (np.abs(xy[:, 0]) > 180).any() \
+            or (np.abs(xy[:, 1]) > 90).any():
+        raise InvalidQuery("geometry coordinates must be longitude, latitude in degrees "
+                           "(CRS84)", parameter=parameter)
+    repaired = not geometry.is_valid
+    if repaired:
+        geometry = shapely.make_valid(geometry, method="structure", keep_collapsed=False)
+    area = float(geodesic_area_km2(gpd.GeoSeries([geometry], crs="EPSG:4326"))[0])
+    if not area > 0:
+        raise InvalidQuery("geometry encloses no area", parameter=parameter)
+    if area > limits.max_area_km2:
+        raise AreaRejected(f"the area is {area:,.0f} km²; the limit is "
+                           f"{limits.max_area_km2:,.0f} km²", parameter=parameter)
+    return Area(geometry, area, vertices, repaired)
+
+
+def stored_area(geometry: shapely.Geometry) -> Area:
+    """An area the service itself stores (a scored area): no limits applied."""
+    area = float(geodesic_area_km2(gpd.GeoSeries([geometry], crs="EPSG:4326"))[0])
+    return Area(geometry, area, int(shapely.get_num_coordinates(geometry)), False)
+
+
+def _rings_ok(kind: str, coordinates: Any) -> bool:
+    """Whether GeoJSON Polygon/MultiPolygon coordinates are closed rings of ≥ 4 positions."""
+    polygons = [coordinates] if kind == "Polygon" else coordinates
+    if not isinstance(polygons, list) or not polygons:
+        return False
+    for rings in polygons:
+        if not isinstance(rings, list) or not rings:
+            return False
+        for ring in rings:
+            if not isinstance(ring, list) or len(ring) < 4:
+                return False
+            for position in ring:
+                if not isinstance(position, list) or len(position) not in (2, 3) or not all(
+                        isinstance(v, int | float) and not isinstance(v, bool)
+                        for v in position):
+                    return False
+            if ring[0][:2] != ring[-1][:2]:
+                return False
+    return True
+
+
+@dataclass
+class _Window:
+    values: np.ndarray
+    table: CoverageTable
+
+
+def _read_window(layer: Layer, area: Area, cache: dict[tuple[Any, ...], CoverageTable]
+                 ) -> _Window | None:
+    """The layer's values in the window around the area, and the area's cell coverage."""
+    with rasterio.open(layer.asset) as src:
+        projected = gpd.GeoSeries([area.geometry], crs="EPSG:4326").to_crs(src.crs)
+        west, south, east, north = projected.total_bounds
+        window = from_bounds(west, south, east, north, src.transform)
+        col0, row0 = math.floor(window.col_off) - 1, math.floor(window.row_off) - 1
+        col1 = math.ceil(window.col_off + window.width) + 1
+        row1 = math.ceil(window.row_off + window.height) + 1
+        col0, row0 = max(col0, 0), max(row0, 0)
+        col1, row1 = min(col1, src.width), min(row1, src.height)
+        if col1 <= col0 or row1 <= row0:
+            return None
+        window = Window(col0, row0, col1 - col0, row1 - row0)
+        band = src.read(1, window=window, masked=True)
+        values = band.astype("float64").filled(np.nan).ravel()
+        t = src.transform
+        transform = Affine(t.a, t.b, t.c + t.a * col0 + t.b * row0,
+                           t.d, t.e, t.f + t.d * col0 + t.e * row0)
+        key = (src.crs.to_wkt(), tuple(transform), int(window.height), int(window.width))
+        table = cache.get(key)
+        if table is None:
+            grid = Grid(src.crs, transform, int(window.height), int(window.width))
+            table = coverage_table(
+                gpd.GeoDataFrame(geometry=[area.geometry], crs="EPSG:4326"), grid)
+            cache[key] = table
+    return _Window(values, table)
+
+
+def raster_stats(layer: Layer, area: Area, classes: Sequence[Mapping[str, Any]],
+                 cache: dict[tuple[Any, ...], CoverageTable] | None = None) -> dict[str, Any]:
+    """Coverage-weighted statistics of one raster layer over the area.
+
+    Returns:
+        `mean`, `min`, `max`, `p50`, `p90` (layer units), `data_share` (0–1 of the area's
+        coverage on cells with data), `cells` (cells touched), `class_shares` (share of the
+        scored surface per risk class, for scores and the class layer) and, for count
+        layers, `total` (sum of value × covered fraction of each cell, layer units).
+    """
+    window = _read_window(layer, area, {} if cache is None else cache)
+    empty: dict[str, Any] = {"mean": None, "min": None, "max": None, "p50": None,
+                             "p90": None, "data_share": 0.0, "cells": 0}
+    if window is None:
+        return empty
+    values, table = window.values, window.table
+    touched = table.coverage > 0
+    valid = touched & ~np.isnan(values[table.cell])
+    covered = float(table.coverage[touched].sum())
+    stats: dict[str, Any] = {
+        "mean": _round(float(table.mean(values)[0])),
+        "min": _round(-float(weighted_max(table, -values)[0])),
+        "max": _round(float(weighted_max(table, values)[0])),
+        "p50": _round(float(weighted_quantile(table, values, 0.5)[0])),
+        "p90": _round(float(weighted_quantile(table, values, 0.9)[0])),
+        "data_share": _round(float(table.coverage[valid].sum()) / covered if covered else 0.0),
+        "cells": int(touched.sum()),
+    }
+    names = [str(c["name"]) for c in classes]
+    breaks: list[float] | None = None
+    if layer.value_type == "class" and names:
+        breaks = [k + 0.5 for k in range(len(names) - 1)]
+    elif layer.units == SCORE_UNITS and names:
+        breaks = [float(c["min"]) for c in classes[1:]]
+    if breaks is not None:
+        shares = class_shares(table, values, breaks, len(names))[0]
+        stats["class_shares"] = {n: _round(float(s)) for n, s in zip(names, shares, strict=True)}
+    if layer.value_type == "count":
+        stats["total"] = _round(float(np.sum(values[table.cell][valid] * table.coverage[valid])),
+                                2)
+    return stats
+
+
+def vector_stats(store: FeatureStore, layer_id: str, area: Area, value_type: str,
+                 interval: Interval | None = None) -> dict[str, Any]:
+    """Features of a collection that intersect the area, and totals for count layers.
+
+    Returns:
+        `features` (how many intersect), `datetime_applied` (when an interval is given: False
+        for a collection without time, which is then not filtered) and, for count layers,
+        `total` (sum of the count property, people or events), `property` (its name) and
+        `withheld` (features whose count is missing: for `crossings`, records withheld by
+        disclosure control).
+    """
+    timed = interval is not None and store.collection(layer_id).time_property is not None
+    batch = store.intersecting(layer_id, area.geometry, interval if timed else None)
+    stats: dict[str, Any] = {"features": len(batch)}
+    if interval is not None:
+        stats["datetime_applied"] = timed
+    if value_type != "count":
+        return stats
+    prop = COUNT_PROPERTIES.get(layer_id) or next(
+        (p for p in GENERIC_COUNT_PROPERTIES if p in batch.properties), None)
+    if prop is None or prop not in batch.properties:
+        return stats
+    values = [v for v in batch.properties[prop] if isinstance(v, int | float)
+              and not isinstance(v, bool) and math.isfinite(v)]
+    stats.update(total=_round(float(sum(values)), 2), property=prop,
+                 withheld=len(batch) - len(values))
+    return stats
+
+
+def analyse(area: Area, layers: Sequence[Layer], store: FeatureStore,
+            classes: Sequence[Mapping[str, Any]], *,
+            collections: Mapping[str, str] | None = None,
+            interval: Interval | None = None) -> dict[str, Any]:
+    """Statistics of each layer over the area, by layer id.
+
+    Args:
+        area: the checked area.
+        layers: raster or vector layers of the registry.
+        store: the feature store (for vector layers).
+        classes: the run's risk classes (`name`, `min`), for class shares.
+        collections: extra collections to analyse, id -> value type (e.g. `crossings`).
+        interval: restricts time-enabled vector collections.
+    """
+    cache: dict[tuple[Any, ...], CoverageTable] = {}
+    result: dict[str, Any] = {}
+    for layer in layers:
+        head = {"title": layer.title, "kind": layer.kind, "value_type": layer.value_type,
+                "units": layer.units}
+        if layer.kind == "raster":
+            result[layer.id] = {**head, **raster_stats(layer, area, classes, cache)}
+        else:
+            result[layer.id] = {**head, **vector_stats(store, layer.id, area, layer.value_type,
+                                                       interval)}
+    for collection_id, value_type in (collections or {}).items():
+        info = store.collection(collection_id)
+        head = {"title": info.title, "kind": "vector", "value_type": value_type,
+                "units": info.units}
+        result[collection_id] = {**head, **vector_stats(store, collection_id, area, value_type,
+                                                        interval)}
+    return result

@@ -1,0 +1,226 @@
+"""User raster layers: `cmrisk ingest raster PATH --id ID` into `<data dir>/layers/<id>/`.
+
+Any raster GDAL reads (any CRS, any dtype, nodata or NaN) becomes a Cloud-Optimized GeoTIFF
+(`data.tif`) with a STAC item (`item.json`) beside it. A file that already is a valid COG is
+copied byte for byte; anything else is converted with rio-cogeo in its own CRS. The layer is
+staged in a scratch folder of the data dir and renamed into place, so a failed ingest leaves
+the data dir as it was and the service sees either the old layer or the new one.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import shutil
+import uuid
+import warnings
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import rasterio
+from rasterio.errors import NotGeoreferencedWarning, RasterioIOError
+from rasterio.warp import transform_bounds
+from rio_cogeo.cogeo import cog_translate, cog_validate
+
+from data_catalog.paths import SAFE_ID, DataDir
+from data_catalog.stac import COG_MEDIA_TYPE, layer_item
+from layers.models import Layer
+from layers.registry import USER_LAYER_ITEM, Registry
+from layers.styles import ALLOWED_COLORMAPS
+
+DATA_FILE = "data.tif"
+DEFAULT_COLORMAP = "viridis"
+STATS_MAX_SIZE = 1024
+"""Longest edge (pixels) of the decimated read the default rescale is computed from."""
+DEFAULT_PERCENTILES = (2.0, 98.0)
+"""Percentiles of valid values that make the default rescale of float rasters."""
+
+
+def parse_rescale(text: str) -> tuple[float, float]:
+    """`MIN,MAX` as two finite floats with MIN < MAX.
+
+    Raises:
+        ValueError: naming `--rescale`.
+    """
+    parts = text.split(",")
+    try:
+        low, high = (float(p) for p in parts) if len(parts) == 2 else (math.nan, math.nan)
+    except ValueError:
+        low = high = math.nan
+    if not (math.isfinite(low) and math.isfinite(high)) or low >= high:
+        raise ValueError(f"--rescale must be MIN,MAX with finite numbers and MIN < MAX, "
+                         f"got {text[:80]!r}")
+    return low, high
+
+
+def _check_id(layer_id: str) -> None:
+    if not SAFE_ID.fullmatch(layer_id):
+        raise ValueError(f"layer id {layer_id[:80]!r} must be lower-case letters, digits, "
+                         "'_' or '-' (at most 64, starting with a letter or digit)")
+
+
+def _open_checked(path: Path) -> rasterio.DatasetReader:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", NotGeoreferencedWarning)
+        try:
+            src = rasterio.open(path)
+        except NotGeoreferencedWarning:
+            raise ValueError(f"{path.name}: the raster is not georeferenced") from None
+        except RasterioIOError as exc:
+            raise ValueError(f"{path.name}: cannot open as a raster ({exc})") from None
+    if src.crs is None:
+        src.close()
+        raise ValueError(f"{path.name}: the raster has no CRS; give a file with one")
+    if np.dtype(src.dtypes[0]).kind == "c":
+        src.close()
+        raise ValueError(f"{path.name}: complex-valued rasters cannot be drawn")
+    return src
+
+
+def _is_cog(path: Path) -> bool:
+    # Strict: a warning (e.g. no overviews on a large raster) also means "convert", since
+    # overviews are what keep low-zoom tiles fast.
+    try:
+        valid, _, _ = cog_validate(str(path), strict=True, quiet=True)
+    except Exception:  # rio-cogeo raises for files that are not GeoTIFF at all
+        return False
+    return bool(valid)
+
+
+def _to_cog(src: rasterio.DatasetReader, target: Path) -> None:
+    dtype = np.dtype(src.dtypes[0])
+    floating = dtype.kind == "f"
+    profile = {
+        "driver": "GTiff", "interleave": "pixel", "tiled": True,
+        "blockxsize": 256, "blockysize": 256,  # one block per 256-px tile at native zoom
+        "compress": "ZSTD", "zstd_level": 9,   # ZSTD decodes equally fast at every level
+        "predictor": 3 if floating else 2,
+    }
+    # Overviews of continuous (float) data are averages: a zoomed-out tile then shows the mean
+    # of the cells it covers, consistent with zonal statistics, instead of one arbitrary cell
+    # (which aliases noisy fields into moiré). Integer data may be classes, where an average
+    # would invent classes that do not exist, so they keep nearest.
+    resampling: Literal["average", "nearest"] = "average" if floating else "nearest"
+    # A float raster without a nodata tag gets NaN as nodata, so NaN cells stay out of the
+    # averages and every reader (GDAL, QGIS, TiTiler) treats them as empty.
+    nodata = float("nan") if floating and src.nodata is None else None
+    cog_translate(src, str(target), profile, nodata=nodata, overview_resampling=resampling,
+                  forward_band_tags=True, quiet=True)
+    valid, errors, _ = cog_validate(str(target), quiet=True)
+    if not valid:
+        raise ValueError(f"conversion to COG failed: {'; '.join(errors)}")
+
+
+def _default_rescale(path: Path) -> tuple[float, float]:
+    with rasterio.open(path) as src:
+        scale = max(1.0, max(src.width, src.height) / STATS_MAX_SIZE)
+        shape = (max(1, round(src.height / scale)), max(1, round(src.width / scale)))
+        band = src.read(1, out_shape=shape, masked=True)
+        values = band.compressed().astype(np.float64)
+        floating = np.dtype(src.dtypes[0]).kind == "f"
+    values = values[np.isfinite(values)]
+    if values.size == 0:
+        raise ValueError(f"{path.name}: the raster has no valid cell")
+    if floating:
+        low, high = (float(v) for v in np.percentile(values, DEFAULT_PERCENTILES))
+    else:
+        low, high = float(values.min()), float(values.max())
+    low, high = float(f"{low:.6g}"), float(f"{high:.6g}")
+    return (low, high) if high > low else (low, low + 1.0)
+
+
+def _lonlat_bbox(src: rasterio.DatasetReader) -> list[float]:
+    west, south, east, north = transform_bounds(src.crs, "EPSG:4326", *src.bounds,
+                                                densify_pts=21)
+    return [round(max(west, -180.0), 6), round(max(south, -90.0), 6),
+            round(min(east, 180.0), 6), round(min(north, 90.0), 6)]
+
+
+def ingest_raster(data: DataDir, path: Path, *, layer_id: str, title: str | None = None,
+                  units: str | None = None, colormap: str | None = None,
+                  rescale: str | None = None, now: datetime | None = None) -> Layer:
+    """Add a raster file as the user layer `layer_id` (replacing a user layer of that id).
+
+    Band 1 is drawn: `colormap` stretched between the `rescale` values.
+
+    Args:
+        data: the data dir.
+        path: any raster GDAL reads, in any CRS, of any real dtype.
+        layer_id: the layer id: lower-case letters, digits, `_`, `-`.
+        title: the layer title (default: the file name without suffix).
+        units: units of the values (shown in the legend).
+        colormap: a name from `layers.styles.ALLOWED_COLORMAPS` (default viridis).
+        rescale: `MIN,MAX` of the colour stretch in layer units (default: the 2nd–98th
+            percentile of valid values for float data, min–max for integer data).
+        now: the item time (UTC); defaults to the clock.
+
+    Returns:
+        The new layer, as the registry serves it.
+
+    Raises:
+        ValueError: a bad id (or one of the current run's layers), an unknown colormap, a
+            malformed rescale, a file that is not a georeferenced raster, or one without any
+            valid cell. The data dir is then unchanged.
+    """
+    _check_id(layer_id)
+    colormap = colormap or DEFAULT_COLORMAP
+    if colormap not in ALLOWED_COLORMAPS:
+        raise ValueError(f"unknown colormap {colormap[:40]!r}; allowed: "
+                         + ", ".join(sorted(ALLOWED_COLORMAPS)))
+    stretch = parse_rescale(rescale) if rescale is not None else None
+    existing = Registry(data).layers().get(layer_id)
+    if existing is not None and existing.run_id is not None:
+        raise ValueError(f"{layer_id!r} is a layer of the current run; choose another id")
+
+    with _open_checked(path) as src:
+        bbox = _lonlat_bbox(src)
+        keep = _is_cog(path)
+        scratch = data.root / ".tmp"
+        scratch_existed = scratch.exists()
+        staging = scratch / f"layer-{layer_id}-{uuid.uuid4().hex[:12]}"
+        staging.mkdir(parents=True)
+        try:
+            target = staging / DATA_FILE
+            if keep:
+                shutil.copyfile(path, target)
+            else:
+                _to_cog(src, target)
+            low, high = stretch or _default_rescale(target)
+            item = layer_item(
+                layer_id=layer_id, asset_path=target, bbox=bbox,
+                when=now or datetime.now(UTC), media_type=COG_MEDIA_TYPE,
+                fields={"title": title or path.stem, "description": "", "kind": "raster",
+                        "value_type": "continuous", "units": units or "", "synthetic": False,
+                        "access": "public", "colormap": colormap, "rescale": [low, high],
+                        "attribution": "",
+                        "provenance": [{"name": path.name, "synthetic": False,
+                                        "cog": "kept" if keep else "converted"}]})
+            (staging / USER_LAYER_ITEM).write_text(json.dumps(
+                item.to_dict(include_self_link=False, transform_hrefs=False), indent=2),
+                encoding="utf-8")
+            data.layers.mkdir(parents=True, exist_ok=True)
+            _move_into_place(staging, data.layers / layer_id, scratch)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+            if not scratch_existed:
+                shutil.rmtree(scratch, ignore_errors=True)
+    return Registry(data).get(layer_id)
+
+
+def _move_into_place(staging: Path, target: Path, scratch: Path) -> None:
+    """Rename `staging` to `target`; an older layer of that id is first moved to `scratch`
+    (outside the folder the registry watches) and removed once the new one is in place."""
+    old = None
+    if target.exists():
+        old = scratch / f"old-{target.name}-{uuid.uuid4().hex[:8]}"
+        target.rename(old)
+    try:
+        staging.rename(target)
+    except BaseException:
+        if old is not None:
+            old.rename(target)
+        raise
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
