@@ -9,7 +9,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.openapi.utils import get_openapi
 
 from geo_service.areas_store import AreasStore
-from geo_service.auth import install_private_responses
+from geo_service.auth import PrivateResponses
 from geo_service.errors import install_error_handlers
 from geo_service.routers import analysis, areas, features, landing, layers, maps, stac, tiles
 from geo_service.settings import Settings
@@ -37,7 +37,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.registry = Registry(settings.data)
     app.state.areas = AreasStore(app.state.registry)
     install_error_handlers(app)
-    install_private_responses(app)
+    app.add_middleware(PrivateResponses)
     if settings.cors_origins:
         app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins,
                            allow_methods=["GET", "POST"], allow_headers=["Authorization"])

@@ -9,6 +9,7 @@ from typing import Any
 import geopandas as gpd
 import pandas as pd
 
+from geo_service.auth import Principal
 from layers.registry import Registry
 
 AREA_LAYERS = ("protected_areas", "planning_units")
@@ -40,12 +41,21 @@ class AreasStore:
         with self._lock:
             if version != self._version:
                 frames = [pd.DataFrame(gpd.read_parquet(layer.asset).drop(columns="geometry"))
-                          for layer in sources]
+                          .assign(layer=layer.id) for layer in sources]
                 self._frame = (pd.concat(frames, ignore_index=True) if frames
                                else pd.DataFrame(columns=["id"]))
                 self._frame.index = pd.Index(self._frame["id"].to_numpy())
                 self._version = version
             return self._frame
+
+    def visible_frame(self, principal: Principal) -> pd.DataFrame:
+        """The areas of the layers this caller may read (restricted ones need a token)."""
+        frame = self.frame()
+        if frame.empty:
+            return frame
+        layers = self.registry.layers()
+        readable = [k for k in AREA_LAYERS if k in layers and principal.can_read(layers[k])]
+        return frame[frame["layer"].isin(readable)]
 
     def weights(self) -> dict[str, dict[str, float]]:
         """The configured weights of the current run."""

@@ -206,9 +206,14 @@ def ingest(
     colormap: Annotated[str | None, typer.Option(help="Colormap name (raster).")] = None,
     rescale: Annotated[str | None, typer.Option(help="MIN,MAX of the colour stretch.")] = None,
     region: Annotated[str | None, typer.Option(help="Clip to this region.")] = None,
+    access: Annotated[str, typer.Option(
+        help="public, or restricted: served only to tokens scoped to the layer.")] = "public",
     data_dir: DataOption = None,
 ) -> None:
     """Add a file: a pipeline input (SOURCE = source id) or a user layer (raster/vector)."""
+    if access not in ("public", "restricted"):
+        raise _fail("--access must be public or restricted")
+    level: Literal["public", "restricted"] = "restricted" if access == "restricted" else "public"
     data = _data(data_dir).ensure()
     try:
         if source == "raster":
@@ -217,14 +222,14 @@ def ingest(
             if layer_id is None:
                 raise _fail("--id is required for `ingest raster`")
             layer = ingest_raster(data, path, layer_id=layer_id, title=title, units=units,
-                                  colormap=colormap, rescale=rescale)
+                                  colormap=colormap, rescale=rescale, access=level)
             console.print(f"raster layer {layer.id!r} added")
         elif source == "vector":
             from layers.user_vectors import ingest_vector
 
             if layer_id is None:
                 raise _fail("--id is required for `ingest vector`")
-            report = ingest_vector(data, path, layer_id=layer_id, title=title)
+            report = ingest_vector(data, path, layer_id=layer_id, title=title, access=level)
             console.print(f"vector layer {layer_id!r} added: {report}")
         else:
             from data_catalog.ingest import ingest_source

@@ -14,6 +14,7 @@ from jinja2 import Template
 from rio_tiler.io import Reader
 
 from geo_service.areas_store import AreasStore
+from geo_service.auth import ANONYMOUS, Principal, visible_layers
 from geo_service.static_assets import localize
 from layers.models import Layer
 from layers.registry import Registry
@@ -228,7 +229,7 @@ def native_zooms(asset: Path) -> tuple[int, int]:
 
 
 def risk_map(registry: Registry, base_url: str, lang: Lang = "en",
-             online_basemaps: bool = False) -> folium.Map:
+             online_basemaps: bool = False, principal: Principal = ANONYMOUS) -> folium.Map:
     """The planning map: risk and dimension tiles, protected areas with score cards, route,
     stations, a legend and a banner while any layer is synthetic.
 
@@ -241,8 +242,9 @@ def risk_map(registry: Registry, base_url: str, lang: Lang = "en",
         lang: language of titles, legend and score cards.
         online_basemaps: also offer OpenStreetMap in the layer control (off by default, and
             the only thing on the page that names another host).
+        principal: who asks; restricted layers appear only for tokens scoped to them.
     """
-    layers = registry.layers()
+    layers = visible_layers(registry, principal)
     risk = layers.get("risk")
     bbox = risk.bbox if risk and risk.bbox else (-79.5, 6.8, -76.5, 9.8)
     fmap = folium.Map(location=[(bbox[1] + bbox[3]) / 2, (bbox[0] + bbox[2]) / 2], zoom_start=8,

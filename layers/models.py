@@ -7,6 +7,9 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+Access = Literal["public", "restricted"]
+"""Who may see a layer: everyone, or callers with a token scoped to it."""
+
 
 class LegendClass(BaseModel):
     """One legend entry: values in [min, max) drawn in `color` (hex)."""
@@ -58,7 +61,7 @@ class Layer(BaseModel):
     value_type: Literal["continuous", "class", "count"]
     units: str = ""
     synthetic: bool = False
-    access: Literal["public", "restricted"] = "public"
+    access: Access = "public"
     run_id: str | None = None
     """None for user layers."""
     attribution: str = ""

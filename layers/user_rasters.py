@@ -26,7 +26,7 @@ from rio_cogeo.cogeo import cog_translate, cog_validate
 
 from data_catalog.paths import SAFE_ID, DataDir
 from data_catalog.stac import COG_MEDIA_TYPE, layer_item
-from layers.models import Layer
+from layers.models import Access, Layer
 from layers.registry import USER_LAYER_ITEM, Registry
 from layers.styles import ALLOWED_COLORMAPS
 
@@ -140,7 +140,8 @@ def _lonlat_bbox(src: rasterio.DatasetReader) -> list[float]:
 
 def ingest_raster(data: DataDir, path: Path, *, layer_id: str, title: str | None = None,
                   units: str | None = None, colormap: str | None = None,
-                  rescale: str | None = None, now: datetime | None = None) -> Layer:
+                  rescale: str | None = None, access: Access = "public",
+                  now: datetime | None = None) -> Layer:
     """Add a raster file as the user layer `layer_id` (replacing a user layer of that id).
 
     Band 1 is drawn: `colormap` stretched between the `rescale` values.
@@ -154,6 +155,7 @@ def ingest_raster(data: DataDir, path: Path, *, layer_id: str, title: str | None
         colormap: a name from `layers.styles.ALLOWED_COLORMAPS` (default viridis).
         rescale: `MIN,MAX` of the colour stretch in layer units (default: the 2nd–98th
             percentile of valid values for float data, min–max for integer data).
+        access: `public`, or `restricted` (served only to tokens scoped to the layer).
         now: the item time (UTC); defaults to the clock.
 
     Returns:
@@ -193,7 +195,7 @@ def ingest_raster(data: DataDir, path: Path, *, layer_id: str, title: str | None
                 when=now or datetime.now(UTC), media_type=COG_MEDIA_TYPE,
                 fields={"title": title or path.stem, "description": "", "kind": "raster",
                         "value_type": "continuous", "units": units or "", "synthetic": False,
-                        "access": "public", "colormap": colormap, "rescale": [low, high],
+                        "access": access, "colormap": colormap, "rescale": [low, high],
                         "attribution": "",
                         "provenance": [{"name": path.name, "synthetic": False,
                                         "cog": "kept" if keep else "converted"}]})

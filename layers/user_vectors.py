@@ -22,6 +22,7 @@ import shapely
 
 from data_catalog.paths import SAFE_ID, DataDir
 from data_catalog.stac import GEOPARQUET_MEDIA_TYPE, layer_item
+from layers.models import Access
 from layers.registry import USER_LAYER_ITEM
 
 DATA_FILE = "data.parquet"
@@ -97,7 +98,7 @@ def _geometry_types(frame: gpd.GeoDataFrame) -> dict[str, int]:
 def ingest_vector(data: DataDir, path: Path, *, layer_id: str, title: str | None = None,
                   units: str = "",
                   value_type: Literal["continuous", "class", "count"] = "class",
-                  description: str = "", attribution: str = "",
+                  description: str = "", attribution: str = "", access: Access = "public",
                   now: datetime | None = None) -> dict[str, Any]:
     """Add a vector file as the user layer `layer_id` (replacing one of that id).
 
@@ -110,6 +111,7 @@ def ingest_vector(data: DataDir, path: Path, *, layer_id: str, title: str | None
         value_type: continuous, class or count.
         description: a description for the catalog.
         attribution: the source attribution.
+        access: `public`, or `restricted` (served only to tokens scoped to the layer).
         now: the item time (UTC); defaults to the clock.
 
     Returns:
@@ -152,7 +154,7 @@ def ingest_vector(data: DataDir, path: Path, *, layer_id: str, title: str | None
             when=now or datetime.now(UTC), media_type=GEOPARQUET_MEDIA_TYPE,
             fields={"title": title or path.stem, "description": description,
                     "kind": "vector", "value_type": value_type, "units": units,
-                    "synthetic": False, "access": "public", "attribution": attribution,
+                    "synthetic": False, "access": access, "attribution": attribution,
                     "provenance": [{"name": path.name, "synthetic": False}]})
         (staging / USER_LAYER_ITEM).write_text(
             json.dumps(item.to_dict(include_self_link=False, transform_hrefs=False), indent=2),

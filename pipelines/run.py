@@ -29,6 +29,7 @@ from rasterio.warp import transform_bounds
 from rio_cogeo.cogeo import cog_validate
 
 from data_catalog.paths import DataDir, switch_symlink
+from data_catalog.sources import load_sources
 from data_catalog.stac import COG_MEDIA_TYPE, GEOPARQUET_MEDIA_TYPE, layer_item, write_catalog
 from pipelines import areas as area_stats
 from pipelines import mobility
@@ -422,22 +423,36 @@ def _items(written: dict[str, tuple[OutputLayer, Path]], grid: Grid, now: dateti
     bbox = _lonlat_bbox(grid)
     legend = [c.model_dump() for c in config.classes]
     synthetic = any(r.synthetic for r in records.values())
+    restricted = restricted_inputs(records)
     items = []
     for layer_id, (layer, path) in sorted(written.items()):
         raster = layer.kind == "raster"
+        access = "restricted" if layer.kind == "vector" and layer.source in restricted else "public"
         items.append(layer_item(
             layer_id=layer_id, asset_path=path, bbox=bbox, when=now,
             media_type=COG_MEDIA_TYPE if raster else GEOPARQUET_MEDIA_TYPE,
             fields={
                 "title": layer.title, "description": layer.description,
                 "title_es": layer.title_es, "kind": layer.kind, "value_type": layer.value_type,
-                "units": layer.units, "synthetic": synthetic, "access": "public",
+                "units": layer.units, "synthetic": synthetic, "access": access,
                 "run_id": run_id, "region": config.id, "classes": legend,
                 "provenance": [r.as_dict() for r in records.values()],
                 "attribution": config.attribution,
             },
         ))
     return items
+
+
+def restricted_inputs(records: dict[str, InputRecord]) -> set[str]:
+    """Inputs whose real data come from a source that may not be redistributed (e.g. WDPA):
+    vector layers republishing them are `restricted`. Generated demo data are never."""
+    sources = load_sources()
+    found = set()
+    for name, record in records.items():
+        source = sources.get(record.path.split("/", 1)[0])
+        if not record.synthetic and source is not None and source.access == "restricted":
+            found.add(name)
+    return found
 
 
 def validate_run(folder: Path, written: dict[str, tuple[OutputLayer, Path]]) -> None:

@@ -10,13 +10,15 @@ gives).
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
 import numpy as np
 import shapely
+
+from geo_service.features.errors import CollectionNotFound
 
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
 """The only CRS of every collection (RFC 7946: longitude, latitude in degrees)."""
@@ -205,3 +207,43 @@ class FeatureStore(ABC):
                      interval: Interval | None = None) -> FeatureBatch:
         """Every feature whose geometry intersects `geometry` (CRS84) and, when given, whose
         time intersects `interval`."""
+
+
+class VisibleFeatureStore(FeatureStore):
+    """A view of a store that shows only some collections (those a caller may read); the
+    others behave exactly as if they did not exist."""
+
+    def __init__(self, store: FeatureStore, visible: Callable[[str], bool]) -> None:
+        self.store = store
+        self.visible = visible
+
+    def _check(self, collection_id: str) -> str:
+        if not self.visible(collection_id):
+            raise CollectionNotFound(collection_id)
+        return collection_id
+
+    def collections(self) -> list[CollectionInfo]:
+        """The visible collections, sorted by id."""
+        return [info for info in self.store.collections() if self.visible(info.id)]
+
+    def collection(self, collection_id: str) -> CollectionInfo:
+        """One visible collection's description."""
+        return self.store.collection(self._check(collection_id))
+
+    def query(self, collection_id: str, query: FeatureQuery) -> FeaturePage:
+        """One page of a visible collection."""
+        return self.store.query(self._check(collection_id), query)
+
+    def feature(self, collection_id: str, feature_id: str) -> FeatureBatch:
+        """One feature of a visible collection."""
+        return self.store.feature(self._check(collection_id), feature_id)
+
+    def batches(self, collection_id: str, query: FeatureQuery,
+                size: int = 10_000) -> Iterator[FeatureBatch]:
+        """Every matching feature of a visible collection."""
+        return self.store.batches(self._check(collection_id), query, size)
+
+    def intersecting(self, collection_id: str, geometry: shapely.Geometry,
+                     interval: Interval | None = None) -> FeatureBatch:
+        """Features of a visible collection intersecting `geometry`."""
+        return self.store.intersecting(self._check(collection_id), geometry, interval)

@@ -27,7 +27,8 @@ def layer_source(layer: Layer) -> CollectionSource:
 def registry_sources(registry: Registry) -> Callable[[], dict[str, CollectionSource]]:
     """A function giving the current collection sources of a registry, by id.
 
-    Public vector layers become collections; restricted ones are not published here.
+    Every vector layer becomes a collection; the routers show restricted ones only to callers
+    whose token is scoped to them (`features.model.VisibleFeatureStore`).
     """
     cache: dict[str, object] = {}
 
@@ -37,7 +38,7 @@ def registry_sources(registry: Registry) -> Callable[[], dict[str, CollectionSou
         if cache.get("key") == key:
             return cache["sources"]  # type: ignore[return-value]
         found = {layer.id: layer_source(layer) for layer in layers.values()
-                 if layer.kind == "vector" and layer.access == "public"}
+                 if layer.kind == "vector"}
         cache.update(key=key, sources=found)
         return found
 

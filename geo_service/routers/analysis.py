@@ -14,6 +14,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field, ValidationError
 
+from geo_service.auth import Principal, PrincipalDep
 from geo_service.deps import RegistryDep, SettingsDep
 from geo_service.errors import InvalidParameter, PayloadTooLarge
 from geo_service.features.errors import CollectionNotFound
@@ -83,7 +84,7 @@ def _parse_request(body: bytes) -> AnalysisRequest:
 
 
 def _resolve(ids: list[str], registry: Registry, store: FeatureStore,
-             limits: AnalysisLimits) -> tuple[list[Layer], dict[str, str]]:
+             limits: AnalysisLimits, principal: Principal) -> tuple[list[Layer], dict[str, str]]:
     if len(ids) > limits.max_layers:
         raise InvalidParameter(f"at most {limits.max_layers} layers per request",
                                parameter="layers")
@@ -92,7 +93,7 @@ def _resolve(ids: list[str], registry: Registry, store: FeatureStore,
     collections: dict[str, str] = {}
     for layer_id in dict.fromkeys(ids):
         layer = known.get(layer_id)
-        if layer is not None and layer.access == "public":
+        if layer is not None and principal.can_read(layer):
             layers.append(layer)
             continue
         try:
@@ -116,7 +117,7 @@ def classes_of(registry: Registry) -> list[dict[str, Any]]:
                413: {"description": "Body over the size limit"},
                422: {"description": "Area over the maximum area or vertex count"}})
 async def post_analysis(request: Request, registry: RegistryDep, store: FeatureStoreDep,
-                        limits: LimitsDep) -> dict[str, Any]:
+                        limits: LimitsDep, principal: PrincipalDep) -> dict[str, Any]:
     """Per layer: coverage-weighted mean, min, max, p50, p90, share of area in each risk
     class, and for count layers totals (people crossing, events) from the protected data."""
     body = await read_body(request, limits.max_body_bytes)
@@ -125,7 +126,7 @@ async def post_analysis(request: Request, registry: RegistryDep, store: FeatureS
     interval: Interval | None = None
     if spec.datetime is not None:
         interval = parse_datetime(spec.datetime)
-    layers, collections = _resolve(spec.layers, registry, store, limits)
+    layers, collections = _resolve(spec.layers, registry, store, limits, principal)
     classes = classes_of(registry)
     stats = await run_in_threadpool(analyse, area, layers, store, classes,
                                     collections=collections, interval=interval)

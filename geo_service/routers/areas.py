@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 
 from geo_service.areas_store import AREA_LAYERS
+from geo_service.auth import PrincipalDep
 from geo_service.deps import AreasDep, BaseUrlDep, RegistryDep
 from geo_service.errors import InvalidParameter, NotFound, ServiceUnavailable
 from geo_service.features.errors import CollectionNotFound, FeatureNotFound
@@ -28,13 +29,16 @@ def list_areas(
     areas: AreasDep,
     registry: RegistryDep,
     base: BaseUrlDep,
+    principal: PrincipalDep,
     kind: Annotated[str | None, Query(description="protected_area or planning_unit")] = None,
     q: Annotated[str | None, Query(max_length=200, description="Case-insensitive name match")]
     = None,
     limit: Annotated[int, Query(ge=1, le=10000, description="Areas to return")] = 100,
 ) -> dict[str, Any]:
     """Areas sorted by risk rank within their kind (1 = highest risk)."""
-    frame = areas.frame()
+    if areas.frame().empty:
+        raise ServiceUnavailable("no pipeline run is current yet; run `cmrisk run`")
+    frame = areas.visible_frame(principal)
     if frame.empty:
         raise ServiceUnavailable("no pipeline run is current yet; run `cmrisk run`")
     if kind is not None:
@@ -72,10 +76,10 @@ def area_stats(area_id: str, registry: Registry, store: FeatureStore) -> dict[st
 
 @router.get("/areas/{area_id}", summary="One scored area")
 def get_area(area_id: str, areas: AreasDep, registry: RegistryDep,
-             store: FeatureStoreDep) -> dict[str, Any]:
+             store: FeatureStoreDep, principal: PrincipalDep) -> dict[str, Any]:
     """An area's score card: score, class, dimensions, ranks and interval, top indicator, and
     `stats`: the same per-layer statistics as `POST /analysis` for the score layers."""
-    frame = areas.frame()
+    frame = areas.visible_frame(principal)
     if frame.empty or area_id not in frame.index:
         raise NotFound(f"no area {area_id[:80]!r}", parameter="area_id")
     body = areas.as_json(frame.loc[area_id], _classes(registry))

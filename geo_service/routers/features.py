@@ -23,6 +23,7 @@ from fastapi.responses import FileResponse, Response, StreamingResponse
 from pydantic import WithJsonSchema
 from starlette.background import BackgroundTask
 
+from geo_service.auth import get_principal
 from geo_service.deps import base_url
 from geo_service.errors import InvalidParameter
 from geo_service.features import encode
@@ -33,6 +34,7 @@ from geo_service.features.model import (
     FeatureQuery,
     FeatureStore,
     Interval,
+    VisibleFeatureStore,
 )
 from geo_service.features.parquet import GeoParquetFeatureStore
 from geo_service.features.query import (
@@ -67,16 +69,29 @@ DOWNLOAD_FORMATS = {"geojson": (encode.GEOJSON, "geojson"), "csv": (encode.CSV, 
 _store_lock = threading.Lock()
 
 
-async def get_feature_store(request: Request) -> FeatureStore:
-    """The app's feature store (the GeoParquet store over the registry, made on first use)."""
-    store: FeatureStore | None = getattr(request.app.state, "features", None)
+def shared_store(app: FastAPI) -> FeatureStore:
+    """The app's feature store over every vector layer (made on first use)."""
+    store: FeatureStore | None = getattr(app.state, "features", None)
     if store is None:
         with _store_lock:
-            store = getattr(request.app.state, "features", None)
+            store = getattr(app.state, "features", None)
             if store is None:
-                store = GeoParquetFeatureStore(registry_sources(request.app.state.registry))
-                request.app.state.features = store
+                store = GeoParquetFeatureStore(registry_sources(app.state.registry))
+                app.state.features = store
     return store
+
+
+async def get_feature_store(request: Request) -> FeatureStore:
+    """The feature store as this caller sees it: restricted collections only with a token
+    scoped to them (otherwise they do not exist)."""
+    principal = get_principal(request)
+    layers = request.app.state.registry.layers()
+
+    def visible(collection_id: str) -> bool:
+        layer = layers.get(collection_id)
+        return layer is not None and principal.can_read(layer)
+
+    return VisibleFeatureStore(shared_store(request.app), visible)
 
 
 FeatureStoreDep = Annotated[FeatureStore, Depends(get_feature_store)]
@@ -386,12 +401,14 @@ def install(app: FastAPI) -> None:
     per collection (recomputed when the collections change).
     """
     app.include_router(router)
-    app.state.features = GeoParquetFeatureStore(registry_sources(app.state.registry))
+    shared_store(app)
     base_openapi = app.openapi
     cache: dict[str, Any] = {}
 
     def openapi() -> dict[str, Any]:
-        store: FeatureStore = app.state.features
+        layers = app.state.registry.layers()
+        store: FeatureStore = VisibleFeatureStore(  # the public document names no secrets
+            shared_store(app), lambda cid: cid in layers and layers[cid].access == "public")
         try:
             infos = store.collections()
         except Exception:  # a broken run must not take the API description down

@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Path, Query
 from fastapi.responses import FileResponse, HTMLResponse
 
+from geo_service.auth import PrincipalDep
 from geo_service.deps import BaseUrlDep, RegistryDep
 from geo_service.errors import NotFound, ServiceUnavailable
 from geo_service.maps import risk_map
@@ -21,6 +22,7 @@ STATIC_MAX_AGE_S = 86400
 def risk_map_page(
     registry: RegistryDep,
     base: BaseUrlDep,
+    principal: PrincipalDep,
     lang: Annotated[Literal["en", "es"], Query(description="Language of labels")] = "en",
     basemaps: Annotated[Literal["offline", "online"], Query(
         description="`online` also offers OpenStreetMap (off by default) in the layer "
@@ -29,7 +31,8 @@ def risk_map_page(
     """The planning map of the current run as an HTML page."""
     if not registry.layers():
         raise ServiceUnavailable("no pipeline run is current yet; run `cmrisk run`")
-    fmap = risk_map(registry, base, lang, online_basemaps=basemaps == "online")
+    fmap = risk_map(registry, base, lang, online_basemaps=basemaps == "online",
+                    principal=principal)
     return HTMLResponse(fmap.get_root().render())
 
 

@@ -101,6 +101,10 @@ def test_ingested_files_drive_the_next_run(data: DataDir, tmp_path: Path) -> Non
     assert provenance["incidents"]["path"] == "missing_migrants/incidents.parquet"
     assert provenance["protected_areas"]["synthetic"] is False
     assert provenance["rainfall"]["synthetic"] is True
+    # Real WDPA data may not be redistributed: the layer republishing it is restricted.
+    parks_item = json.loads((result.folder / "items" / "protected_areas.json").read_text())
+    assert parks_item["properties"]["cmrisk:access"] == "restricted"
+    assert item["properties"]["cmrisk:access"] == "public"
 
     after = result.areas[result.areas["kind"] == "protected_area"].set_index("name")
     park = "Darién National Park"
