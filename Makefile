@@ -11,7 +11,7 @@ export CMRISK_DATA_DIR ?= $(CURDIR)/data
 DEB_TEST_PACKAGES ?= gdal-bin chromium
 PYTEST_ARGS ?=
 
-.PHONY: run install demo pipeline serve test lint bench clean debs
+.PHONY: run install demo pipeline serve test lint bench bench-venv clean debs
 
 run: install demo pipeline serve ## install, build the demo, run the pipeline, serve the map
 
@@ -35,14 +35,20 @@ serve: install ## serve at http://$(HOST):$(PORT)
 	@echo "cmrisk: open http://$(HOST):$(PORT)/ (planning map: http://$(HOST):$(PORT)/maps/risk)"
 	$(BIN)/cmrisk serve --host $(HOST) --port $(PORT)
 
-# TiTiler, the peer of the tile parity test and benchmark, pinned, in its own venv.
+# The peers, pinned, in their own venv: TiTiler (tile parity test and benchmark) and
+# pygeoapi (features benchmark; its Parquet provider needs geopandas, pyarrow and s3fs).
 BENCH_VENV := .venv-bench
 TITILER_VERSION := 2.4.0
+PYGEOAPI_VERSION := 0.21.0
 
 $(BENCH_VENV)/.titiler-$(TITILER_VERSION):
 	$(PYTHON) -m venv $(BENCH_VENV)
 	$(BENCH_VENV)/bin/pip install --quiet --upgrade pip
 	$(BENCH_VENV)/bin/pip install --quiet 'titiler.application==$(TITILER_VERSION)' uvicorn
+	touch $@
+
+$(BENCH_VENV)/.pygeoapi-$(PYGEOAPI_VERSION): $(BENCH_VENV)/.titiler-$(TITILER_VERSION)
+	$(BENCH_VENV)/bin/pip install --quiet 'pygeoapi==$(PYGEOAPI_VERSION)' s3fs geopandas pyarrow
 	touch $@
 
 bench-venv: $(BENCH_VENV)/.titiler-$(TITILER_VERSION) ## TiTiler in .venv-bench (parity test, benchmarks)
@@ -58,8 +64,11 @@ lint: install ## ruff and mypy on the four packages
 	$(BIN)/ruff check data_catalog pipelines layers geo_service tests bench
 	$(BIN)/mypy
 
-bench: install ## benchmarks (results go to bench/RESULTS.md)
+bench: install bench-venv $(BENCH_VENV)/.pygeoapi-$(PYGEOAPI_VERSION) ## benchmarks -> bench/RESULTS.md
 	$(BIN)/python bench/pipeline.py
+	$(BIN)/python bench/tiles.py
+	$(BIN)/python bench/features.py
+	$(BIN)/python bench/load.py
 
 clean: ## remove the venv and the data dir
-	rm -rf $(VENV) data
+	rm -rf $(VENV) $(BENCH_VENV) data

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -79,3 +81,24 @@ def switch_symlink(link: Path, target: Path) -> None:
     relative = os.path.relpath(target, link.parent)
     tmp.symlink_to(relative, target_is_directory=True)
     os.replace(tmp, link)
+
+
+def replace_folder(staging: Path, target: Path, scratch: Path) -> None:
+    """Rename the finished folder `staging` to `target`, replacing an older `target`.
+
+    The old folder is first moved to `scratch` (outside any folder a reader watches) and
+    removed only once the new one is in place; if the rename fails, the old one comes back.
+    """
+    target.parent.mkdir(parents=True, exist_ok=True)
+    old = None
+    if target.exists():
+        old = scratch / f"old-{target.name}-{uuid.uuid4().hex[:8]}"
+        target.rename(old)
+    try:
+        staging.rename(target)
+    except BaseException:
+        if old is not None:
+            old.rename(target)
+        raise
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)

@@ -24,7 +24,7 @@ from rasterio.errors import NotGeoreferencedWarning, RasterioIOError
 from rasterio.warp import transform_bounds
 from rio_cogeo.cogeo import cog_translate, cog_validate
 
-from data_catalog.paths import SAFE_ID, DataDir
+from data_catalog.paths import SAFE_ID, DataDir, replace_folder
 from data_catalog.stac import COG_MEDIA_TYPE, layer_item
 from layers.models import Access, Layer
 from layers.registry import USER_LAYER_ITEM, Registry
@@ -203,26 +203,9 @@ def ingest_raster(data: DataDir, path: Path, *, layer_id: str, title: str | None
                 item.to_dict(include_self_link=False, transform_hrefs=False), indent=2),
                 encoding="utf-8")
             data.layers.mkdir(parents=True, exist_ok=True)
-            _move_into_place(staging, data.layers / layer_id, scratch)
+            replace_folder(staging, data.layers / layer_id, scratch)
         finally:
             shutil.rmtree(staging, ignore_errors=True)
             if not scratch_existed:
                 shutil.rmtree(scratch, ignore_errors=True)
     return Registry(data).get(layer_id)
-
-
-def _move_into_place(staging: Path, target: Path, scratch: Path) -> None:
-    """Rename `staging` to `target`; an older layer of that id is first moved to `scratch`
-    (outside the folder the registry watches) and removed once the new one is in place."""
-    old = None
-    if target.exists():
-        old = scratch / f"old-{target.name}-{uuid.uuid4().hex[:8]}"
-        target.rename(old)
-    try:
-        staging.rename(target)
-    except BaseException:
-        if old is not None:
-            old.rename(target)
-        raise
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)

@@ -20,7 +20,7 @@ import pandas as pd
 import pyogrio
 import shapely
 
-from data_catalog.paths import SAFE_ID, DataDir
+from data_catalog.paths import SAFE_ID, DataDir, replace_folder
 from data_catalog.stac import GEOPARQUET_MEDIA_TYPE, layer_item
 from layers.models import Access
 from layers.registry import USER_LAYER_ITEM
@@ -159,7 +159,7 @@ def ingest_vector(data: DataDir, path: Path, *, layer_id: str, title: str | None
         (staging / USER_LAYER_ITEM).write_text(
             json.dumps(item.to_dict(include_self_link=False, transform_hrefs=False), indent=2),
             encoding="utf-8")
-        _move_into_place(staging, data.layers / layer_id, data.root / ".tmp")
+        replace_folder(staging, data.layers / layer_id, data.root / ".tmp")
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return {
@@ -168,21 +168,3 @@ def ingest_vector(data: DataDir, path: Path, *, layer_id: str, title: str | None
         "reprojected_from": reprojected, "geometry_types": _geometry_types(frame),
         "bbox": bounds, "notes": notes,
     }
-
-
-def _move_into_place(staging: Path, target: Path, scratch: Path) -> None:
-    """Rename the staged folder to `target`, replacing an older layer of the same id (moved
-    to `scratch` first, outside the folder the registry watches)."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    old = None
-    if target.exists():
-        old = scratch / f"old-{target.name}-{uuid.uuid4().hex[:8]}"
-        target.rename(old)
-    try:
-        staging.rename(target)
-    except BaseException:
-        if old is not None:
-            old.rename(target)
-        raise
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)

@@ -40,22 +40,24 @@ def wait_until_up(url: str, process: subprocess.Popen[bytes], timeout_s: float =
 
 
 @contextmanager
-def live_service(data_dir: Path, *, command: Sequence[str] | None = None,
-                 env: dict[str, str] | None = None) -> Iterator[str]:
+def live_service(data_dir: Path | None, *, command: Sequence[str] | None = None,
+                 env: dict[str, str] | None = None, timeout_s: float = 60) -> Iterator[str]:
     """Serve `data_dir` with uvicorn on a free loopback port; yields the base URL.
 
-    `command` replaces the default server command; `{port}` in it is filled in.
+    `command` replaces the default server command (e.g. a peer such as TiTiler); `{port}` in
+    it is filled in. The server must answer `/healthz` with 200 once up.
     """
     port = free_port()
     argv = [part.format(port=port) for part in command] if command else [
         sys.executable, "-m", "uvicorn", "geo_service.asgi:app", "--host", "127.0.0.1",
         "--port", str(port), "--log-level", "warning"]
     process = subprocess.Popen(
-        argv, env={**os.environ, "CMRISK_DATA_DIR": str(data_dir), **(env or {})},
+        argv, env={**os.environ, **({"CMRISK_DATA_DIR": str(data_dir)} if data_dir else {}),
+                   **(env or {})},
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
-        wait_until_up(f"{url}/healthz", process)
+        wait_until_up(f"{url}/healthz", process, timeout_s)
         yield url
     finally:
         process.terminate()

@@ -4,18 +4,11 @@ live `uvicorn` on loopback, serving the session's demo run."""
 from __future__ import annotations
 
 import io
-import os
 import re
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.error import URLError
 from urllib.parse import urlsplit
-from urllib.request import urlopen
 
 import geopandas as gpd
 import pytest
@@ -24,6 +17,7 @@ from playwright.sync_api import Browser, Page, Request, Response, sync_playwrigh
 
 from data_catalog.paths import DataDir
 from layers.registry import Registry
+from tests.live import live_service
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -38,45 +32,11 @@ MAP_JS = ("window[Object.keys(window).find("
 """The page's Leaflet map (Folium names it `map_<hash>`)."""
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def live_server(demo_run: Path) -> Iterator[str]:
     """`uvicorn geo_service.asgi:app` on a free loopback port, serving the demo run."""
-    port = _free_port()
-    env = {**os.environ, "CMRISK_DATA_DIR": str(demo_run)}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "geo_service.asgi:app", "--host", "127.0.0.1",
-         "--port", str(port), "--log-level", "warning"],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            if process.poll() is not None:
-                output = process.stdout.read().decode() if process.stdout else ""
-                pytest.fail(f"uvicorn exited with {process.returncode}:\n{output}")
-            try:
-                with urlopen(f"{url}/healthz", timeout=2) as response:
-                    if response.status == 200:
-                        break
-            except (URLError, OSError):
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail("uvicorn did not answer /healthz within 60 s")
-            time.sleep(0.2)
+    with live_service(demo_run) as url:
         yield url
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 @pytest.fixture(scope="module")

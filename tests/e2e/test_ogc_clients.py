@@ -7,13 +7,9 @@ in the source; OWSLib's Features client lists the collections and pages items.
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
-import socket
 import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -27,16 +23,11 @@ import shapely
 from data_catalog.paths import DataDir
 from geo_service.features.parquet import feature_id_column
 from layers.user_vectors import ingest_vector
+from tests.live import live_service
 
 pytestmark = pytest.mark.e2e
 
 OGRINFO, OGR2OGR = shutil.which("ogrinfo"), shutil.which("ogr2ogr")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
@@ -53,33 +44,8 @@ def data_root(demo_run: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def server(data_root: Path) -> Iterator[str]:
-    port = free_port()
-    env = {**os.environ, "CMRISK_DATA_DIR": str(data_root)}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "geo_service.asgi:app", "--host", "127.0.0.1",
-         "--port", str(port), "--log-level", "warning"],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{url}/healthz", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"uvicorn did not start: {process.stderr.read()!r}"
-                                   if process.stderr else "uvicorn did not start")
-            time.sleep(0.2)
+    with live_service(data_root) as url:
         yield url
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=5)
 
 
 @pytest.fixture(scope="module")

@@ -10,9 +10,6 @@ is visible (alpha > 0): a fully transparent pixel has no colour. Tiles TiTiler a
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
-import time
 import urllib.error
 import urllib.request
 import warnings
@@ -32,6 +29,7 @@ from data_catalog.paths import DataDir
 from geo_service.app import create_app
 from geo_service.cli import app as cli
 from geo_service.settings import Settings
+from tests.live import live_service
 
 pytestmark = pytest.mark.e2e
 
@@ -44,43 +42,16 @@ ZOOMS = range(7, 13)
 TILES_PER_ZOOM = 11
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def titiler() -> Iterator[str]:
     uvicorn = BENCH_VENV / "bin" / "uvicorn"
     if not uvicorn.exists():
         pytest.fail(f"TiTiler is not installed in {BENCH_VENV}: run `make bench-venv` "
                     "(`make test` does it)")
-    port = free_port()
-    process = subprocess.Popen(
-        [str(uvicorn), "titiler.application.main:app", "--host", "127.0.0.1",
-         "--port", str(port), "--workers", "1", "--log-level", "warning"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/healthz", timeout=2):
-                    break
-            except OSError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError("TiTiler did not start: "
-                                       + (process.stderr.read().decode()[-2000:]
-                                          if process.stderr else "")) from None
-                time.sleep(0.25)
+    command = [str(uvicorn), "titiler.application.main:app", "--host", "127.0.0.1",
+               "--port", "{port}", "--workers", "1", "--log-level", "warning"]
+    with live_service(None, command=command, timeout_s=120) as url:
         yield url
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
 
 
 @pytest.fixture(scope="module")
