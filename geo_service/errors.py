@@ -69,6 +69,13 @@ class PayloadTooLarge(ApiError):
     title = "Content too large"
 
 
+class RequestTimeout(ApiError):
+    """Raster work that ran past the configured time limit."""
+
+    status = 503
+    title = "Request took too long"
+
+
 class ServiceUnavailable(ApiError):
     """The service has no data to serve yet."""
 
@@ -84,7 +91,7 @@ def problem(status: int, title: str, detail: str, *, parameter: str | None = Non
     if parameter:
         body["parameter"] = parameter
     if instance:
-        body["instance"] = instance
+        body["instance"] = instance[:200]  # never echo a whole hostile path back
     body.update(extra or {})
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON)
 
@@ -147,5 +154,8 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _crash(request: Request, exc: Exception) -> JSONResponse:
         request_id = uuid.uuid4().hex
         log.exception("unhandled error, request id %s", request_id)
-        return problem(500, "Internal error", f"the request failed; request id {request_id}",
-                       extra={"request_id": request_id})
+        response = problem(500, "Internal error",
+                           f"the request failed; request id {request_id}",
+                           extra={"request_id": request_id})
+        response.headers["X-Request-ID"] = request_id
+        return response

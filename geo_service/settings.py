@@ -26,6 +26,9 @@ class Settings(BaseSettings):
     """Cache-Control max-age of tiles, seconds."""
     cors_origins: list[str] = Field(default_factory=list)
     """Origins allowed by CORS (an explicit allowlist; empty = none)."""
+    raster_timeout_s: float = Field(default=20.0, gt=0)
+    """Time limit of every request that reads rasters (tiles, analysis, area statistics), s;
+    503 problem+json past it."""
     analysis_max_area_km2: float = Field(default=1_000_000.0, gt=0)
     """Largest area `POST /analysis` accepts, km² (geodesic)."""
     analysis_max_vertices: int = Field(default=100_000, gt=3)

@@ -11,7 +11,6 @@ import json
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field, ValidationError
 
 from geo_service.auth import Principal, PrincipalDep
@@ -22,6 +21,7 @@ from geo_service.features.model import FeatureStore, Interval
 from geo_service.features.query import parse_datetime
 from geo_service.features.zonal import AnalysisLimits, analyse, parse_area
 from geo_service.routers.features import FeatureStoreDep
+from geo_service.timeouts import raster_work
 from layers.models import Layer
 from layers.registry import Registry
 
@@ -128,8 +128,8 @@ async def post_analysis(request: Request, registry: RegistryDep, store: FeatureS
         interval = parse_datetime(spec.datetime)
     layers, collections = _resolve(spec.layers, registry, store, limits, principal)
     classes = classes_of(registry)
-    stats = await run_in_threadpool(analyse, area, layers, store, classes,
-                                    collections=collections, interval=interval)
+    stats = await raster_work(request.app.state.settings, analyse, area, layers, store,
+                              classes, collections=collections, interval=interval)
     manifest = registry.run_manifest() or {}
     return {
         "area_km2": round(area.area_km2, 4), "vertices": area.vertices,

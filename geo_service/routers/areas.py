@@ -5,15 +5,17 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
+from starlette.concurrency import run_in_threadpool
 
 from geo_service.areas_store import AREA_LAYERS
 from geo_service.auth import PrincipalDep
-from geo_service.deps import AreasDep, BaseUrlDep, RegistryDep
+from geo_service.deps import AreasDep, BaseUrlDep, RegistryDep, SettingsDep
 from geo_service.errors import InvalidParameter, NotFound, ServiceUnavailable
 from geo_service.features.errors import CollectionNotFound, FeatureNotFound
 from geo_service.features.model import FeatureStore
 from geo_service.features.zonal import analyse, stored_area
 from geo_service.routers.features import FeatureStoreDep
+from geo_service.timeouts import raster_work
 from layers.registry import Registry
 
 router = APIRouter(tags=["areas"])
@@ -75,13 +77,14 @@ def area_stats(area_id: str, registry: Registry, store: FeatureStore) -> dict[st
 
 
 @router.get("/areas/{area_id}", summary="One scored area")
-def get_area(area_id: str, areas: AreasDep, registry: RegistryDep,
-             store: FeatureStoreDep, principal: PrincipalDep) -> dict[str, Any]:
+async def get_area(area_id: str, areas: AreasDep, registry: RegistryDep,
+                   store: FeatureStoreDep, principal: PrincipalDep,
+                   settings: SettingsDep) -> dict[str, Any]:
     """An area's score card: score, class, dimensions, ranks and interval, top indicator, and
     `stats`: the same per-layer statistics as `POST /analysis` for the score layers."""
-    frame = areas.visible_frame(principal)
+    frame = await run_in_threadpool(areas.visible_frame, principal)
     if frame.empty or area_id not in frame.index:
         raise NotFound(f"no area {area_id[:80]!r}", parameter="area_id")
     body = areas.as_json(frame.loc[area_id], _classes(registry))
-    body["stats"] = area_stats(area_id, registry, store)
+    body["stats"] = await raster_work(settings, area_stats, area_id, registry, store)
     return body

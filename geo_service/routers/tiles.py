@@ -25,7 +25,6 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Depends, Header, Path, Query, Request
 from fastapi.responses import Response
 from pydantic import BeforeValidator
-from starlette.concurrency import run_in_threadpool
 
 from geo_service.auth import Principal, get_principal, visible_layer
 from geo_service.deps import base_url
@@ -43,6 +42,7 @@ from geo_service.tiles import (
     etag_of,
     outside_matrix,
 )
+from geo_service.timeouts import raster_work
 from layers.models import Layer, Style
 from layers.registry import Registry
 from layers.styles import ALLOWED_COLORMAPS, legend_of
@@ -269,8 +269,8 @@ async def get_tile(
     NaN and nodata cells are transparent, also in files without a nodata tag; a tile inside
     the matrix set but outside the layer's data is a transparent 256 × 256 PNG.
     """
-    return await run_in_threadpool(tile_response, context, layer, z, x, y, style,
-                                   if_none_match)
+    return await raster_work(context.settings, tile_response, context, layer, z, x, y, style,
+                             if_none_match)
 
 
 def tile_response(context: TileContext, layer_id: str, z: int, x: int, y: int,
