@@ -101,7 +101,36 @@ def _jrc_flood(result: Any, bbox: BBox | None) -> dict[str, Any]:
     return outputs
 
 
+DIRECTIONS = {"northbound": "north-bound", "southbound": "south-bound"}
+SEXES = {"female": "F", "male": "M"}
+CHILD_AGE_GROUPS = ("0-4", "5-11", "12-17")
+
+
+def _flow_counts(result: Any, bbox: BBox | None) -> dict[str, Any]:
+    """The published template (`flow_counts_template.csv`) as the pipeline's crossings table.
+
+    Directions become `north-bound`/`south-bound`, sexes `F`/`M` (`unknown` kept), the three
+    children's age groups one `0-17` group; point ids are matched case-blind, upper case.
+    Nothing here is published: the pipeline applies disclosure control before anything is.
+    """
+    del bbox  # counts carry no coordinates; the crossing points place them
+    frame = result.data
+    table = pd.DataFrame({
+        "point_id": frame["point_id"].astype(str).str.upper(),
+        "month": pd.to_datetime(frame["month"]).dt.strftime("%Y-%m"),
+        "direction": frame["direction"].map(DIRECTIONS).fillna(frame["direction"]),
+        "nationality": frame["nationality"].astype(str),
+        "sex": frame["sex"].map(SEXES).fillna(frame["sex"]),
+        "age_group": frame["age_group"].where(~frame["age_group"].isin(CHILD_AGE_GROUPS),
+                                              "0-17"),
+        "count": frame["count"].astype("int64"),
+    })
+    keys = ["point_id", "month", "direction", "nationality", "sex", "age_group"]
+    return {"flows/crossings_monthly.csv": table.groupby(keys, as_index=False)["count"].sum()}
+
+
 ADAPTERS: dict[str, Callable[[Any, BBox | None], dict[str, Any]]] = {
+    "flow_counts": _flow_counts,
     "wdpa": _wdpa,
     "missing_migrants": _missing_migrants,
     "natural_earth": _natural_earth,
@@ -114,6 +143,9 @@ def _write(path: Path, value: Any) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     if isinstance(value, gpd.GeoDataFrame):
         value.to_parquet(path, index=False)
+        return
+    if isinstance(value, pd.DataFrame):
+        value.to_csv(path, index=False)
         return
     array = value.astype("float32")
     nodata = np.float32(-9999.0)

@@ -14,6 +14,7 @@ from rich.table import Table
 
 from data_catalog.errors import CatalogError
 from data_catalog.paths import DATA_DIR_ENV, DataDir, default_data_dir, switch_symlink
+from layers.events import EVENT_LAYERS
 from pipelines.errors import PipelineError
 
 app = typer.Typer(help="cmrisk: climate-mobility risk maps of the Darién and beyond.",
@@ -214,6 +215,8 @@ def ingest(
     if access not in ("public", "restricted"):
         raise _fail("--access must be public or restricted")
     level: Literal["public", "restricted"] = "restricted" if access == "restricted" else "public"
+    from layers.events import EVENT_LAYERS
+
     data = _data(data_dir).ensure()
     try:
         if source == "raster":
@@ -231,6 +234,12 @@ def ingest(
                 raise _fail("--id is required for `ingest vector`")
             report = ingest_vector(data, path, layer_id=layer_id, title=title, access=level)
             console.print(f"vector layer {layer_id!r} added: {report}")
+        elif source in EVENT_LAYERS:
+            from layers.events import ingest_events
+
+            report = ingest_events(data, source, path)
+            console.print(f"{source}: collection {report['id']!r} "
+                          f"({report['features_written']} events)")
         else:
             from data_catalog.ingest import ingest_source
             from pipelines.config import load_region

@@ -156,3 +156,65 @@ def test_a_source_that_is_not_a_pipeline_input(data: DataDir, tmp_path: Path) ->
     path.write_text("ISO3,Name,Year\n")
     with pytest.raises(SourceFormatError, match="not a pipeline input"):
         ingest_source(data, "idmc_gidd", path)
+
+
+def write_flow_template(path: Path) -> int:
+    """Our published template: 2023 counts at Bajo Chiquito, lower-case id; returns the total."""
+    rows, total = [], 0
+    for month in range(1, 13):
+        for sex in ("female", "male"):
+            for age, people in (("0-4", 700), ("5-11", 900), ("12-17", 400), ("18-59", 9000),
+                                ("60+", 3)):
+                rows.append(f"pa-bch,2023-{month:02d},northbound,VEN,{sex},{age},{people}")
+                total += people
+    path.write_text("point_id,month,direction,nationality,sex,age_group,count\n"
+                    + "\n".join(rows) + "\n", encoding="utf-8")
+    return total
+
+
+def test_flow_counts_template_feeds_the_protected_crossings(data: DataDir,
+                                                           tmp_path: Path) -> None:
+    template = tmp_path / "flows.csv"
+    total = write_flow_template(template)
+    ingest_source(data, "flow_counts", template)
+    result = run(CONFIG, data)
+    assert result.summary["inputs"]["crossings"] == "real"
+    crossings = gpd.read_parquet(result.folder / "crossings.parquet")
+    year = crossings[crossings["month"].str.startswith("2023")]
+    assert set(year["point_id"]) == {"PA-BCH"}
+    assert int(year["total"].sum()) == total
+    # 0-4, 5-11 and 12-17 are one children's group: 2 sexes × 2,000 a month.
+    assert set(year["age_group_0_17"]) == {4000}
+    # 60+ is 3 + 3 = 6 people a month: published, as the margins never split it by sex.
+    assert set(year["age_group_60plus"]) == {6}
+
+
+def test_idmc_events_are_served_as_a_collection(data: DataDir, tmp_path: Path) -> None:
+    from fastapi.testclient import TestClient
+
+    from geo_service.app import create_app
+    from geo_service.settings import Settings
+    from layers.events import ingest_events
+
+    events = [
+        {"iso3": iso3, "country_name": name, "year": 2022, "start_date": "2022-11-06",
+         "start_date_accuracy": "Day", "end_date": "2022-11-20", "end_date_accuracy": "Day",
+         "event_name": f"{name}: Floods", "new_displacement": people,
+         "new_displacement_rounded": people, "total_displacement": None,
+         "total_displacement_rounded": None, "hazard_category": 1,
+         "hazard_category_name": "Weather related", "hazard_sub_category": 4,
+         "hazard_sub_category_name": "Hydrological", "hazard_type": 9,
+         "hazard_type_name": "Flood", "hazard_sub_type": 21,
+         "hazard_sub_type_name": "Riverine flood", "glide_numbers": []}
+        for iso3, name, people in (("PAN", "Panama", 1234), ("COL", "Colombia", 5000))]
+    path = tmp_path / "gidd.json"
+    path.write_text(json.dumps(events), encoding="utf-8")
+    report = ingest_events(data, "idmc_gidd", path)
+    assert report["id"] == "idmc_displacement" and report["features_written"] == 2
+    client = TestClient(create_app(Settings(data_dir=data.root)))
+    page = client.get("/collections/idmc_displacement/items").json()
+    assert page["numberMatched"] == 2
+    people = {f["properties"]["iso3"]: f["properties"]["new_displacement"]
+              for f in page["features"]}
+    assert people == {"PAN": 1234, "COL": 5000}
+    assert all(f["geometry"]["type"] in ("Polygon", "MultiPolygon") for f in page["features"])
