@@ -215,7 +215,6 @@ def ingest(
     if access not in ("public", "restricted"):
         raise _fail("--access must be public or restricted")
     level: Literal["public", "restricted"] = "restricted" if access == "restricted" else "public"
-    from layers.events import EVENT_LAYERS
 
     data = _data(data_dir).ensure()
     try:
