@@ -24,5 +24,9 @@ class MissingInput(PipelineError):
     """An input named by the region config is absent from the data dir."""
 
 
+class UnreadableInput(PipelineError):
+    """An input file that exists but cannot be read (truncated, corrupt, wrong format)."""
+
+
 class RunValidationError(PipelineError):
     """A finished run whose outputs failed validation; it never becomes current."""

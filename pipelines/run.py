@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +36,7 @@ from pipelines import areas as area_stats
 from pipelines import mobility
 from pipelines.config import RegionConfig
 from pipelines.disclosure import crossings_features, protect_flows
-from pipelines.errors import RunValidationError
+from pipelines.errors import PipelineError, RunValidationError, UnreadableInput
 from pipelines.grid import Grid, align_to_grid
 from pipelines.indicators import build_indicator
 from pipelines.inputs import InputRecord, check_inputs, provenance, read_vector
@@ -187,22 +188,47 @@ def run(config: RegionConfig, data: DataDir, *, scale: int = 1,
     folder.mkdir(parents=True)
     grid = Grid.from_spec(config.grid, scale)
 
+    try:
+        return _run_in(folder, run_id, config, data, grid, scale, timer, now, switch)
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)  # a failed run leaves nothing behind
+        raise
+
+
+def _read_input(name: str, path: Path, read: Callable[[Path], Any]) -> Any:
+    """Read one input; a file that cannot be read fails the run, naming the input."""
+    try:
+        return read(path)
+    except PipelineError:
+        raise
+    except Exception as exc:  # rasterio, GDAL, pyogrio and pandas each raise their own
+        raise UnreadableInput(f"input {name} ({path.name}) cannot be read: "
+                              f"{exc.__class__.__name__}: {str(exc)[:300]}") from exc
+
+
+def _run_in(folder: Path, run_id: str, config: RegionConfig, data: DataDir, grid: Grid,
+            scale: int, timer: _Timer, now: datetime, switch: bool) -> RunResult:
+    """The stages of `run`, writing into `folder`."""
     with timer.stage("inputs"):
         records = provenance(config, data.inputs)
         paths = check_inputs(config, data.inputs)
-        vectors = {name: read_vector(paths[name]).to_crs(grid.crs)
+        vectors = {name: _read_input(name, paths[name], read_vector).to_crs(grid.crs)
                    for name, spec in config.inputs.items() if spec.kind == "vector"}
-        tables = {name: pd.read_csv(paths[name], dtype={"month": str, "point_id": str})
+        tables = {name: _read_input(name, paths[name], lambda p: pd.read_csv(
+                      p, dtype={"month": str, "point_id": str}))
                   for name, spec in config.inputs.items() if spec.kind == "table"}
         # Flow counts are used only after disclosure control, for surfaces and publication.
         vectors["crossings"] = published_crossings(tables.pop("crossings"),
                                                    vectors["crossing_points"]).to_crs(grid.crs)
 
     with timer.stage("align"):
-        aligned = {name: align_to_grid(paths[name], grid, spec.resampling)
-                   for name, spec in config.inputs.items() if spec.kind == "raster"}
-        layers: dict[str, np.ndarray] = {
-            name: np.asarray(array.values) for name, array in aligned.items()}
+        layers: dict[str, np.ndarray] = {}
+        for name, spec in config.inputs.items():
+            if spec.kind == "raster":
+                aligned = _read_input(name, paths[name],
+                                      partial(align_to_grid, grid=grid,
+                                              resampling=spec.resampling))
+                layers[name] = np.asarray(aligned.values)
 
     with timer.stage("surfaces"):
         layers.update(_surfaces(config, grid, vectors))

@@ -65,3 +65,36 @@ def test_runs_list_and_rollback(demo_run: Path, copy_data_dir) -> None:
     assert len(complete_runs(data)) == 2
     missing = cmrisk("runs", "rollback", "19990101t000000-000000", data_dir=root)
     assert missing.returncode == 2 and first.name in missing.stderr
+
+
+def test_serve_with_a_file_for_a_data_dir_says_so(tmp_path: Path) -> None:
+    not_a_dir = tmp_path / "data"
+    not_a_dir.write_text("oops")
+    result = cmrisk("serve", "--port", "1", data_dir=not_a_dir)
+    assert result.returncode == 2
+    assert "unreadable" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_ingest_from_the_command_line(demo_inputs: Path, copy_data_dir, tmp_path: Path) -> None:
+    root = copy_data_dir(demo_inputs)
+    wrong = tmp_path / "parks.csv"
+    wrong.write_text("a,b\n1,2\n")
+    result = cmrisk("ingest", "wdpa", str(wrong), data_dir=root)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    unknown = cmrisk("ingest", "nonsense", str(wrong), data_dir=root)
+    assert unknown.returncode == 2 and "wdpa" in unknown.stderr
+    listing = subprocess.run([sys.executable, "-m", "geo_service.cli", "sources"],
+                             capture_output=True, text=True, timeout=60)
+    assert listing.returncode == 0 and "missing_migrants" in listing.stdout
+
+
+def test_truncated_input_raster_fails_the_run_clearly(demo_run: Path, copy_data_dir) -> None:
+    root = copy_data_dir(demo_run)
+    data = DataDir(root)
+    before = data.current_run()
+    heat = data.inputs / "heat" / "heat_days.tif"
+    heat.write_bytes(heat.read_bytes()[:3000])
+    result = cmrisk("run", "darien", data_dir=root)
+    assert result.returncode == 2, result.stderr[-2000:]
+    assert "heat" in result.stderr and "Traceback" not in result.stderr
+    assert data.current_run() == before
