@@ -121,7 +121,11 @@ def main() -> None:
             results, errors, wall = asyncio.run(run_load(url, args.clients, args.seconds))
         finally:
             server.terminate()
-            server.wait(timeout=30)
+            try:
+                server.wait(timeout=30)
+            except subprocess.TimeoutExpired:  # workers still draining: stop them hard
+                server.kill()
+                server.wait(timeout=30)
     total = sum(len(v) for v in results.values())
     failed = sum(errors.values())
     lines = [
