@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import random
+import signal
 import statistics
 import subprocess
 import sys
@@ -35,6 +37,8 @@ from tests.live import free_port, wait_until_up  # noqa: E402
 WEST, SOUTH, EAST, NORTH = -79.3, 7.0, -76.7, 9.6
 TMS = morecantile.tms.get("WebMercatorQuad")
 MAX_REQUESTS = 200_000
+kinds_seen: dict[str, int] = defaultdict(int)
+"""Failures by kind and status (or exception), reported with the results."""
 """Upper bound on requests, whatever the duration."""
 
 
@@ -73,8 +77,11 @@ async def client_loop(client: httpx.AsyncClient, seed: int, deadline: float,
         try:
             response = await client.request(method, path, json=body)
             ok = response.status_code == 200
-        except httpx.HTTPError:
+            if not ok:
+                kinds_seen[f"{kind} {response.status_code}"] += 1
+        except httpx.HTTPError as exc:
             ok = False
+            kinds_seen[f"{kind} {exc.__class__.__name__}"] += 1
         elapsed = time.perf_counter() - started
         if ok:
             results[kind].append(elapsed)
@@ -103,6 +110,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--clients", type=int, default=64)
     parser.add_argument("--seconds", type=float, default=60.0)
+    parser.add_argument("--no-write", action="store_true", help="print, do not write RESULTS")
     args = parser.parse_args()
     cmrisk = [sys.executable, "-m", "geo_service.cli"]
     with tempfile.TemporaryDirectory() as tmp:
@@ -112,20 +120,23 @@ def main() -> None:
         subprocess.run([*cmrisk, "run", "darien", "--data-dir", str(data)], check=True,
                        capture_output=True)
         port = free_port()
+        # The server's output goes to a file: an unread pipe fills up and blocks the server.
+        log = (data / "serve.log").open("wb")
         server = subprocess.Popen(
             [*cmrisk, "serve", "--workers", "2", "--port", str(port), "--data-dir", str(data)],
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         url = f"http://127.0.0.1:{port}"
         try:
             wait_until_up(f"{url}/healthz", server)
             results, errors, wall = asyncio.run(run_load(url, args.clients, args.seconds))
         finally:
-            server.terminate()
+            os.killpg(server.pid, signal.SIGTERM)  # the supervisor and its workers
             try:
                 server.wait(timeout=30)
             except subprocess.TimeoutExpired:  # workers still draining: stop them hard
-                server.kill()
+                os.killpg(server.pid, signal.SIGKILL)
                 server.wait(timeout=30)
+            log.close()
     total = sum(len(v) for v in results.values())
     failed = sum(errors.values())
     lines = [
@@ -146,6 +157,8 @@ def main() -> None:
         p99 = values[min(len(values) - 1, int(0.99 * len(values)))]
         lines.append(f"| {kind} | {len(values):,} | {errors.get(kind, 0)} | "
                      f"{1000 * statistics.median(values):.1f} | {1000 * p99:.1f} |")
+    if kinds_seen:
+        lines += ["", "Failures: " + ", ".join(f"{k}: {v}" for k, v in sorted(kinds_seen.items()))]
     replace_section(HERE / "RESULTS.md", "Load", "\n".join(lines))
     print("\n".join(lines))
 

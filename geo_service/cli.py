@@ -24,6 +24,9 @@ app.add_typer(runs_app, name="runs")
 console = Console(stderr=True)
 out = Console()
 
+KEEP_ALIVE_S = 75
+"""Seconds uvicorn keeps an idle HTTP connection open."""
+
 DataOption = Annotated[Path | None, typer.Option(
     "--data-dir", help=f"Data dir (default ${DATA_DIR_ENV} or ./data).")]
 
@@ -171,8 +174,10 @@ def serve(
     if data.current_run() is None:
         console.print("[yellow]no pipeline run yet: the service starts empty; run `cmrisk run`")
     os.environ[DATA_DIR_ENV] = str(data.root)
+    # Keep-alive above the usual 60 s of load balancers, so an idle connection is closed by
+    # the client side first, never under a request it is sending.
     uvicorn.run("geo_service.asgi:app", host=host, port=port, workers=workers,
-                log_level="info")
+                log_level="info", timeout_keep_alive=KEEP_ALIVE_S)
 
 
 @app.command("map")
@@ -181,9 +186,14 @@ def make_map(
     base_url: Annotated[str, typer.Option(help="Service URL the map loads tiles from.")]
     = "http://127.0.0.1:8000",
     lang: Annotated[str, typer.Option(help="en or es.")] = "en",
+    embed: Annotated[bool, typer.Option(
+        "--embed", help="One self-contained file that opens from disk with no service: "
+                        "assets and data inlined, composite risk pre-rendered to zoom 10, "
+                        "drawing disabled.")] = False,
     data_dir: DataOption = None,
 ) -> None:
     """Write the planning map of the current run as an HTML file."""
+    from geo_service.map_embed import EmbedError, embedded_map
     from geo_service.maps import risk_map
     from layers.registry import Registry
 
@@ -191,6 +201,14 @@ def make_map(
     if not registry.layers():
         raise _fail("no pipeline run is current; run `cmrisk run` first")
     language: Literal["en", "es"] = "es" if lang == "es" else "en"
+    if embed:
+        try:
+            html = embedded_map(registry, language)
+        except EmbedError as exc:
+            raise _fail(str(exc)) from None
+        out_file.write_text(html, encoding="utf-8")
+        console.print(f"wrote {out_file} ({len(html.encode()) / 1e6:.1f} MB, self-contained)")
+        return
     risk_map(registry, base_url.rstrip("/"), language).save(str(out_file))
     console.print(f"wrote {out_file}")
 
@@ -260,7 +278,8 @@ def sources() -> None:
     table = Table()
     columns = ("id", "title", "provider", "access", "formats", "licence")
     for column in columns:
-        table.add_column(column)
+        # Ids are what users type next: never wrapped or cut.
+        table.add_column(column, no_wrap=column == "id", min_width=18 if column == "id" else None)
     for row in rows:
         table.add_row(*(row.get(c, "") for c in columns))
     out.print(table)

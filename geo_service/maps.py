@@ -3,18 +3,29 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
+from dataclasses import dataclass
 from html import escape
 from pathlib import Path
 from typing import Any, Literal
 
 import folium
 import geopandas as gpd
+import pandas as pd
 from branca.element import MacroElement
+from folium.plugins import MarkerCluster
 from jinja2 import Template
 from rio_tiler.io import Reader
 
 from geo_service.areas_store import AreasStore
 from geo_service.auth import ANONYMOUS, Principal, visible_layers
+from geo_service.map_widgets import (
+    CrossingsSlider,
+    DrawAnalysis,
+    InlineTileLayer,
+    OverlayLegends,
+    crossings_series,
+)
 from geo_service.static_assets import localize
 from layers.models import Layer
 from layers.registry import Registry
@@ -43,6 +54,24 @@ TEXT: dict[str, dict[Lang, str]] = {
                 "es": "Medir una distancia (haga clic en puntos; otra vez aquí para terminar)"},
     "coords": {"en": "Move the mouse over the map", "es": "Mueva el ratón sobre el mapa"},
     "countries": {"en": "Countries (Natural Earth)", "es": "Países (Natural Earth)"},
+    "crossings": {"en": "Monthly crossings", "es": "Cruces mensuales"},
+    "people": {"en": "people", "es": "personas"},
+    "withheld": {"en": "withheld or not reported", "es": "reservado o sin datos"},
+    "draw": {"en": "Draw an area to analyse (click the corners, then click here again)",
+             "es": "Dibujar un área para analizar (haga clic en las esquinas y otra vez aquí)"},
+    "finish": {"en": "Finish the area and analyse it", "es": "Terminar el área y analizarla"},
+    "draw_disabled": {
+        "en": "Drawing an area needs the cmrisk service: not available in this offline file.",
+        "es": "Dibujar un área requiere el servicio cmrisk: no disponible en este archivo "
+              "sin conexión."},
+    "result": {"en": "Analysis of the drawn area", "es": "Análisis del área dibujada"},
+    "mean": {"en": "Mean", "es": "Media"},
+    "max": {"en": "Max", "es": "Máximo"},
+    "busy": {"en": "Analysing…", "es": "Analizando…"},
+    "failed": {"en": "The analysis failed.", "es": "El análisis falló."},
+    "close": {"en": "Close", "es": "Cerrar"},
+    "dead": {"en": "dead", "es": "muertos"},
+    "missing": {"en": "missing", "es": "desaparecidos"},
 }
 
 
@@ -54,16 +83,26 @@ def _title(layer: Layer, lang: Lang) -> str:
     return (layer.title_es or layer.title) if lang == "es" else layer.title
 
 
+def _legend_block(block_id: str, title: str, rows: list[tuple[str, str]]) -> str:
+    items = "".join(
+        f'<div><span style="display:inline-block;width:14px;height:14px;background:{color};'
+        f'border:1px solid #555;margin-right:6px"></span>{escape(label)}</div>'
+        for color, label in rows)
+    return (f'<div class="cmrisk-legend-layer" data-layer="{escape(block_id)}" '
+            f'style="margin-bottom:4px"><strong>{escape(title)}</strong>{items}</div>')
+
+
 def _legend_html(layer: Layer, lang: Lang) -> str:
-    rows = "".join(
-        f'<div><span style="display:inline-block;width:14px;height:14px;background:{c.color};'
-        f'border:1px solid #555;margin-right:6px"></span>'
-        f"{escape(c.label_es if lang == 'es' else c.label)}</div>"
-        for c in layer.legend.classes)
-    return (f'<div id="cmrisk-legend" class="cmrisk-legend" style="position:fixed;bottom:64px;'
-            f"right:12px;z-index:1000;background:white;padding:8px 10px;border-radius:4px;"
-            f'font:12px sans-serif;box-shadow:0 1px 4px rgba(0,0,0,.4)">'
-            f"<strong>{escape(_title(layer, lang))}</strong>{rows}</div>")
+    """The legend block of a raster layer, from its legend (the one `/layers/{id}` gives)."""
+    return _legend_block(layer.id, _title(layer, lang), [
+        (c.color, c.label_es if lang == "es" else c.label) for c in layer.legend.classes])
+
+
+def _legends_box(blocks: list[str]) -> str:
+    return ('<div id="cmrisk-legend" class="cmrisk-legend" style="position:fixed;bottom:64px;'
+            "right:12px;z-index:1000;background:white;padding:8px 10px;border-radius:4px;"
+            "font:12px sans-serif;box-shadow:0 1px 4px rgba(0,0,0,.4);max-height:60vh;"
+            f'overflow-y:auto">{"".join(blocks)}</div>')
 
 
 CONTROLS_JS = """
@@ -228,10 +267,26 @@ def native_zooms(asset: Path) -> tuple[int, int]:
         return int(reader.minzoom), int(reader.maxzoom)
 
 
+@dataclass(frozen=True)
+class EmbeddedTiles:
+    """A raster layer's tiles inlined in the page (for a map that works without the service).
+
+    Attributes:
+        tiles: `"z/x/y"` → the tile as a `data:image/png;base64,…` URI.
+        empty: the URI drawn where `tiles` has none (a transparent PNG).
+    """
+
+    tiles: Mapping[str, str]
+    empty: str
+
+
 def risk_map(registry: Registry, base_url: str, lang: Lang = "en",
-             online_basemaps: bool = False, principal: Principal = ANONYMOUS) -> folium.Map:
+             online_basemaps: bool = False, principal: Principal = ANONYMOUS,
+             embedded_tiles: Mapping[str, EmbeddedTiles] | None = None) -> folium.Map:
     """The planning map: risk and dimension tiles, protected areas with score cards, route,
-    stations, a legend and a banner while any layer is synthetic.
+    stations, deaths and disappearances (clustered), planning units by score class, monthly
+    crossings with a time slider, a polygon tool that calls `POST /analysis`, a legend per
+    overlay and a banner while any layer is synthetic.
 
     Every JS/CSS asset is served by the service itself (`geo_service.static_assets`) and the
     base map is the Natural Earth `countries` layer, so the page works offline.
@@ -243,6 +298,9 @@ def risk_map(registry: Registry, base_url: str, lang: Lang = "en",
         online_basemaps: also offer OpenStreetMap in the layer control (off by default, and
             the only thing on the page that names another host).
         principal: who asks; restricted layers appear only for tokens scoped to them.
+        embedded_tiles: for a page that works without the service (`geo_service.map_embed`):
+            the raster layers to show, with their tiles inlined; drawing an area is then
+            disabled with a notice. None (the default) loads tiles from `base_url`.
     """
     layers = visible_layers(registry, principal)
     risk = layers.get("risk")
@@ -264,30 +322,64 @@ def risk_map(registry: Registry, base_url: str, lang: Lang = "en",
     if online_basemaps:
         folium.TileLayer("OpenStreetMap", name="OpenStreetMap", overlay=True,
                          show=False).add_to(fmap)
+    legends: list[str] = []
+    bound: list[tuple[str, MacroElement]] = []
     for index, layer_id in enumerate(RASTER_OVERLAYS):
         layer = layers.get(layer_id)
-        if layer is None:
+        if layer is None or (embedded_tiles is not None and layer_id not in embedded_tiles):
             continue
-        min_native, max_native = native_zooms(layer.asset)
         extent = layer.bbox or bbox
-        folium.TileLayer(
-            tiles=f"{base_url}/tiles/{layer.id}/{{z}}/{{x}}/{{y}}.png", name=_title(layer, lang),
-            attr=escape(layer.attribution or "cmrisk"), overlay=True, show=index == 0,
-            opacity=0.75, max_native_zoom=max_native, min_native_zoom=min_native,
-            max_zoom=MAX_ZOOM, bounds=[[extent[1], extent[0]], [extent[3], extent[2]]],
-        ).add_to(fmap)
+        options: dict[str, Any] = {
+            "name": _title(layer, lang), "attr": escape(layer.attribution or "cmrisk"),
+            "overlay": True, "show": index == 0, "opacity": 0.75, "max_zoom": MAX_ZOOM,
+            "bounds": [[extent[1], extent[0]], [extent[3], extent[2]]]}
+        tile_layer: folium.TileLayer
+        if embedded_tiles is not None:
+            tiles = embedded_tiles[layer_id]
+            zooms = [int(key.split("/", 1)[0]) for key in tiles.tiles]
+            tile_layer = InlineTileLayer(
+                dict(tiles.tiles), tiles.empty, max_native_zoom=max(zooms, default=0),
+                min_native_zoom=min(zooms, default=0), **options)
+        else:
+            min_native, max_native = native_zooms(layer.asset)
+            tile_layer = folium.TileLayer(
+                tiles=f"{base_url}/tiles/{layer.id}/{{z}}/{{x}}/{{y}}.png",
+                max_native_zoom=max_native, min_native_zoom=min_native, **options)
+        tile_layer.add_to(fmap)
+        legends.append(_legend_html(layer, lang))
+        bound.append((layer.id, tile_layer))
+    classes = run_classes(registry)
+    units = _add_planning_units(fmap, layers.get("planning_units"), classes, lang)
+    if units is not None:
+        legends.append(_legend_block(
+            "planning_units", _title(layers["planning_units"], lang),
+            [(str(c["color"]), str(c.get("label_es" if lang == "es" else "label") or c["name"]))
+             for c in classes]))
+        bound.append(("planning_units", units))
     _add_areas(fmap, registry, layers.get("protected_areas"), lang)
     _add_lines(fmap, layers.get("route_segments"), lang)
     _add_points(fmap, layers.get("stations"), lang)
-    if risk is not None:
+    _add_incidents(fmap, layers.get("incidents"), lang)
+    _add_crossings(fmap, layers.get("crossings"), lang)
+    if legends:
         fmap.get_root().html.add_child(  # type: ignore[attr-defined]
-            folium.Element(_legend_html(risk, lang)))
+            folium.Element(_legends_box(legends)))
+        OverlayLegends(bound).add_to(fmap)
     if any(layer.synthetic for layer in layers.values()):
         fmap.get_root().html.add_child(folium.Element(  # type: ignore[attr-defined]
             f'<div id="cmrisk-synthetic" style="position:fixed;top:10px;left:50%;'
             f"transform:translateX(-50%);z-index:1000;background:#fff3bf;padding:4px 10px;"
             f'border:1px solid #e67700;font:13px sans-serif">{_t("synthetic", lang)}</div>'))
     PlanningControls(lang).add_to(fmap)
+    analysed = [{"id": layer_id, "title": _title(layers[layer_id], lang)}
+                for layer_id in RASTER_OVERLAYS[:4] if layer_id in layers]
+    DrawAnalysis(
+        None if embedded_tiles is not None else f"{base_url}/analysis", analysed,
+        {str(c["name"]): str(c["color"]) for c in classes}, lang,
+        {key: _t(key, lang) for key in ("draw", "finish", "result", "area", "mean", "max",
+                                        "busy", "failed", "close")}
+        | {"disabled": _t("draw_disabled", lang)},
+    ).add_to(fmap)
     folium.LayerControl(collapsed=False).add_to(fmap)
     fmap.fit_bounds([[bbox[1], bbox[0]], [bbox[3], bbox[2]]])
     localize(fmap, base_url)
@@ -342,3 +434,68 @@ def _add_points(fmap: folium.Map, layer: Layer | None, lang: Lang) -> None:
                             fill=True, tooltip=f"{row['name']} ({row.get('kind', '')})",
                             ).add_to(group)
     group.add_to(fmap)
+
+
+def _add_planning_units(fmap: folium.Map, layer: Layer | None, classes: list[dict[str, Any]],
+                        lang: Lang) -> folium.GeoJson | None:
+    """Planning units coloured by their risk class (off by default in the layer control)."""
+    if layer is None:
+        return None
+    frame = gpd.read_parquet(layer.asset)
+    colors = {str(c["name"]): str(c["color"]) for c in classes}
+    labels = {str(c["name"]): str(c.get("label_es" if lang == "es" else "label") or c["name"])
+              for c in classes}
+    frame = frame.assign(
+        risk_class=frame["risk_class"].astype("string").fillna(""),
+        label=[f"{_t('risk', lang)} {_num(risk)} ({labels.get(str(klass), '–')})"
+               for risk, klass in zip(frame["risk"], frame["risk_class"], strict=True)],
+    )[["name", "risk_class", "label", "geometry"]]
+    frame["geometry"] = frame.geometry.set_precision(1e-5)
+    units = folium.GeoJson(
+        json.loads(frame.to_json()), name=_title(layer, lang), show=False,
+        style_function=lambda f: {
+            "color": "#495057", "weight": 0.5, "fillOpacity": 0.6,
+            "fillColor": colors.get(f["properties"].get("risk_class"), "#adb5bd")},
+        tooltip=folium.GeoJsonTooltip(fields=["name", "label"], labels=False),
+    )
+    units.add_to(fmap)
+    return units
+
+
+def _add_incidents(fmap: folium.Map, layer: Layer | None, lang: Lang) -> None:
+    """Deaths and disappearances as points in a marker cluster (pure-CSS icons, no images)."""
+    if layer is None:
+        return
+    frame = gpd.read_parquet(layer.asset)
+    cluster = MarkerCluster(name=_title(layer, lang))
+    for _, row in frame.iterrows():
+        if row.geometry is None or row.geometry.is_empty:
+            continue
+        date, cause = row.get("date"), row.get("cause")
+        text = (f"{'' if pd.isna(date) else str(date)[:10]} · "
+                f"{_t('dead', lang)} {_num(row.get('dead'), 0)}, "
+                f"{_t('missing', lang)} {_num(row.get('missing'), 0)}"
+                f" · {'' if pd.isna(cause) else str(cause)}")
+        folium.Marker(
+            [row.geometry.y, row.geometry.x], tooltip=escape(text),
+            icon=folium.DivIcon(
+                html='<div style="width:10px;height:10px;border-radius:50%;'
+                     'background:#c92a2a;border:1px solid #212529"></div>',
+                icon_size=(12, 12), icon_anchor=(6, 6), class_name="cmrisk-incident"),
+        ).add_to(cluster)
+    cluster.add_to(fmap)
+
+
+def _add_crossings(fmap: folium.Map, layer: Layer | None, lang: Lang) -> None:
+    """Monthly crossings per crossing point (2021–2024) with a time slider."""
+    if layer is None:
+        return
+    series = crossings_series(gpd.read_parquet(layer.asset))
+    if not series["points"]:
+        return
+    group = folium.FeatureGroup(name=_t("crossings", lang))
+    group.add_to(fmap)
+    CrossingsSlider(group, series, {
+        "title": _t("crossings", lang), "people": _t("people", lang),
+        "withheld": _t("withheld", lang), "locale": "es-PA" if lang == "es" else "en-US",
+    }).add_to(fmap)

@@ -6,6 +6,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -22,12 +23,11 @@ def free_port() -> int:
 
 
 def wait_until_up(url: str, process: subprocess.Popen[bytes], timeout_s: float = 60) -> None:
-    """Poll `url` until it answers 200; fail with the server's output if it dies or times out."""
+    """Poll `url` until it answers 200; fail if the server dies or does not answer in time."""
     deadline = time.monotonic() + timeout_s
     while True:
         if process.poll() is not None:
-            output = process.stdout.read().decode() if process.stdout else ""
-            raise RuntimeError(f"server exited with {process.returncode}:\n{output}")
+            raise RuntimeError(f"server exited with {process.returncode}")
         try:
             with urlopen(url, timeout=2) as response:
                 if response.status == 200:
@@ -51,18 +51,25 @@ def live_service(data_dir: Path | None, *, command: Sequence[str] | None = None,
     argv = [part.format(port=port) for part in command] if command else [
         sys.executable, "-m", "uvicorn", "geo_service.asgi:app", "--host", "127.0.0.1",
         "--port", str(port), "--log-level", "warning"]
-    process = subprocess.Popen(
-        argv, env={**os.environ, **({"CMRISK_DATA_DIR": str(data_dir)} if data_dir else {}),
-                   **(env or {})},
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_until_up(f"{url}/healthz", process, timeout_s)
-        yield url
-    finally:
-        process.terminate()
+    # Output to a file, never an unread pipe: a full pipe would block the server.
+    with tempfile.TemporaryFile() as log:
+        process = subprocess.Popen(
+            argv, env={**os.environ, **({"CMRISK_DATA_DIR": str(data_dir)} if data_dir else {}),
+                       **(env or {})},
+            stdout=log, stderr=subprocess.STDOUT)
+        url = f"http://127.0.0.1:{port}"
         try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+            try:
+                wait_until_up(f"{url}/healthz", process, timeout_s)
+            except RuntimeError as exc:
+                log.seek(0)
+                tail = log.read().decode(errors="replace")[-4000:]
+                raise RuntimeError(f"{exc}:\n{tail}") from None
+            yield url
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()

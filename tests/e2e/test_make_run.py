@@ -19,9 +19,9 @@ REPO = Path(__file__).resolve().parents[2]
 def test_make_run_serves_the_planning_map(tmp_path: Path) -> None:
     port = free_port()
     env = {**os.environ, "CMRISK_DATA_DIR": str(tmp_path / "data")}
+    log = (tmp_path / "make-run.log").open("wb")  # a file: a full pipe would block it
     process = subprocess.Popen(["make", "run", f"PORT={port}"], cwd=REPO, env=env,
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                               start_new_session=True)
+                               stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     url = f"http://127.0.0.1:{port}"
     try:
         wait_until_up(f"{url}/healthz", process, timeout_s=300)
@@ -35,3 +35,4 @@ def test_make_run_serves_the_planning_map(tmp_path: Path) -> None:
     finally:
         os.killpg(process.pid, signal.SIGTERM)
         process.wait(timeout=30)
+        log.close()

