@@ -6,6 +6,7 @@ import csv
 import hashlib
 import html
 import io
+import json
 import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -468,3 +469,15 @@ def snake(name: str) -> str:
 def units_attr(units: Mapping[str, str]) -> str:
     """Column units as one attrs string: 'col=unit; col=unit' (attrs must stay flat strings)."""
     return "; ".join(f"{k}={v}" for k, v in units.items())
+
+
+def load_json(path: Path, report: IngestReport) -> Any:
+    """A JSON file's content (text decoding reported as for CSV files).
+
+    Raises:
+        SourceFormatError: not JSON.
+    """
+    try:
+        return json.loads(decode_text(path, report))
+    except json.JSONDecodeError as exc:
+        raise SourceFormatError(f"not JSON ({exc})", path=path) from exc

@@ -31,7 +31,6 @@ Quirks handled (each reported):
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from datetime import date
 from typing import Any
@@ -44,7 +43,7 @@ from data_catalog.readers._common import (
     PathLike,
     as_paths,
     clean_text,
-    decode_text,
+    load_json,
     new_report,
     parse_date,
     parse_int,
@@ -132,10 +131,7 @@ def read_idmc_api_json(
     (p,) = as_paths(path)
     reader = "data_catalog.readers.idmc_gidd:read_idmc_api_json"
     report = new_report(source_id, reader, [p], unit="row")
-    try:
-        data = json.loads(decode_text(p, report))
-    except json.JSONDecodeError as exc:
-        raise SourceFormatError(f"not JSON ({exc})", path=p) from exc
+    data = load_json(p, report)
     if isinstance(data, dict) and isinstance(data.get("results"), list):
         if data.get("next"):
             report.add(Issue.UNKNOWN_COLUMN, Action.FLAGGED,

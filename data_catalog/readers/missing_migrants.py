@@ -29,7 +29,6 @@ A row without usable coordinates is kept without a point (flagged), so totals st
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Callable, Mapping, Sequence
 from datetime import date
@@ -46,8 +45,8 @@ from data_catalog.readers._common import (
     PathLike,
     as_paths,
     clean_text,
-    decode_text,
     flag_placeholders,
+    load_json,
     locate,
     new_report,
     parse_date,
@@ -237,10 +236,7 @@ def read_missing_migrants_json(
     (p,) = as_paths(path)
     reader = "data_catalog.readers.missing_migrants:read_missing_migrants_json"
     report = new_report(source_id, reader, [p], unit="row")
-    try:
-        data = json.loads(decode_text(p, report))
-    except json.JSONDecodeError as exc:
-        raise SourceFormatError(f"not JSON ({exc})", path=p) from exc
+    data = load_json(p, report)
     if isinstance(data, dict) and isinstance(data.get("data"), list):
         data = data["data"]
     if not isinstance(data, list) or not all(isinstance(o, dict) for o in data):
