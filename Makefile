@@ -44,7 +44,7 @@ PYGEOAPI_VERSION := 0.21.0
 $(BENCH_VENV)/.titiler-$(TITILER_VERSION):
 	$(PYTHON) -m venv $(BENCH_VENV)
 	$(BENCH_VENV)/bin/pip install --quiet --upgrade pip
-	$(BENCH_VENV)/bin/pip install --quiet 'titiler.application==$(TITILER_VERSION)' uvicorn
+	$(BENCH_VENV)/bin/pip install --quiet 'titiler.application==$(TITILER_VERSION)' 'uvicorn[standard]'
 	touch $@
 
 $(BENCH_VENV)/.pygeoapi-$(PYGEOAPI_VERSION): $(BENCH_VENV)/.titiler-$(TITILER_VERSION)
