@@ -11,9 +11,9 @@ if [ "$(id -u)" -eq 0 ]; then
   echo "installing Debian packages for the tests: ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
-  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  apt-get install -y -qq "${missing[@]}" >/dev/null
 else
   echo "The tests need Debian packages that are not installed. Run:" >&2
-  echo "  sudo apt-get install -y --no-install-recommends ${missing[*]}" >&2
+  echo "  sudo apt-get install -y ${missing[*]}" >&2
   exit 1
 fi
