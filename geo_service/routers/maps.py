@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse
 
-from geo_service.auth import PrincipalDep
+from geo_service.auth import PrincipalDep, visible_layers
 from geo_service.deps import BaseUrlDep, RegistryDep
 from geo_service.errors import NotFound, ServiceUnavailable
 from geo_service.maps import risk_map
@@ -16,10 +18,45 @@ from geo_service.static_assets import asset_file, media_type
 router = APIRouter(tags=["maps"])
 
 STATIC_MAX_AGE_S = 86400
+PAGES_KEPT = 16
+"""Rendered map pages kept per app (by run, visible layers, language, base URL)."""
+
+
+class PageCache:
+    """A small LRU of rendered pages, one per app."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.pages: OrderedDict[tuple[object, ...], str] = OrderedDict()
+        self.lock = threading.Lock()
+
+    def get(self, key: tuple[object, ...]) -> str | None:
+        """The page for `key`, if kept."""
+        with self.lock:
+            page = self.pages.get(key)
+            if page is not None:
+                self.pages.move_to_end(key)
+            return page
+
+    def put(self, key: tuple[object, ...], page: str) -> None:
+        """Keep a page, dropping the least recently used beyond `size`."""
+        with self.lock:
+            self.pages[key] = page
+            while len(self.pages) > self.size:
+                self.pages.popitem(last=False)
+
+
+def page_cache(request: Request) -> PageCache:
+    """The app's page cache (made on first use)."""
+    cache: PageCache | None = getattr(request.app.state, "map_pages", None)
+    if cache is None:
+        cache = request.app.state.map_pages = PageCache(PAGES_KEPT)
+    return cache
 
 
 @router.get("/maps/risk", response_class=HTMLResponse, summary="Planning map")
 def risk_map_page(
+    request: Request,
     registry: RegistryDep,
     base: BaseUrlDep,
     principal: PrincipalDep,
@@ -28,12 +65,23 @@ def risk_map_page(
         description="`online` also offers OpenStreetMap (off by default) in the layer "
                     "control; `offline` (the default) names no other host")] = "offline",
 ) -> HTMLResponse:
-    """The planning map of the current run as an HTML page."""
+    """The planning map of the current run as an HTML page.
+
+    Building it takes about a second, so each page is kept per worker for its run, layers,
+    language and address (`PAGES_KEPT` of them); a new run or ingest makes a new page.
+    """
     if not registry.layers():
         raise ServiceUnavailable("no pipeline run is current yet; run `cmrisk run`")
-    fmap = risk_map(registry, base, lang, online_basemaps=basemaps == "online",
-                    principal=principal)
-    return HTMLResponse(fmap.get_root().render())
+    versions = tuple(sorted((k, v.version) for k, v in visible_layers(registry, principal).items()))
+    key = (base, lang, basemaps, versions)
+    cache = page_cache(request)
+    page = cache.get(key)
+    if page is None:
+        fmap = risk_map(registry, base, lang, online_basemaps=basemaps == "online",
+                        principal=principal)
+        page = fmap.get_root().render()
+        cache.put(key, page)
+    return HTMLResponse(page)
 
 
 @router.get("/static/{package}/{path:path}", response_class=FileResponse,

@@ -259,3 +259,22 @@ def test_cli_map_embed_writes_the_file(demo_run: Path, tmp_path: Path) -> None:
     html = target.read_text(encoding="utf-8")
     assert "self-contained" in result.output
     assert "Climate-mobility risk" in html and "<script src=" not in html
+
+
+def test_map_page_is_kept_per_run(demo_run: Path, copy_data_dir) -> None:
+    from fastapi.testclient import TestClient
+
+    from data_catalog.paths import DataDir
+    from geo_service.app import create_app
+    from geo_service.settings import Settings
+    from pipelines.config import load_region
+    from pipelines.run import run
+
+    root = copy_data_dir(demo_run)
+    client = TestClient(create_app(Settings(data_dir=root)))
+    first = client.get("/maps/risk").text
+    assert client.get("/maps/risk").text == first  # Folium ids are random: same page = kept
+    assert client.get("/maps/risk", params={"lang": "es"}).text != first
+    run(load_region("darien"), DataDir(root))
+    after = client.get("/maps/risk").text
+    assert after != first and "Darién National Park" in after
