@@ -10,6 +10,7 @@ import geopandas as gpd
 import pandas as pd
 
 from geo_service.auth import Principal
+from layers.labels import SCORE_CARD_LABELS
 from layers.registry import Registry
 
 AREA_LAYERS = ("protected_areas", "planning_units")
@@ -84,4 +85,5 @@ class AreasStore:
             "rank_p05": _number(row.get("rank_p05")), "rank_p95": _number(row.get("rank_p95")),
             "top_indicator": row.get("top_indicator"),
             "weights": self.weights(), "run_id": row.get("run_id"), "as_of": row.get("as_of"),
+            "labels": SCORE_CARD_LABELS,
         }

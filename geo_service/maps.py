@@ -27,6 +27,7 @@ from geo_service.map_widgets import (
     crossings_series,
 )
 from geo_service.static_assets import localize
+from layers.labels import SCORE_CARD_LABELS
 from layers.models import Layer
 from layers.registry import Registry
 
@@ -40,15 +41,7 @@ MAX_ZOOM = 14
 TEXT: dict[str, dict[Lang, str]] = {
     "synthetic": {"en": "Demonstration data: hazard and climate layers are synthetic.",
                   "es": "Datos de demostración: las capas de amenaza y clima son sintéticas."},
-    "risk": {"en": "Risk", "es": "Riesgo"},
-    "class": {"en": "Class", "es": "Clase"},
-    "rank": {"en": "Rank", "es": "Posición"},
-    "interval": {"en": "5–95% rank interval", "es": "Intervalo de posición 5–95%"},
-    "top": {"en": "Top indicator", "es": "Indicador principal"},
-    "area": {"en": "Area (km²)", "es": "Superficie (km²)"},
     "legend": {"en": "Climate-mobility risk", "es": "Riesgo clima-movilidad"},
-    "run": {"en": "Run", "es": "Ejecución"},
-    "weights": {"en": "Weights", "es": "Pesos"},
     "fullscreen": {"en": "Full screen", "es": "Pantalla completa"},
     "measure": {"en": "Measure a distance (click points; click here again to stop)",
                 "es": "Medir una distancia (haga clic en puntos; otra vez aquí para terminar)"},
@@ -224,6 +217,11 @@ def score_card_html(card: dict[str, Any], layers: dict[str, Layer],
         classes: the run's risk classes.
         lang: language of the labels.
     """
+    names = card.get("labels") or SCORE_CARD_LABELS  # the API's labels, in either language
+
+    def field(key: str) -> str:
+        return escape(names[key][lang])
+
     label = card.get("risk_class_label_es" if lang == "es" else "risk_class_label")
     label = label or card.get("risk_class") or "–"
     bars = []
@@ -248,16 +246,16 @@ def score_card_html(card: dict[str, Any], layers: dict[str, Layer],
     return (
         f"<div class='cmrisk-scorecard' style='font:12px sans-serif;min-width:260px'>"
         f"<strong>{escape(str(card.get('name')))}</strong><br>"
-        f"{_t('risk', lang)}: <b>{_num(card.get('risk'))}</b> / 10 "
+        f"{field('risk')}: <b>{_num(card.get('risk'))}</b> / 10 "
         f"<span class='cmrisk-class'>({escape(str(label))})</span><br>"
-        f"{_t('rank', lang)}: {_num(card.get('rank'), 0)} · {_t('interval', lang)}: "
+        f"{field('rank')}: {_num(card.get('rank'), 0)} · {field('rank_interval')}: "
         f"{_num(card.get('rank_p05'), 0)}–{_num(card.get('rank_p95'), 0)}<br>"
         f"<div style='margin:4px 0'>{''.join(bars)}</div>"
-        f"{_t('top', lang)}: <span class='cmrisk-top'>{escape(top_name)}</span> "
+        f"{field('top_indicator')}: <span class='cmrisk-top'>{escape(top_name)}</span> "
         f"({_num(top_value)})<br>"
-        f"{_t('area', lang)}: {_num(card.get('area_km2'), 0)}<br>"
-        f"<small>{_t('run', lang)}: {escape(str(card.get('as_of') or '')[:10])}</small>"
-        f"<details><summary>{_t('weights', lang)}</summary>"
+        f"{field('area_km2')}: {_num(card.get('area_km2'), 0)}<br>"
+        f"<small>{field('as_of')}: {escape(str(card.get('as_of') or '')[:10])}</small>"
+        f"<details><summary>{field('weights')}</summary>"
         f"<div style='font-size:11px'>{weights}</div></details></div>")
 
 
@@ -376,9 +374,10 @@ def risk_map(registry: Registry, base_url: str, lang: Lang = "en",
     DrawAnalysis(
         None if embedded_tiles is not None else f"{base_url}/analysis", analysed,
         {str(c["name"]): str(c["color"]) for c in classes}, lang,
-        {key: _t(key, lang) for key in ("draw", "finish", "result", "area", "mean", "max",
+        {key: _t(key, lang) for key in ("draw", "finish", "result", "mean", "max",
                                         "busy", "failed", "close")}
-        | {"disabled": _t("draw_disabled", lang)},
+        | {"disabled": _t("draw_disabled", lang),
+           "area": SCORE_CARD_LABELS["area_km2"][lang]},
     ).add_to(fmap)
     folium.LayerControl(collapsed=False).add_to(fmap)
     fmap.fit_bounds([[bbox[1], bbox[0]], [bbox[3], bbox[2]]])
@@ -447,7 +446,7 @@ def _add_planning_units(fmap: folium.Map, layer: Layer | None, classes: list[dic
               for c in classes}
     frame = frame.assign(
         risk_class=frame["risk_class"].astype("string").fillna(""),
-        label=[f"{_t('risk', lang)} {_num(risk)} ({labels.get(str(klass), '–')})"
+        label=[f"{SCORE_CARD_LABELS['risk'][lang]} {_num(risk)} ({labels.get(str(klass), '–')})"
                for risk, klass in zip(frame["risk"], frame["risk_class"], strict=True)],
     )[["name", "risk_class", "label", "geometry"]]
     frame["geometry"] = frame.geometry.set_precision(1e-5)

@@ -101,3 +101,14 @@ def test_planning_map_page(client: TestClient) -> None:
     assert "synthetic" in page.text.lower()
     spanish = client.get("/maps/risk", params={"lang": "es"}).text
     assert "Muy alto" in spanish and "sintéticas" in spanish
+
+
+def test_score_card_labels_come_with_the_area(client: TestClient) -> None:
+    [area] = client.get("/areas", params={"q": "Darién National"}).json()["areas"]
+    labels = client.get(f"/areas/{area['id']}").json()["labels"]
+    for key in ("risk", "risk_class", "rank", "rank_interval", "top_indicator", "area_km2",
+                "as_of", "weights"):
+        assert labels[key]["en"] and labels[key]["es"], key
+    spanish_map = client.get("/maps/risk", params={"lang": "es"}).text
+    assert labels["rank_interval"]["es"] in spanish_map
+    assert labels["top_indicator"]["es"] in spanish_map
