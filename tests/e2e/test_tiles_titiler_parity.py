@@ -12,7 +12,6 @@ from __future__ import annotations
 import os
 import urllib.error
 import urllib.request
-import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -22,7 +21,6 @@ import pytest
 import rasterio
 from affine import Affine
 from fastapi.testclient import TestClient
-from rasterio.io import MemoryFile
 from typer.testing import CliRunner
 
 from data_catalog.paths import DataDir
@@ -30,6 +28,7 @@ from geo_service.app import create_app
 from geo_service.cli import app as cli
 from geo_service.settings import Settings
 from tests.live import live_service
+from tests.pngs import decode
 
 pytestmark = pytest.mark.e2e
 
@@ -75,19 +74,6 @@ def ingested(tmp_path_factory: pytest.TempPathFactory) -> DataDir:
                                       "--data-dir", str(data.root)])
     assert result.exit_code == 0, result.output
     return data
-
-
-def decode(body: bytes) -> np.ndarray:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        with MemoryFile(body) as memory, memory.open() as png:
-            bands = png.read()
-            if png.count == 1:
-                table = png.colormap(1)
-                lut = np.array([table.get(i, (0, 0, 0, 0)) for i in range(256)], np.uint8)
-                return lut[bands[0]]
-            assert png.count == 4, png.count
-            return np.moveaxis(bands, 0, -1)
 
 
 def tiles_to_compare(bbox: list[float]) -> list[morecantile.Tile]:

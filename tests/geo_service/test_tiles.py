@@ -22,7 +22,6 @@ import rasterio
 from affine import Affine
 from fastapi.testclient import TestClient
 from rasterio.crs import CRS
-from rasterio.io import MemoryFile
 from rasterio.warp import transform as transform_points
 from rio_tiler.colormap import cmap as rio_colormaps
 from rio_tiler.errors import TileOutsideBounds
@@ -48,6 +47,7 @@ from layers.user_rasters import ingest_raster
 from pipelines.config import load_region
 from pipelines.grid import Grid
 from pipelines.run import write_cog
+from tests.pngs import decode
 
 TMS = morecantile.tms.get("WebMercatorQuad")
 UTM = CRS.from_epsg(32618)
@@ -58,21 +58,6 @@ X0, Y0 = 200_000.0, 1_000_000.0
 
 
 # --- helpers --------------------------------------------------------------------------------
-
-
-def decode(body: bytes) -> np.ndarray:
-    """(rows, cols, 4) uint8 RGBA of a PNG (palette or RGBA), decoded by GDAL."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        with MemoryFile(body) as memory, memory.open() as png:
-            bands = png.read()
-            if png.count == 1:
-                table = png.colormap(1)
-                lut = np.array([table.get(i, (0, 0, 0, 0)) for i in range(256)], np.uint8)
-                return lut[bands[0]]
-            if png.count == 3:
-                bands = np.concatenate([bands, np.full_like(bands[:1], 255)])
-            return np.moveaxis(bands, 0, -1)
 
 
 def tile_at(lon: float, lat: float, z: int) -> morecantile.Tile:
