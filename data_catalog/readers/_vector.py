@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import tempfile
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import pyogrio
 from pyogrio.errors import DataSourceError
+from shapely.geometry.base import BaseGeometry
 
 from data_catalog.errors import MissingCRSError, SourceFormatError
-from data_catalog.readers._common import BBox
+from data_catalog.readers._common import BBox, resolve_columns
 from data_catalog.readers.report import Action, IngestReport, Issue
 
 VECTOR_SUFFIXES = (".shp", ".gpkg", ".geojson", ".json", ".gdb", ".fgb")
@@ -119,3 +121,28 @@ def read_layers(
     if not frames:
         raise SourceFormatError("no layer with geometry (is this a table?)", path=path)
     return frames
+
+
+def vector_rows(
+    files: Sequence[Path], report: IngestReport, required: Iterable[str],
+    optional: Iterable[str] = (), *, bbox: BBox | None = None,
+) -> Iterator[tuple[dict[str, Any], BaseGeometry | None]]:
+    """Every feature of every layer of every file (zips opened), as ({wanted column: value},
+    geometry), columns matched case-blind; counts the rows read into `report.rows_read`.
+
+    Raises:
+        MissingColumnError: a layer without a required column (named).
+    """
+    wanted_required, wanted_optional = list(required), list(optional)
+    rows = 0
+    for path in files:
+        with vector_files(path) as datasets:
+            for dataset in datasets:
+                for layer in read_layers(dataset, report, bbox=bbox):
+                    cols = resolve_columns(layer.columns, wanted_required, wanted_optional,
+                                           path=dataset)
+                    records = layer[list(cols.values())].to_dict("records")
+                    for values, geom in zip(records, layer.geometry, strict=True):
+                        rows += 1
+                        yield {k: values[v] for k, v in cols.items()}, geom
+    report.rows_read = rows

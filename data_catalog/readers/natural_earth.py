@@ -39,7 +39,6 @@ from data_catalog.readers._common import (
     new_report,
     parse_int,
     provenance,
-    resolve_columns,
 )
 from data_catalog.readers._geometry import (
     as_multipolygon,
@@ -47,7 +46,7 @@ from data_catalog.readers._geometry import (
     make_valid_polygonal,
     split_antimeridian,
 )
-from data_catalog.readers._vector import read_layers, vector_files
+from data_catalog.readers._vector import vector_rows
 from data_catalog.readers.report import Action, IngestReport, Issue, ReadResult
 
 SOURCE_ID = "natural_earth"
@@ -84,21 +83,12 @@ def read_natural_earth(
     report = new_report(source_id, READER, files, unit="feature")
     rows: list[dict[str, Any]] = []
     geoms: list[BaseGeometry] = []
-    row = 0
-    for path in files:
-        with vector_files(path) as datasets:
-            for dataset in datasets:
-                for layer in read_layers(dataset, report, bbox=bbox):
-                    cols = resolve_columns(layer.columns, REQUIRED, OPTIONAL, path=dataset)
-                    for values, geom in zip(layer[list(cols.values())].to_dict("records"),
-                                            layer.geometry, strict=True):
-                        raw = {k: values[v] for k, v in cols.items()}
-                        out = _country(row, raw, geom, report)
-                        if out is not None:
-                            rows.append(out[0])
-                            geoms.append(out[1])
-                        row += 1
-    report.rows_read = row
+    for row, (raw, geom) in enumerate(vector_rows(files, report, REQUIRED, OPTIONAL,
+                                                  bbox=bbox)):
+        out = _country(row, raw, geom, report)
+        if out is not None:
+            rows.append(out[0])
+            geoms.append(out[1])
     data: dict[str, Any] = {
         "iso_a3": pd.array([r["iso_a3"] for r in rows], dtype="string"),
         "adm0_a3": pd.array([r["adm0_a3"] for r in rows], dtype="string"),

@@ -58,7 +58,6 @@ from data_catalog.readers._common import (
     parse_float,
     parse_int,
     provenance,
-    resolve_columns,
 )
 from data_catalog.readers._geometry import (
     EQUAL_AREA_CRS,
@@ -69,7 +68,7 @@ from data_catalog.readers._geometry import (
     point_parts,
     split_antimeridian,
 )
-from data_catalog.readers._vector import read_layers, vector_files
+from data_catalog.readers._vector import vector_rows
 from data_catalog.readers.report import Action, IngestReport, Issue, ReadResult
 
 SOURCE_ID = "wdpa"
@@ -177,21 +176,11 @@ def read_wdpa(
     files = as_paths(paths)
     report = new_report(source_id, READER, files, unit="feature")
     records: list[_Record] = []
-    row = 0
-    for path in files:
-        with vector_files(path) as datasets:
-            for dataset in datasets:
-                for layer in read_layers(dataset, report, bbox=bbox):
-                    cols = resolve_columns(layer.columns, REQUIRED, OPTIONAL, path=dataset)
-                    for values, geom in zip(
-                        layer[list(cols.values())].to_dict("records"), layer.geometry,
-                        strict=True,
-                    ):
-                        rec = _record(row, {k: values[v] for k, v in cols.items()}, geom, report)
-                        if rec is not None:
-                            records.append(rec)
-                        row += 1
-    report.rows_read = row
+    for row, (raw, geom) in enumerate(vector_rows(files, report, REQUIRED, OPTIONAL,
+                                                  bbox=bbox)):
+        rec = _record(row, raw, geom, report)
+        if rec is not None:
+            records.append(rec)
     records = _merge_parcels(records, report)
     frame = _frame(records)
     if dedupe and len(frame) > 1:
