@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -65,11 +66,16 @@ def run_pipeline(
     scale: Annotated[int, typer.Option(min=1, help="Multiply the grid's cells by N.")] = 1,
     scheduler: Annotated[str | None, typer.Option(
         help="Address of an existing Dask scheduler, e.g. tcp://host:8786.")] = None,
+    stop_at: Annotated[str | None, typer.Option(
+        hidden=True, help="Fault injection: stop this process (SIGSTOP) at a stage boundary "
+        "such as 'manifest:end', so that a test knows where its kill lands.")] = None,
 ) -> None:
     """Run the pipeline for REGION and make the result current."""
     from pipelines.config import load_region
-    from pipelines.run import STAGES, run
+    from pipelines.run import CHECKPOINTS, STAGES, run
 
+    if stop_at is not None and stop_at not in CHECKPOINTS:
+        raise _fail(f"--stop-at must be one of: {', '.join(CHECKPOINTS)}")
     client = None
     try:
         config = load_region(region)
@@ -87,6 +93,8 @@ def run_pipeline(
                     progress.update(task, description=f"run {config.id}: {stage}")
                 else:
                     progress.advance(task)
+                if f"{stage}:{event}" == stop_at:
+                    os.kill(os.getpid(), signal.SIGSTOP)
 
             result = run(config, _data(data_dir), scale=scale, hook=hook)
     except PipelineError as exc:

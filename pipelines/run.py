@@ -53,11 +53,19 @@ from pipelines.score import CLASS_NODATA, OUTPUTS, Weights, classify, score_cell
 
 RUN_MANIFEST = "run.json"
 STAGES = ("inputs", "align", "surfaces", "indicators", "score", "write", "areas",
-          "sensitivity", "catalog", "validate")
-"""Stages in order, as reported to progress hooks and timed in run.json."""
+          "sensitivity", "catalog", "validate", "manifest", "switch")
+"""Stages in order, as reported to progress hooks and timed in run.json.
+
+`manifest` writes `run.json` (the run is complete from its end on); `switch` moves `current`
+and prunes old runs. A run stopped before `switch` ends leaves `current` where it was; one
+stopped after it serves the new run. Fault tests stop runs at these boundaries.
+"""
 
 StageHook = Callable[[str, str], None]
 """Called as hook(stage, "start"|"end")."""
+
+CHECKPOINTS = tuple(f"{stage}:{event}" for stage in STAGES for event in ("start", "end"))
+"""Every boundary a progress hook sees, as "stage:event" (e.g. "manifest:end")."""
 
 
 @dataclass
@@ -295,23 +303,29 @@ def _run_in(folder: Path, run_id: str, config: RegionConfig, data: DataDir, grid
         validate_run(folder, written)
 
     summary = _summary(scored_areas, records, config)
-    manifest = {
-        "run_id": run_id, "region": config.id, "created": now.isoformat(), "scale": scale,
-        "grid": {"crs": grid.crs.to_string(), "resolution_m": grid.resolution,
-                 "width": grid.width, "height": grid.height,
-                 "bounds_lonlat": list(_lonlat_bbox(grid))},
-        "config": config.model_dump(mode="json", by_alias=True),
-        "weights": config.weights, "inputs": [r.as_dict() for r in records.values()],
-        "synthetic": synthetic, "timings_s": timer.timings, "summary": summary,
-        "layers": sorted(written),
-    }
+    with timer.stage("manifest"):
+        _write_manifest(folder, {
+            "run_id": run_id, "region": config.id, "created": now.isoformat(), "scale": scale,
+            "grid": {"crs": grid.crs.to_string(), "resolution_m": grid.resolution,
+                     "width": grid.width, "height": grid.height,
+                     "bounds_lonlat": list(_lonlat_bbox(grid))},
+            "config": config.model_dump(mode="json", by_alias=True),
+            "weights": config.weights, "inputs": [r.as_dict() for r in records.values()],
+            "synthetic": synthetic, "timings_s": timer.timings, "summary": summary,
+            "layers": sorted(written),
+        })
+    with timer.stage("switch"):
+        if switch:
+            switch_symlink(data.current, folder)
+            prune_runs(data, config.runs_kept)
+    return RunResult(run_id, folder, timer.timings, summary, scored_areas)
+
+
+def _write_manifest(folder: Path, manifest: dict[str, Any]) -> None:
+    """Write `run.json` atomically: from then on the run folder is complete."""
     tmp = folder / f".{RUN_MANIFEST}.tmp"
     tmp.write_text(json.dumps(manifest, indent=2, default=str), encoding="utf-8")
     tmp.replace(folder / RUN_MANIFEST)
-    if switch:
-        switch_symlink(data.current, folder)
-        prune_runs(data, config.runs_kept)
-    return RunResult(run_id, folder, timer.timings, summary, scored_areas)
 
 
 def published_crossings(flows: pd.DataFrame, points: gpd.GeoDataFrame) -> gpd.GeoDataFrame:

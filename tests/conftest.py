@@ -9,6 +9,13 @@ import numpy as np
 import pytest
 import rasterio
 from affine import Affine
+from hypothesis import HealthCheck, settings
+
+# Property tests must not depend on the machine's speed or on earlier runs: no deadlines, no
+# "too slow" health check, the same examples every time, no example database.
+settings.register_profile("cmrisk", deadline=None, derandomize=True, database=None,
+                          suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("cmrisk")
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -35,7 +42,6 @@ def write_raster(tmp_path: Path) -> Callable[..., Path]:
 def demo_inputs(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A data dir holding the generated demo inputs (written once per session)."""
     from data_catalog.demo.generate import write_demo
-
     from data_catalog.paths import DataDir
 
     root = tmp_path_factory.mktemp("demo-inputs")

@@ -3,11 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import signal
-import subprocess
-import sys
-import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -20,7 +15,8 @@ from rio_cogeo.cogeo import cog_validate
 from data_catalog.paths import DataDir
 from pipelines.config import load_region
 from pipelines.errors import MissingInput, RunValidationError
-from pipelines.run import RUN_MANIFEST, complete_runs, run, validate_run
+from pipelines.run import RUN_MANIFEST, run, validate_run
+from tests.faults import SWITCHED, run_stopped_at, served_after
 
 CONFIG = load_region("darien")
 
@@ -105,25 +101,25 @@ def test_corrupt_output_never_becomes_current(demo_run: Path, tmp_path: Path) ->
         validate_run(tmp_path, {"risk": (SCORE_LAYERS[0], broken)})
 
 
-def test_killed_run_leaves_current_unchanged(demo_run: Path, copy_data_dir) -> None:
+@pytest.mark.parametrize("checkpoint", ["inputs:start", "write:end", "validate:end",
+                                        "manifest:end", SWITCHED])
+def test_a_run_killed_at_a_stage_boundary(demo_run: Path, copy_data_dir,
+                                          checkpoint: str) -> None:
     root = copy_data_dir(demo_run)
     data = DataDir(root)
     before = data.current_run()
-    env = {**os.environ, "CMRISK_DATA_DIR": str(root)}
-    for delay in (0.0, 1.5):
-        existing = set(data.runs.iterdir())
-        proc = subprocess.Popen([sys.executable, "-m", "geo_service.cli", "run", "darien"],
-                                env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + 120
-        while not set(data.runs.iterdir()) - existing and time.monotonic() < deadline:
-            time.sleep(0.05)  # kill once the run has started writing its folder
-        time.sleep(delay)
-        proc.send_signal(signal.SIGKILL)
-        proc.wait()
+    existing = set(data.runs.iterdir())
+    run_stopped_at(checkpoint, root)
+    (new,) = set(data.runs.iterdir()) - existing
+    complete = (new / RUN_MANIFEST).is_file()
+    if served_after(checkpoint):
+        assert data.current_run() == new.resolve()
+    else:
         assert data.current_run() == before
-        assert len(complete_runs(data)) == 1
-    partial = [p for p in data.runs.iterdir() if not (p / RUN_MANIFEST).exists()]
-    assert partial, "the killed runs should have left partial folders"
+        # run.json is written last: the folder is complete exactly from "manifest:end" on.
+        assert complete == (checkpoint == "manifest:end")
+    # The next run removes what the killed one left incomplete, and serves itself.
     result = run(CONFIG, data)
-    assert not [p for p in data.runs.iterdir() if not (p / RUN_MANIFEST).exists()]
     assert data.current_run() == result.folder.resolve()
+    assert not [p for p in data.runs.iterdir() if not (p / RUN_MANIFEST).exists()]
+    assert new.exists() == complete
