@@ -30,8 +30,9 @@ def one_scale(scale: int, inputs_root: Path) -> dict[str, object]:
     from data_catalog.paths import DataDir
     from pipelines.config import load_region
     from pipelines.grid import Grid
-    from pipelines.run import run, score_grid
+    from pipelines.run import run
     from pipelines.score import score_cells
+    from pipelines.score_grid import score_grid
 
     config = load_region("darien")
     data = DataDir(inputs_root)

@@ -64,7 +64,7 @@ def build_cog(out: Path, per_zoom: int) -> tuple[Path, Path, list[tuple[int, int
     from layers.user_rasters import ingest_raster
     from pipelines.config import load_region
     from pipelines.grid import Grid
-    from pipelines.run import write_cog
+    from pipelines.publish import write_cog
 
     data = DataDir(out / "data").ensure()
     cog = data.layers / LAYER / "data.tif"
@@ -241,7 +241,7 @@ def report(ours: dict[str, object], peer: dict[str, object], tiles: int,
         f"TiTiler `/cog/tiles/WebMercatorQuad/{{z}}/{{x}}/{{y}}.png?url=…&rescale={RESCALE}"
         "&colormap_name=viridis`, the same COG "
         f"({cog.stat().st_size / 1e6:.0f} MB: float32, 3,333 × 3,349 cells of 100 m, "
-        "EPSG:32618, ZSTD, 256-px blocks, 4 overviews, written by `pipelines.run.write_cog`), "
+        "EPSG:32618, ZSTD, 256-px blocks, 4 overviews, written by `pipelines.publish.write_cog`), "
         f"{tiles} tiles over z7–z12, one uvicorn worker each on 127.0.0.1, "
         f"{versions()}. Latency in ms (client side), throughput in tiles/s; "
         "ratio = cmrisk / TiTiler.",

@@ -1,11 +1,19 @@
 """Where cmrisk keeps its data: the data dir and its fixed layout.
 
 ```
-<data dir>/inputs/<source>/   pipeline inputs (demo or ingested)
-<data dir>/layers/<id>/       user layers from `cmrisk ingest raster|vector`
-<data dir>/runs/<run_id>/     one pipeline run
-<data dir>/current            symlink to the served run, replaced atomically
+<data dir>/inputs/<source>/                   inputs of the default region (Darién)
+<data dir>/runs/<run_id>/                     its runs
+<data dir>/current                            symlink to its served run, replaced atomically
+<data dir>/regions/<region>/inputs/<source>/  the same three for any other region
+<data dir>/regions/<region>/runs/<run_id>/
+<data dir>/regions/<region>/current
+<data dir>/layers/<id>/                       user layers (`cmrisk ingest raster|vector`),
+                                              served beside every region's run
 ```
+
+The default region keeps the top of the data dir, as before regions existed, so that data
+dirs, scripts and URLs of the one-region service keep working; every other region has the
+same three entries under `regions/<region>/`.
 """
 
 from __future__ import annotations
@@ -21,7 +29,12 @@ DATA_DIR_ENV = "CMRISK_DATA_DIR"
 """Environment variable naming the data dir (default `./data`)."""
 
 SAFE_ID = re.compile(r"^[a-z0-9][a-z0-9_\-]{0,63}$")
-"""What a layer, run or collection id may look like: it is also a folder name."""
+"""What a layer, run, region or collection id may look like: it is also a folder name."""
+
+DEFAULT_REGION = "darien"
+"""The region whose data sit at the top of the data dir, and that `cmrisk run` and the
+service's unprefixed URLs mean when no region is named."""
+REGIONS_FOLDER = "regions"
 
 
 def default_data_dir() -> Path:
@@ -29,15 +42,59 @@ def default_data_dir() -> Path:
     return Path(os.environ.get(DATA_DIR_ENV, "data")).resolve()
 
 
+def _served(link: Path) -> Path | None:
+    """The folder a `current` link points at, or None when there is none."""
+    if not link.is_symlink() and not link.is_dir():
+        return None
+    resolved = link.resolve()
+    return resolved if resolved.is_dir() else None
+
+
+@dataclass(frozen=True)
+class RegionDir:
+    """Where one region's data live: its inputs, its runs and the link to its served run."""
+
+    region: str
+    root: Path
+
+    @property
+    def inputs(self) -> Path:
+        """Pipeline inputs of the region, one folder per source."""
+        return self.root / "inputs"
+
+    @property
+    def runs(self) -> Path:
+        """The region's pipeline runs, one folder per run id."""
+        return self.root / "runs"
+
+    @property
+    def current(self) -> Path:
+        """The symlink to the region's served run."""
+        return self.root / "current"
+
+    def current_run(self) -> Path | None:
+        """The folder of the served run, or None when no run has completed."""
+        return _served(self.current)
+
+    def ensure(self) -> RegionDir:
+        """Create the region's inputs and runs folders; returns self."""
+        for folder in (self.inputs, self.runs):
+            folder.mkdir(parents=True, exist_ok=True)
+        return self
+
+
 @dataclass(frozen=True)
 class DataDir:
-    """The layout of one data dir; creates nothing until asked."""
+    """The layout of one data dir; creates nothing until asked.
+
+    `inputs`, `runs`, `current` and `current_run` are the default region's (`region()`).
+    """
 
     root: Path
 
     @property
     def inputs(self) -> Path:
-        """Pipeline inputs, one folder per source."""
+        """Pipeline inputs of the default region, one folder per source."""
         return self.root / "inputs"
 
     @property
@@ -47,21 +104,40 @@ class DataDir:
 
     @property
     def runs(self) -> Path:
-        """Pipeline runs, one folder per run id."""
+        """Pipeline runs of the default region, one folder per run id."""
         return self.root / "runs"
 
     @property
     def current(self) -> Path:
-        """The symlink to the served run."""
+        """The symlink to the default region's served run."""
         return self.root / "current"
 
     def current_run(self) -> Path | None:
-        """The folder of the served run, or None when no run has completed."""
-        target = self.current
-        if not target.is_symlink() and not target.is_dir():
-            return None
-        resolved = target.resolve()
-        return resolved if resolved.is_dir() else None
+        """The folder of the default region's served run, or None."""
+        return _served(self.current)
+
+    def region(self, region: str = DEFAULT_REGION) -> RegionDir:
+        """Where one region's inputs and runs live.
+
+        Raises:
+            ValueError: `region` could not be a region id (it is also a folder name).
+        """
+        if not SAFE_ID.fullmatch(region) or region == REGIONS_FOLDER:
+            raise ValueError(f"{region[:80]!r} is not a region id")
+        if region == DEFAULT_REGION:
+            return RegionDir(region, self.root)
+        return RegionDir(region, self.root / REGIONS_FOLDER / region)
+
+    def served_regions(self) -> list[str]:
+        """The regions with a served run: the default region first, then by id."""
+        found = [DEFAULT_REGION] if self.current_run() is not None else []
+        folder = self.root / REGIONS_FOLDER
+        if folder.is_dir():
+            for entry in sorted(folder.iterdir()):
+                if entry.name != DEFAULT_REGION and SAFE_ID.fullmatch(entry.name) \
+                        and _served(entry / "current") is not None:
+                    found.append(entry.name)
+        return found
 
     def ensure(self) -> DataDir:
         """Create the top-level folders; returns self."""

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 from pathlib import Path
@@ -14,7 +13,14 @@ from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeEl
 from rich.table import Table
 
 from data_catalog.errors import CatalogError
-from data_catalog.paths import DATA_DIR_ENV, DataDir, default_data_dir, switch_symlink
+from data_catalog.paths import (
+    DATA_DIR_ENV,
+    DEFAULT_REGION,
+    DataDir,
+    RegionDir,
+    default_data_dir,
+    switch_symlink,
+)
 from layers.events import EVENT_LAYERS
 from pipelines.errors import PipelineError
 
@@ -61,7 +67,7 @@ def demo(
 
 @app.command("run")
 def run_pipeline(
-    region: Annotated[str, typer.Argument(help="Region id or YAML path.")] = "darien",
+    region: Annotated[str, typer.Argument(help="Region id or YAML path.")] = DEFAULT_REGION,
     data_dir: DataOption = None,
     scale: Annotated[int, typer.Option(min=1, help="Multiply the grid's cells by N.")] = 1,
     scheduler: Annotated[str | None, typer.Option(
@@ -106,13 +112,14 @@ def run_pipeline(
 
 
 def _print_summary(run_id: str, summary: dict[str, Any], timings: dict[str, float]) -> None:
-    table = Table(title=f"run {run_id}: protected areas by risk")
-    for column in ("rank", "name", "risk", "class"):
-        table.add_column(column)
-    for area in summary["protected_areas"]:
-        table.add_row(str(area["rank"]), area["name"], f"{area['risk']:.2f}",
-                      str(area["risk_class"]))
-    out.print(table)
+    for kind, areas in summary["top"].items():
+        table = Table(title=f"run {run_id}: {kind} areas by risk (top {len(areas)})")
+        for column in ("rank", "name", "risk", "class"):
+            table.add_column(column)
+        for area in areas:
+            table.add_row(str(area["rank"]), area["name"], f"{area['risk']:.2f}",
+                          str(area["risk_class"]))
+        out.print(table)
     classes = Table(title="areas by class")
     classes.add_column("kind/class")
     classes.add_column("areas", justify="right")
@@ -134,18 +141,29 @@ def _print_summary(run_id: str, summary: dict[str, Any], timings: dict[str, floa
     out.print(stages)
 
 
-@runs_app.command("list")
-def runs_list(data_dir: DataOption = None) -> None:
-    """The kept runs, newest first; the current one is marked."""
-    from pipelines.run import complete_runs
+RegionOption = Annotated[str, typer.Option(
+    "--region", help=f"Region id (default {DEFAULT_REGION}).")]
 
-    data = _data(data_dir)
-    current = data.current_run()
+
+def _region(data: DataDir, region: str) -> RegionDir:
+    try:
+        return data.region(region)
+    except ValueError as exc:
+        raise _fail(str(exc)) from None
+
+
+@runs_app.command("list")
+def runs_list(data_dir: DataOption = None, region: RegionOption = DEFAULT_REGION) -> None:
+    """The kept runs of a region, newest first; the current one is marked."""
+    from data_catalog.runs import complete_runs, read_manifest
+
+    store = _region(_data(data_dir), region)
+    current = store.current_run()
     table = Table()
     for column in ("", "run id", "region", "created", "synthetic"):
         table.add_column(column)
-    for folder in reversed(complete_runs(data)):
-        manifest = json.loads((folder / "run.json").read_text(encoding="utf-8"))
+    for folder in reversed(complete_runs(store)):
+        manifest = read_manifest(folder)
         mark = "*" if current is not None and folder.resolve() == current else ""
         table.add_row(mark, folder.name, manifest.get("region", ""), manifest.get("created", ""),
                       str(manifest.get("synthetic")))
@@ -153,16 +171,18 @@ def runs_list(data_dir: DataOption = None) -> None:
 
 
 @runs_app.command("rollback")
-def runs_rollback(run_id: str, data_dir: DataOption = None) -> None:
-    """Serve RUN_ID again (an atomic switch of `current`)."""
-    from pipelines.run import complete_runs
+def runs_rollback(run_id: str, data_dir: DataOption = None,
+                  region: RegionOption = DEFAULT_REGION) -> None:
+    """Serve RUN_ID of a region again (an atomic switch of the region's `current`)."""
+    from data_catalog.runs import complete_runs
 
-    data = _data(data_dir)
-    runs = {folder.name: folder for folder in complete_runs(data)}
+    store = _region(_data(data_dir), region)
+    runs = {folder.name: folder for folder in complete_runs(store)}
     if run_id not in runs:
-        raise _fail(f"no completed run {run_id!r}; kept runs: {', '.join(sorted(runs)) or 'none'}")
-    switch_symlink(data.current, runs[run_id])
-    console.print(f"current run is now {run_id}")
+        raise _fail(f"no completed run {run_id!r} of {region}; kept runs: "
+                    f"{', '.join(sorted(runs)) or 'none'}")
+    switch_symlink(store.current, runs[run_id])
+    console.print(f"current run of {region} is now {run_id}")
 
 
 @app.command()
@@ -319,11 +339,11 @@ def fetch(
 
 
 @app.command("clean-partial", hidden=True)
-def clean_partial(data_dir: DataOption = None) -> None:
+def clean_partial(data_dir: DataOption = None, region: RegionOption = DEFAULT_REGION) -> None:
     """Remove folders of killed runs (also done at the start of every run)."""
-    from pipelines.run import clean_partial_runs
+    from data_catalog.runs import clean_partial_runs
 
-    removed = clean_partial_runs(_data(data_dir))
+    removed = clean_partial_runs(_region(_data(data_dir), region))
     console.print(f"removed {len(removed)} partial run folders")
 
 

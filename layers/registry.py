@@ -14,12 +14,12 @@ from typing import Any
 import pystac
 
 from data_catalog.paths import SAFE_ID, DataDir
+from data_catalog.runs import RUN_MANIFEST
 from data_catalog.stac import cmrisk_fields, read_items
 from layers.models import Layer, LegendClass, Style
 from layers.styles import VECTOR_COLORS, class_style, legend_of, score_style, stretch_style
 
 USER_LAYER_ITEM = "item.json"
-RUN_MANIFEST = "run.json"
 
 
 class LayerNotFound(LookupError):

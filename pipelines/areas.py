@@ -18,9 +18,10 @@ from exactextract import exact_extract
 from exactextract.raster import NumPyRasterSource
 from pyproj import Geod
 
+from pipelines import area_record as col
 from pipelines.config import RegionConfig
 from pipelines.grid import Grid
-from pipelines.score import Weights, classify, score_cells
+from pipelines.score import CLASS_NODATA, Weights, classify, score_cells
 
 GEOD = Geod(ellps="WGS84")
 
@@ -202,3 +203,85 @@ def rank_intervals(indicators: Mapping[str, np.ndarray], config: RegionConfig,
         "rank_p05": np.nanpercentile(ranks, 5, axis=0),
         "rank_p95": np.nanpercentile(ranks, 95, axis=0),
     })
+
+
+def area_sets(config: RegionConfig, vectors: Mapping[str, gpd.GeoDataFrame]
+              ) -> gpd.GeoDataFrame:
+    """Every area of the region's area sets, in EPSG:4326: id, name, kind, area set."""
+    frames = []
+    for set_name, spec in config.areas.items():
+        if spec.h3_resolution is not None:
+            land = shapely.union_all(vectors[str(spec.land)].to_crs("EPSG:4326").geometry.values)
+            units = planning_units(config.grid.bounds_lonlat, spec.h3_resolution, land)
+            units[col.KIND] = spec.kind
+            units[col.AREA_SET] = set_name
+            frames.append(units[[col.ID, col.NAME, col.KIND, col.AREA_SET, "geometry"]])
+            continue
+        source = vectors[str(spec.source)].to_crs("EPSG:4326")
+        frame = gpd.GeoDataFrame({
+            col.ID: [f"{spec.id_prefix or ''}{v}" for v in source[spec.id_field or col.ID]],
+            col.NAME: source[spec.name_field or col.NAME].astype(str),
+            col.KIND: spec.kind, col.AREA_SET: set_name,
+        }, geometry=source.geometry.values, crs="EPSG:4326")
+        frames.append(frame)
+    return gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), crs="EPSG:4326")
+
+
+def score_areas(frame: gpd.GeoDataFrame, table: CoverageTable,
+                scores: Mapping[str, np.ndarray], indicators: Mapping[str, np.ndarray],
+                config: RegionConfig) -> gpd.GeoDataFrame:
+    """Each area's risk statistics, class shares, dimension and indicator means, top indicator
+    and rank within its kind (`pipelines.area_record` names the columns)."""
+    risk = scores["risk"].ravel().astype("float64")
+    out = frame.copy()
+    out[col.AREA_KM2] = geodesic_area_km2(out.geometry)
+    out[col.RISK] = table.mean(risk)
+    out[col.RISK_MAX] = weighted_max(table, risk)
+    out[col.RISK_P90] = weighted_quantile(table, risk, 0.9)
+    out[col.RISK_CLASS] = [config.classes[int(c)].name if c != CLASS_NODATA else None
+                           for c in classify(out[col.RISK].to_numpy(), config.class_breaks())]
+    shares = class_shares(table, risk, config.class_breaks(), len(config.classes))
+    for index, spec in enumerate(config.classes):
+        out[f"{col.SHARE_PREFIX}{spec.name}"] = shares[:, index]
+    dimension_means = {}
+    for name in ("H", "V", "C", "E", "H_nat", "exposure"):
+        dimension_means[name] = table.mean(scores[name].ravel().astype("float64"))
+        out[f"{col.DIMENSION_PREFIX}{name}"] = dimension_means[name]
+    out[col.PRESSURE] = table.mean(scores["environmental_pressure"].ravel().astype("float64"))
+    indicator_means = {name: table.mean(values.astype("float64"))
+                       for name, values in indicators.items()}
+    for name, values in indicator_means.items():
+        out[f"{col.INDICATOR_PREFIX}{name}"] = values
+    out[col.TOP_INDICATOR] = top_indicators(indicator_means, dimension_means,
+                                            Weights.from_config(config))
+    out[col.RANK] = np.nan
+    for kind in out[col.KIND].unique():
+        members = out[col.KIND] == kind
+        out.loc[members, col.RANK] = rank_desc(out.loc[members, col.RISK].to_numpy())
+    return out
+
+
+SUMMARY_TOP = 10
+"""Areas of each kind listed in a run's summary."""
+
+
+def summary(scored: gpd.GeoDataFrame, inputs: Mapping[str, bool], region: str
+            ) -> dict[str, object]:
+    """What `cmrisk run` prints: areas and classes by kind, the top areas of each kind by
+    rank, and whether each input is real or synthetic (`inputs`: name → synthetic)."""
+    counts = scored.groupby([col.KIND, col.RISK_CLASS]).size()
+    top: dict[str, list[dict[str, object]]] = {}
+    for kind, members in scored.groupby(col.KIND, sort=False):
+        ranked = members[np.isfinite(members[col.RISK])].sort_values([col.RANK, col.ID])
+        top[str(kind)] = [
+            {"id": r[col.ID], "name": r[col.NAME], "risk": round(float(r[col.RISK]), 3),
+             "risk_class": r[col.RISK_CLASS], "rank": int(r[col.RANK])}
+            for _, r in ranked.head(SUMMARY_TOP).iterrows()]
+    return {
+        "areas": {str(k): int((scored[col.KIND] == k).sum()) for k in scored[col.KIND].unique()},
+        "classes": {f"{k}/{c}": int(n) for (k, c), n in counts.items()},
+        "top": top,
+        "inputs": {name: ("synthetic" if synthetic else "real")
+                   for name, synthetic in inputs.items()},
+        "region": region,
+    }

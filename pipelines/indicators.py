@@ -59,9 +59,9 @@ def build_indicator(spec: IndicatorSpec, layers: Mapping[str, np.ndarray]) -> np
     """The 0–10 indicator of one spec from the aligned inputs and surfaces (by name).
 
     `layers` holds every aligned raster input and derived surface; flood levels read the
-    `flood_rp<N>` entries.
+    depth of each return period from the input the spec names for it.
     """
     if spec.levels is not None:
-        depths = {rp: layers[f"flood_rp{rp}"] for rp in spec.levels.scores}
+        depths = {rp: layers[spec.levels.inputs[rp]] for rp in spec.levels.scores}
         return flood_level_indicator(depths, spec.levels)
     return normalise(layers[spec.source], spec)

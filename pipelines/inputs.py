@@ -1,18 +1,23 @@
-"""Reading a region's inputs from the data dir: presence, provenance and the synthetic flag."""
+"""Reading a region's inputs from the data dir: presence, provenance, the synthetic flag, and
+the vector and flow-count inputs as the surfaces and outputs of a run see them."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import pandas as pd
 import rasterio
+from pyproj import CRS
 
 from data_catalog.stac import sha256_of
 from pipelines.config import InputSpec, RegionConfig
-from pipelines.errors import MissingInput
+from pipelines.disclosure import crossings_features, protect_flows
+from pipelines.errors import MissingInput, PipelineError, UnreadableInput
 
 DEMO_MANIFEST = "demo.json"
 
@@ -104,3 +109,44 @@ def provenance(config: RegionConfig, inputs_dir: Path) -> dict[str, InputRecord]
             synthetic = _declared_synthetic(paths[name], spec)
         records[name] = InputRecord(name, relative, digest, synthetic)
     return records
+
+
+def read_input(name: str, path: Path, read: Callable[[Path], Any]) -> Any:
+    """Read one input; a file that cannot be read fails the run, naming the input."""
+    try:
+        return read(path)
+    except PipelineError:
+        raise
+    except Exception as exc:  # rasterio, GDAL, pyogrio and pandas each raise their own
+        raise UnreadableInput(f"input {name} ({path.name}) cannot be read: "
+                              f"{exc.__class__.__name__}: {str(exc)[:300]}") from exc
+
+
+def read_flow_counts(path: Path) -> pd.DataFrame:
+    """A flow-count table (point ids and months kept as text)."""
+    return pd.read_csv(path, dtype={"month": str, "point_id": str})
+
+
+def published_crossings(flows: pd.DataFrame, points: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """The protected crossings table (`pipelines.disclosure`) with each point's direction."""
+    published = crossings_features(protect_flows(flows), points)
+    directions = dict(zip(points["point_id"].astype(str),
+                          points.get("direction_default", pd.Series(dtype=str)), strict=False))
+    published["direction"] = published["point_id"].map(directions)
+    return published
+
+
+def read_vectors(config: RegionConfig, paths: Mapping[str, Path], crs: CRS
+                 ) -> dict[str, gpd.GeoDataFrame]:
+    """Every vector input, and every flow-count input after disclosure control joined to its
+    points, in `crs`, by input name.
+
+    Flow counts are used only in their protected form, for surfaces and publication alike.
+    """
+    vectors = {name: read_input(name, paths[name], read_vector).to_crs(crs)
+               for name, spec in config.inputs.items() if spec.kind == "vector"}
+    for name, spec in config.inputs.items():
+        if spec.kind == "flow_counts":
+            table = read_input(name, paths[name], read_flow_counts)
+            vectors[name] = published_crossings(table, vectors[str(spec.points)]).to_crs(crs)
+    return vectors

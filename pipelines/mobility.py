@@ -8,8 +8,6 @@ Every density is a Gaussian kernel density in units per km² (per year where sta
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
 import geopandas as gpd
 import numpy as np
 import pandas as pd
@@ -90,19 +88,41 @@ def yearly_flow(crossings: pd.DataFrame, year: int) -> dict[str, float]:
     return {str(k): float(v) for k, v in totals.items() if pd.notna(v)}
 
 
-def transit_pressure(grid: Grid, segments: gpd.GeoDataFrame, flows: Mapping[str, float],
+def segment_people(segments: gpd.GeoDataFrame, crossings: pd.DataFrame,
+                   year: int) -> np.ndarray:
+    """People per year along each route segment (people/year), from the published totals.
+
+    A segment carries `share` of a yearly flow: by default the flow of its `direction` (all
+    crossing points counting that direction); a segment with `flow_points` (point ids separated
+    by spaces) carries instead the flow counted at those points, so a long corridor can follow
+    the counts of the country each stretch runs through.
+    """
+    by_direction = yearly_flow(crossings, year)
+    rows = crossings[crossings["month"].str.startswith(f"{year}-")]
+    by_point = rows.groupby("point_id")["total"].sum(min_count=1)
+    listed = segments["flow_points"] if "flow_points" in segments.columns else None
+    people = []
+    for index, (direction, share) in enumerate(zip(segments["direction"], segments["share"],
+                                                   strict=True)):
+        points = listed.iloc[index] if listed is not None else None
+        if isinstance(points, str) and points.strip():
+            flow = sum(float(by_point[p]) for p in points.split()
+                       if p in by_point.index and pd.notna(by_point[p]))
+        else:
+            flow = by_direction.get(str(direction), 0.0)
+        people.append(flow * float(share))
+    return np.asarray(people, dtype="float64")
+
+
+def transit_pressure(grid: Grid, segments: gpd.GeoDataFrame, people: np.ndarray,
                      kernel_km: float) -> np.ndarray:
     """Person-crossings per km² per year along the route corridor.
 
-    Each segment carries `share` of its direction's yearly flow; the people passing a cell on
-    the line are spread across the corridor by a Gaussian of sigma `kernel_km`.
+    The `people` passing along each segment (`segment_people`) are burnt on its line, then
+    spread across the corridor by a Gaussian of sigma `kernel_km`.
     """
-    shapes = []
-    for geom, direction, share in zip(segments.geometry, segments["direction"],
-                                      segments["share"], strict=True):
-        people = flows.get(str(direction), 0.0) * float(share)
-        if people > 0:
-            shapes.append((geom, people))
+    shapes = [(geom, float(count)) for geom, count in zip(segments.geometry, people, strict=True)
+              if count > 0]
     on_line = burn(grid, shapes, all_touched=True, merge="add")
     sigma = kernel_km * 1000.0 / grid.resolution
     return gaussian_blur(on_line, sigma) / grid.cell_area_km2
@@ -146,22 +166,22 @@ def distance_to_lines_km(grid: Grid, lines: gpd.GeoDataFrame) -> np.ndarray:
 
 
 def station_load(grid: Grid, stations: gpd.GeoDataFrame, segments: gpd.GeoDataFrame,
-                 flows: Mapping[str, float]) -> np.ndarray:
+                 people: np.ndarray) -> np.ndarray:
     """Load of the nearest reception station: people per day arriving over its capacity.
 
-    A station's arrivals are the flows of the route segments that end at it (`to_place`
-    equal to the station name); stations without capacity are skipped.
+    A station's arrivals are the `people` (`segment_people`) of the route segments that end at
+    it (`to_place` equal to the station name); stations without capacity are skipped.
     """
     reception = stations[(stations["kind"] == "reception_station")
                          & stations["capacity"].notna()].reset_index(drop=True)
     if reception.empty:
         return np.full(grid.shape, np.nan)
+    ends = segments["to_place"].to_numpy()
     loads = []
     for name, capacity in zip(reception["name"], reception["capacity"], strict=True):
-        arriving = segments[segments["to_place"] == name]
-        people = sum(flows.get(str(d), 0.0) * float(s)
-                     for d, s in zip(arriving["direction"], arriving["share"], strict=True))
-        loads.append(people / DAYS_PER_YEAR / float(capacity))
+        arriving = sum(float(count) for count, end in zip(people, ends, strict=True)
+                       if end == name)
+        loads.append(arriving / DAYS_PER_YEAR / float(capacity))
     return np.asarray(loads)[nearest_point_index(grid, reception)]
 
 

@@ -11,12 +11,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from pipelines.config import RegionConfig
+from pipelines.config import SCORES, RegionConfig
 
 CLASS_NODATA = 255
 """Value of the uint8 class raster where the risk is missing."""
 
-OUTPUTS = ("H_nat", "exposure", "H", "V", "C", "E", "risk", "environmental_pressure")
+OUTPUTS = SCORES
 """The score arrays `score_cells` returns, all 0–10 float32."""
 
 
@@ -92,7 +92,8 @@ def score_cells(
 
     H_nat = 10 − geomean(10 − hazards); exposure = weighted mean; H = sqrt(H_nat · exposure);
     V, C, E = weighted means; risk = (H·V·C)^(1/3) (or their mean, per config);
-    environmental pressure = sqrt(transit · E).
+    environmental pressure = sqrt(transit · E), transit being the indicator the config names
+    in `aggregation.pressure_from`.
 
     Returns:
         {name: float32 array} for every name in `OUTPUTS`.
@@ -114,7 +115,8 @@ def score_cells(
     else:
         stacked = np.stack([scores["H"], scores["V"], scores["C"]])
         scores["risk"] = stacked.mean(axis=0).astype("float32")
-    scores["environmental_pressure"] = geometric_mean(indicators["transit"], scores["E"])
+    transit = indicators[config.aggregation.pressure_from]
+    scores["environmental_pressure"] = geometric_mean(transit, scores["E"])
     return {name: scores[name] for name in OUTPUTS}
 
 

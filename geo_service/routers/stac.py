@@ -15,13 +15,13 @@ from fastapi import APIRouter
 from fastapi.responses import FileResponse
 
 from data_catalog.paths import SAFE_ID
+from data_catalog.runs import RUN_MANIFEST, complete_runs
 from data_catalog.sources import Source, load_sources
 from data_catalog.stac import cmrisk_fields, read_items
 from geo_service.auth import ALL_SCOPES, Principal, PrincipalDep, visible_layers
 from geo_service.deps import BaseUrlDep, RegistryDep
 from geo_service.errors import NotFound
 from layers.registry import USER_LAYER_ITEM, Registry
-from pipelines.run import RUN_MANIFEST, complete_runs
 
 router = APIRouter(prefix="/stac", tags=["stac"])
 STAC_VERSION = "1.1.0"

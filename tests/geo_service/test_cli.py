@@ -9,10 +9,11 @@ from pathlib import Path
 from fastapi.testclient import TestClient
 
 from data_catalog.paths import DataDir
+from data_catalog.runs import complete_runs
 from geo_service.app import create_app
 from geo_service.settings import Settings
 from pipelines.config import load_region
-from pipelines.run import complete_runs, run
+from pipelines.run import run
 
 
 def cmrisk(*args: str, data_dir: Path | None = None) -> subprocess.CompletedProcess[str]:

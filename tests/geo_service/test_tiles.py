@@ -46,7 +46,7 @@ from layers.styles import rgba
 from layers.user_rasters import ingest_raster
 from pipelines.config import load_region
 from pipelines.grid import Grid
-from pipelines.run import write_cog
+from pipelines.publish import write_cog
 from tests.pngs import decode
 
 TMS = morecantile.tms.get("WebMercatorQuad")

@@ -7,8 +7,9 @@ import pytest
 from affine import Affine
 from pyproj import Transformer
 
+from pipelines.align import align_to_grid
 from pipelines.config import GridSpec
-from pipelines.grid import Grid, align_to_grid
+from pipelines.grid import Grid
 
 SPEC = GridSpec(crs="EPSG:32618", resolution_m=1000, bounds_lonlat=(-78.2, 8.0, -77.8, 8.4))
 

@@ -95,10 +95,11 @@ def test_corrupt_output_never_becomes_current(demo_run: Path, tmp_path: Path) ->
     assert current is not None
     broken = tmp_path / "risk.tif"
     broken.write_bytes((current / "risk.tif").read_bytes()[:5000])
-    from pipelines.outputs import SCORE_LAYERS
+    from pipelines.outputs import published_layers
 
+    risk = next(layer for layer in published_layers(CONFIG) if layer.id == "risk")
     with pytest.raises(RunValidationError, match="risk"):
-        validate_run(tmp_path, {"risk": (SCORE_LAYERS[0], broken)})
+        validate_run(tmp_path, {"risk": (risk, broken)})
 
 
 @pytest.mark.parametrize("checkpoint", ["inputs:start", "write:end", "validate:end",

@@ -16,10 +16,10 @@ from pipelines.score import classify, score_cells
 def small_config(**overrides: Any) -> dict[str, Any]:
     """A region with two hazards, one exposure, and one indicator in V, C and E."""
     config: dict[str, Any] = {
-        "id": "golden", "title": "golden",
+        "id": "golden", "title": {"en": "golden"},
         "grid": {"crs": "EPSG:32618", "resolution_m": 1000,
                  "bounds_lonlat": [-78, 8, -77.98, 8.02]},
-        "inputs": {},
+        "inputs": {name: {"path": f"{name}.tif", "kind": "raster"} for name in RAW},
         "indicators": {
             "flood": {"from": "flood_raw", "dimension": "H_nat", "min": 0, "max": 100},
             "heat": {"from": "heat_raw", "dimension": "H_nat", "min": 0, "max": 100},
@@ -31,7 +31,7 @@ def small_config(**overrides: Any) -> dict[str, Any]:
         },
         "weights": {"H_nat": {"flood": 0.5, "heat": 0.5}, "exposure": {"transit": 1.0},
                     "V": {"children": 1.0}, "C": {"distance": 1.0}, "E": {"forest": 1.0}},
-        "iucn_scores": {"II": 10},
+        "aggregation": {"pressure_from": "transit"},
         "classes": [
             {"name": "very_low", "label": "Very low", "label_es": "Muy bajo", "min": 0, "max": 2,
              "color": "#000000"},

@@ -1,0 +1,42 @@
+"""The columns of a scored-area table (`/areas/{id}` is built from them).
+
+One name per column, used by the pipeline that writes the tables and by the service that
+reads them, so that neither spells them on its own. Names are part of the API (ARCHITECTURE.md).
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+ID: Final = "id"
+"""`<prefix><source id>` (e.g. `wdpa:900001`) or `h3:<cell>`."""
+NAME: Final = "name"
+KIND: Final = "kind"
+"""The kind of area (`protected_area`, `planning_unit`, …): ranks are within a kind."""
+AREA_SET: Final = "area_set"
+"""The region file's area set (pipeline only: dropped from the published tables)."""
+AREA_KM2: Final = "area_km2"
+"""Geodesic area, km²."""
+RISK: Final = "risk"
+"""Coverage-weighted mean of the composite risk, 0–10."""
+RISK_MAX: Final = "risk_max"
+RISK_P90: Final = "risk_p90"
+RISK_CLASS: Final = "risk_class"
+"""Name of the class of `RISK`."""
+PRESSURE: Final = "environmental_pressure"
+"""Coverage-weighted mean of the environmental pressure, 0–10."""
+RANK: Final = "rank"
+RANK_MEDIAN: Final = "rank_median"
+RANK_P05: Final = "rank_p05"
+RANK_P95: Final = "rank_p95"
+TOP_INDICATOR: Final = "top_indicator"
+RUN_ID: Final = "run_id"
+AS_OF: Final = "as_of"
+SHARE_PREFIX: Final = "share_"
+"""`share_<class>`: share (0–1) of the area's scored surface in each class."""
+DIMENSION_PREFIX: Final = "dim_"
+"""`dim_<dimension>`: coverage-weighted mean of a dimension (H, V, C, E, H_nat, exposure)."""
+INDICATOR_PREFIX: Final = "ind_"
+"""`ind_<indicator>`: coverage-weighted mean of an indicator, 0–10."""
+CARD_DIMENSIONS: Final = ("H", "V", "C", "E")
+"""The dimensions a score card shows."""
