@@ -1,4 +1,4 @@
-"""The scored areas of the current run, loaded once per run and answered from memory."""
+"""The scored areas of a region's current run, loaded once per run and answered from memory."""
 
 from __future__ import annotations
 
@@ -11,11 +11,12 @@ import pandas as pd
 
 from geo_service.auth import Principal
 from layers.labels import SCORE_CARD_LABELS
+from layers.models import Layer
 from layers.registry import Registry
+from pipelines import area_record as col
 
-AREA_LAYERS = ("protected_areas", "planning_units")
-"""Run layers that hold scored areas."""
-DIMENSIONS = ("H", "V", "C", "E")
+LAYER = "layer"
+"""Column naming the layer each area comes from (added here, not stored)."""
 
 
 def _number(value: Any) -> float | None:
@@ -23,6 +24,11 @@ def _number(value: Any) -> float | None:
         return None
     number = float(value)
     return None if math.isnan(number) else round(number, 4)
+
+
+def area_layers(registry: Registry) -> list[Layer]:
+    """The run layers that hold scored areas (made from an area set of the region file)."""
+    return [layer for layer in registry.layers().values() if layer.source_kind == "areas"]
 
 
 class AreasStore:
@@ -36,16 +42,15 @@ class AreasStore:
 
     def frame(self) -> pd.DataFrame:
         """All scored areas of the current run (no geometry), reloaded when the run changes."""
-        layers = self.registry.layers()
-        sources = [layers[name] for name in AREA_LAYERS if name in layers]
-        version = "|".join(layer.version for layer in sources)
+        sources = area_layers(self.registry)
+        version = "|".join(f"{layer.id}@{layer.version}" for layer in sources)
         with self._lock:
             if version != self._version:
                 frames = [pd.DataFrame(gpd.read_parquet(layer.asset).drop(columns="geometry"))
-                          .assign(layer=layer.id) for layer in sources]
+                          .assign(**{LAYER: layer.id}) for layer in sources]
                 self._frame = (pd.concat(frames, ignore_index=True) if frames
-                               else pd.DataFrame(columns=["id"]))
-                self._frame.index = pd.Index(self._frame["id"].to_numpy())
+                               else pd.DataFrame(columns=[col.ID]))
+                self._frame.index = pd.Index(self._frame[col.ID].to_numpy())
                 self._version = version
             return self._frame
 
@@ -54,9 +59,8 @@ class AreasStore:
         frame = self.frame()
         if frame.empty:
             return frame
-        layers = self.registry.layers()
-        readable = [k for k in AREA_LAYERS if k in layers and principal.can_read(layers[k])]
-        return frame[frame["layer"].isin(readable)]
+        readable = [layer.id for layer in area_layers(self.registry) if principal.can_read(layer)]
+        return frame[frame[LAYER].isin(readable)]
 
     def weights(self) -> dict[str, dict[str, float]]:
         """The configured weights of the current run."""
@@ -66,24 +70,30 @@ class AreasStore:
     def as_json(self, row: pd.Series, classes: list[dict[str, Any]]) -> dict[str, Any]:
         """One area in the API shape: score, class, dimensions, ranks, top indicator, weights."""
         labels = {c["name"]: c for c in classes}
-        klass = row.get("risk_class")
-        shares = {c["name"]: _number(row.get(f"share_{c['name']}")) for c in classes}
-        indicators = {key[4:]: _number(value) for key, value in row.items()
-                      if isinstance(key, str) and key.startswith("ind_")}
+        klass = row.get(col.RISK_CLASS)
+        shares = {c["name"]: _number(row.get(f"{col.SHARE_PREFIX}{c['name']}"))
+                  for c in classes}
+        indicators = {key.removeprefix(col.INDICATOR_PREFIX): _number(value)
+                      for key, value in row.items()
+                      if isinstance(key, str) and key.startswith(col.INDICATOR_PREFIX)}
         return {
-            "id": row["id"], "kind": row["kind"], "name": row["name"],
-            "area_km2": _number(row["area_km2"]),
-            "risk": _number(row["risk"]), "risk_class": klass,
+            col.ID: row[col.ID], col.KIND: row[col.KIND], col.NAME: row[col.NAME],
+            col.AREA_KM2: _number(row[col.AREA_KM2]),
+            col.RISK: _number(row[col.RISK]), col.RISK_CLASS: klass,
             "risk_class_label": labels.get(klass, {}).get("label") if klass else None,
             "risk_class_label_es": labels.get(klass, {}).get("label_es") if klass else None,
-            "risk_max": _number(row.get("risk_max")), "risk_p90": _number(row.get("risk_p90")),
+            col.RISK_MAX: _number(row.get(col.RISK_MAX)),
+            col.RISK_P90: _number(row.get(col.RISK_P90)),
             "class_shares": shares,
-            "environmental_pressure": _number(row.get("environmental_pressure")),
-            "dimensions": {d: _number(row.get(f"dim_{d}")) for d in DIMENSIONS},
+            col.PRESSURE: _number(row.get(col.PRESSURE)),
+            "dimensions": {d: _number(row.get(f"{col.DIMENSION_PREFIX}{d}"))
+                           for d in col.CARD_DIMENSIONS},
             "indicators": indicators,
-            "rank": _number(row.get("rank")), "rank_median": _number(row.get("rank_median")),
-            "rank_p05": _number(row.get("rank_p05")), "rank_p95": _number(row.get("rank_p95")),
-            "top_indicator": row.get("top_indicator"),
-            "weights": self.weights(), "run_id": row.get("run_id"), "as_of": row.get("as_of"),
-            "labels": SCORE_CARD_LABELS,
+            col.RANK: _number(row.get(col.RANK)),
+            col.RANK_MEDIAN: _number(row.get(col.RANK_MEDIAN)),
+            col.RANK_P05: _number(row.get(col.RANK_P05)),
+            col.RANK_P95: _number(row.get(col.RANK_P95)),
+            col.TOP_INDICATOR: row.get(col.TOP_INDICATOR),
+            "weights": self.weights(), col.RUN_ID: row.get(col.RUN_ID),
+            col.AS_OF: row.get(col.AS_OF), "labels": SCORE_CARD_LABELS,
         }

@@ -22,6 +22,7 @@ from data_catalog.paths import (
     switch_symlink,
 )
 from layers.events import EVENT_LAYERS
+from pipelines import area_record as col
 from pipelines.errors import PipelineError
 
 app = typer.Typer(help="cmrisk: climate-mobility risk maps of the Darién and beyond.",
@@ -114,11 +115,11 @@ def run_pipeline(
 def _print_summary(run_id: str, summary: dict[str, Any], timings: dict[str, float]) -> None:
     for kind, areas in summary["top"].items():
         table = Table(title=f"run {run_id}: {kind} areas by risk (top {len(areas)})")
-        for column in ("rank", "name", "risk", "class"):
+        for column in (col.RANK, col.NAME, col.RISK, "class"):
             table.add_column(column)
         for area in areas:
-            table.add_row(str(area["rank"]), area["name"], f"{area['risk']:.2f}",
-                          str(area["risk_class"]))
+            table.add_row(str(area[col.RANK]), area[col.NAME], f"{area[col.RISK]:.2f}",
+                          str(area[col.RISK_CLASS]))
         out.print(table)
     classes = Table(title="areas by class")
     classes.add_column("kind/class")

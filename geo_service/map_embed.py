@@ -2,8 +2,9 @@
 
 For ministries that pass maps around by e-mail: the file opens from disk with no service. Every
 JS/CSS asset is inlined (the same XStatic files the service serves, CSS images as data: URIs),
-the vector data are inlined by the map itself, and the composite risk is pre-rendered with the
-service's own tile renderer (`geo_service.tiles`) up to zoom 10 and inlined as data: URIs.
+the vector data are inlined by the map itself, and the overlay the map shows first (the
+composite risk) is pre-rendered with the service's own tile renderer (`geo_service.tiles`) up
+to zoom 10 and inlined as data: URIs.
 Drawing an area needs `POST /analysis`, so the polygon tool is disabled there with a notice.
 """
 
@@ -18,14 +19,12 @@ from geo_service.maps import EmbeddedTiles, Lang, risk_map
 from geo_service.static_assets import asset_file, media_type
 from geo_service.tiles import TMS, TRANSPARENT_PNG, TileRenderer, TileStyle
 from layers.models import Layer
-from layers.registry import Registry
+from layers.registry import Registry, default_overlay
 
 EMBED_BASE = "http://cmrisk-embed.invalid"
 """Placeholder service URL while rendering; every use of it is inlined, and a leftover fails."""
 EMBED_MAX_ZOOM = 10
 """Deepest zoom pre-rendered; Leaflet scales these tiles up past it."""
-EMBED_LAYERS = ("risk",)
-"""Raster layers pre-rendered into the file."""
 MAX_FILE_BYTES = 10 * 1024 * 1024
 """The file must stay under this size (e-mail attachments)."""
 TILE_BUDGET_BYTES = 7 * 1024 * 1024
@@ -131,9 +130,8 @@ def embedded_map(registry: Registry, lang: Lang = "en",
     Raises:
         EmbedError: an asset cannot be inlined, or the file would be `MAX_FILE_BYTES` or more.
     """
-    layers = visible_layers(registry, principal)
-    tiles = {layer_id: prerender(layers[layer_id]) for layer_id in EMBED_LAYERS
-             if layer_id in layers}
+    shown = default_overlay(visible_layers(registry, principal))
+    tiles = {shown.id: prerender(shown)} if shown is not None else {}
     fmap = risk_map(registry, EMBED_BASE, lang, principal=principal, embedded_tiles=tiles)
     html = inline_assets(fmap.get_root().render())
     size = len(html.encode("utf-8"))

@@ -1,7 +1,7 @@
 """Interactive parts of the planning map, in our own small JS (no plugin from a CDN):
 
-- `CrossingsSlider`: monthly crossings per crossing point as circles sized by the month's
-  total, with a range-input time slider;
+- `MonthlySlider`: monthly counts per place (e.g. people crossing at each counting point) as
+  circles sized by the month's count, with a range-input time slider;
 - `DrawAnalysis`: a click-to-add-vertices polygon tool that posts the polygon to
   `POST /analysis` and shows mean, max and class shares in a panel (or, in a file opened
   without the service, a disabled button with a notice);
@@ -22,10 +22,6 @@ import pandas as pd
 from branca.element import MacroElement
 from folium.template import Template
 
-FIRST_MONTH = "2021-01"
-LAST_MONTH = "2024-12"
-"""The months the crossings slider covers (inclusive, `YYYY-MM`)."""
-
 
 def script_json(value: Any) -> str:
     """`value` as JSON that is safe inside an HTML `<script>` (no `</` closes it early)."""
@@ -38,39 +34,46 @@ def month_range(first: str, last: str) -> list[str]:
     return [str(p) for p in periods]
 
 
-def crossings_series(frame: gpd.GeoDataFrame, first: str = FIRST_MONTH,
-                     last: str = LAST_MONTH) -> dict[str, Any]:
-    """Monthly totals per crossing point, as the slider reads them.
+def monthly_series(frame: gpd.GeoDataFrame, *, key: str, time: str, count: str, label: str,
+                   first: str | None = None, last: str | None = None) -> dict[str, Any]:
+    """Monthly counts per place, as the slider reads them.
 
     Args:
-        frame: the `crossings` layer (one row per point and month: `point_id`, `month`,
-            `total`, point geometry), already disclosure-protected by the pipeline.
-        first: first month shown.
-        last: last month shown.
+        frame: one row per place and month (point geometries), e.g. a run's flow counts,
+            already disclosure-protected by the pipeline.
+        key: the property identifying each place.
+        time: the property holding the month (`YYYY-MM`).
+        count: the property counted (a missing value is withheld or not reported).
+        label: the property naming each place.
+        first: first month shown (default: the earliest in the data).
+        last: last month shown (default: the latest in the data).
 
     Returns:
         `{"months": [...], "points": [{"id", "name", "lat", "lon", "totals": [...]}]}`, where
-        `totals[i]` is the total of `months[i]`, or None when withheld or not reported.
+        `totals[i]` is the count of `months[i]`, or None when withheld or not reported.
     """
-    months = month_range(first, last)
+    if frame.empty:
+        return {"months": [], "points": []}
+    reported = frame[time].astype(str)
+    months = month_range(first or reported.min(), last or reported.max())
     index = {month: i for i, month in enumerate(months)}
     points: dict[str, dict[str, Any]] = {}
     for _, row in frame.iterrows():
-        point_id = str(row["point_id"])
+        point_id = str(row[key])
         point = points.get(point_id)
         if point is None:
             point = points[point_id] = {
-                "id": point_id, "name": str(row.get("name") or point_id),
+                "id": point_id, "name": str(row.get(label) or point_id),
                 "lat": round(float(row.geometry.y), 6), "lon": round(float(row.geometry.x), 6),
                 "totals": [None] * len(months)}
-        slot = index.get(str(row["month"]))
-        total = row.get("total")
+        slot = index.get(str(row[time]))
+        total = row.get(count)
         if slot is not None and total is not None and not pd.isna(total):
             point["totals"][slot] = int(total)
     return {"months": months, "points": [points[k] for k in sorted(points)]}
 
 
-CROSSINGS_JS = """
+MONTHLY_JS = """
 (function (map, group, data, text) {
   var max = 1;
   function esc(value) {
@@ -133,14 +136,14 @@ CROSSINGS_JS = """
   new Slider().addTo(map);
   show(data.months.length - 1);
 })"""
-"""Crossing circles sized by the month's total, and the slider that picks the month."""
+"""Circles sized by the month's count, and the slider that picks the month."""
 
 
-class CrossingsSlider(MacroElement):
-    """Monthly crossings (`crossings_series`) in a feature group, with a time slider."""
+class MonthlySlider(MacroElement):
+    """Monthly counts (`monthly_series`) in a feature group, with a time slider."""
 
     _template = Template(
-        "{% macro script(this, kwargs) %}" + CROSSINGS_JS
+        "{% macro script(this, kwargs) %}" + MONTHLY_JS
         + "({{ this._parent.get_name() }}, {{ this.group.get_name() }}, {{ this.data }}, "
           "{{ this.text }});\n{% endmacro %}")
 
@@ -148,11 +151,11 @@ class CrossingsSlider(MacroElement):
                  text: dict[str, str]) -> None:
         """Args:
             group: the (empty) feature group the circles go into; it is in the layer control.
-            series: `crossings_series` output.
+            series: `monthly_series` output.
             text: labels `title`, `people`, `withheld`, `locale`.
         """
         super().__init__()
-        self._name = "CrossingsSlider"
+        self._name = "MonthlySlider"
         self.group = group
         self.data = script_json(series)
         self.text = script_json(text)

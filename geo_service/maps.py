@@ -1,8 +1,14 @@
-"""Folium planning maps (used by `/maps/risk` and by `cmrisk map`)."""
+"""Folium planning maps (used by `/maps/risk` and by `cmrisk map`).
+
+Every layer on the map, its name, legend, colours and tooltips come from the layer's metadata
+in the registry (its region file's `outputs`): the map knows roles (`overlay`, `basemap`,
+`scored_areas`, …), never a layer by name.
+"""
 
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from html import escape
@@ -20,34 +26,32 @@ from rio_tiler.io import Reader
 from geo_service.areas_store import AreasStore
 from geo_service.auth import ANONYMOUS, Principal, visible_layers
 from geo_service.map_widgets import (
-    CrossingsSlider,
     DrawAnalysis,
     InlineTileLayer,
+    MonthlySlider,
     OverlayLegends,
-    crossings_series,
+    monthly_series,
 )
 from geo_service.static_assets import localize
 from layers.labels import SCORE_CARD_LABELS
-from layers.models import Layer
-from layers.registry import Registry
+from layers.models import Layer, TooltipField
+from layers.registry import Registry, by_role
+from pipelines import area_record as col
 
 Lang = Literal["en", "es"]
-RASTER_OVERLAYS = ("risk", "hazard", "vulnerability", "coping", "environment",
-                   "environmental_pressure")
-"""Raster layers put on the planning map, the first shown by default."""
 MAX_ZOOM = 14
 """Deepest zoom the map allows; raster tiles past a layer's native zoom are scaled up."""
+BASEMAP_STYLE = {"color": "#868e96", "weight": 1, "fillColor": "#f1f3f5", "fillOpacity": 1}
+"""How the land of a `basemap` layer is drawn under everything."""
+NO_CLASS_COLOR = "#adb5bd"
 
 TEXT: dict[str, dict[Lang, str]] = {
     "synthetic": {"en": "Demonstration data: hazard and climate layers are synthetic.",
                   "es": "Datos de demostración: las capas de amenaza y clima son sintéticas."},
-    "legend": {"en": "Climate-mobility risk", "es": "Riesgo clima-movilidad"},
     "fullscreen": {"en": "Full screen", "es": "Pantalla completa"},
     "measure": {"en": "Measure a distance (click points; click here again to stop)",
                 "es": "Medir una distancia (haga clic en puntos; otra vez aquí para terminar)"},
     "coords": {"en": "Move the mouse over the map", "es": "Mueva el ratón sobre el mapa"},
-    "countries": {"en": "Countries (Natural Earth)", "es": "Países (Natural Earth)"},
-    "crossings": {"en": "Monthly crossings", "es": "Cruces mensuales"},
     "people": {"en": "people", "es": "personas"},
     "withheld": {"en": "withheld or not reported", "es": "reservado o sin datos"},
     "draw": {"en": "Draw an area to analyse (click the corners, then click here again)",
@@ -63,17 +67,54 @@ TEXT: dict[str, dict[Lang, str]] = {
     "busy": {"en": "Analysing…", "es": "Analizando…"},
     "failed": {"en": "The analysis failed.", "es": "El análisis falló."},
     "close": {"en": "Close", "es": "Cerrar"},
-    "dead": {"en": "dead", "es": "muertos"},
-    "missing": {"en": "missing", "es": "desaparecidos"},
 }
+"""The map's own words (its layers' names come with the layers)."""
+
+
+class NothingToMap(LookupError):
+    """The region has no run and no layer with an extent: there is nothing to centre on."""
 
 
 def _t(key: str, lang: Lang) -> str:
     return TEXT[key][lang]
 
 
+def _in(texts: Mapping[str, str] | None, lang: Lang) -> str | None:
+    """A text in `lang`, else in English, else None."""
+    if not texts:
+        return None
+    return texts.get(lang) or texts.get("en")
+
+
 def _title(layer: Layer, lang: Lang) -> str:
     return (layer.title_es or layer.title) if lang == "es" else layer.title
+
+
+def _name(layer: Layer, lang: Lang) -> str:
+    """The layer's name on the map: its short map label, else its title."""
+    return _in(layer.map.label if layer.map else None, lang) or _title(layer, lang)
+
+
+def _color(layer: Layer) -> str:
+    return layer.style.color or layer.legend.classes[0].color
+
+
+def _value(value: Any) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NaT:
+        return "–"
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() else f"{value:.2f}"
+    return str(value)
+
+
+def tooltip_text(row: Mapping[str, Any], fields: list[TooltipField], lang: Lang) -> str:
+    """A feature's tooltip: each field's label (if any) and value, joined by ` · `."""
+    parts = []
+    for field in fields:
+        label = _in(field.label, lang)
+        text = _value(row.get(field.property))
+        parts.append(f"{label} {text}" if label else text)
+    return " · ".join(parts)
 
 
 def _legend_block(block_id: str, title: str, rows: list[tuple[str, str]]) -> str:
@@ -86,8 +127,8 @@ def _legend_block(block_id: str, title: str, rows: list[tuple[str, str]]) -> str
 
 
 def _legend_html(layer: Layer, lang: Lang) -> str:
-    """The legend block of a raster layer, from its legend (the one `/layers/{id}` gives)."""
-    return _legend_block(layer.id, _title(layer, lang), [
+    """The legend block of a layer, from its legend (the one `/layers/{id}` gives)."""
+    return _legend_block(layer.id, _name(layer, lang), [
         (c.color, c.label_es if lang == "es" else c.label) for c in layer.legend.classes])
 
 
@@ -184,14 +225,11 @@ class PlanningControls(MacroElement):
                                                                  "coords")})
 
 
-DIMENSION_LAYERS = {"H": "hazard", "V": "vulnerability", "C": "coping", "E": "environment"}
-"""Score-card dimension → the raster layer whose title names it."""
-
-
-def run_classes(registry: Registry) -> list[dict[str, Any]]:
-    """The risk classes of the current run (name, labels, bounds, colour), as the API gives."""
-    manifest = registry.run_manifest() or {}
-    return list(manifest.get("config", {}).get("classes", []))
+def score_layers(layers: Mapping[str, Layer]) -> dict[str, Layer]:
+    """The run's score layers by the score they show (`H`, `V`, `C`, `E`, …): their titles
+    name the dimensions of a score card."""
+    return {str(layer.source): layer for layer in layers.values()
+            if layer.source_kind == "score" and layer.source}
 
 
 def _num(value: Any, digits: int = 2) -> str:
@@ -200,11 +238,11 @@ def _num(value: Any, digits: int = 2) -> str:
 
 def _class_color(value: Any, classes: list[dict[str, Any]]) -> str:
     if value is None or value != value:
-        return "#adb5bd"
+        return NO_CLASS_COLOR
     for klass in classes:
         if float(klass["min"]) <= float(value) <= float(klass["max"]):
             return str(klass["color"])
-    return "#adb5bd"
+    return NO_CLASS_COLOR
 
 
 def score_card_html(card: dict[str, Any], layers: dict[str, Layer],
@@ -223,10 +261,11 @@ def score_card_html(card: dict[str, Any], layers: dict[str, Layer],
         return escape(names[key][lang])
 
     label = card.get("risk_class_label_es" if lang == "es" else "risk_class_label")
-    label = label or card.get("risk_class") or "–"
+    label = label or card.get(col.RISK_CLASS) or "–"
+    dimensions = score_layers(layers)
     bars = []
     for dim, value in (card.get("dimensions") or {}).items():
-        layer = layers.get(DIMENSION_LAYERS.get(dim, ""))
+        layer = dimensions.get(dim)
         name = _title(layer, lang) if layer else dim
         width = 0.0 if value is None else max(0.0, min(10.0, float(value))) * 10
         bars.append(
@@ -235,7 +274,7 @@ def score_card_html(card: dict[str, Any], layers: dict[str, Layer],
             f"{escape(name)}</span><span style='display:inline-block;height:9px;"
             f'width:{width:.0f}px;background:{_class_color(value, classes)};'
             f"border:1px solid #868e96'></span><span>{_num(value)}</span></div>")
-    top = str(card.get("top_indicator") or "")
+    top = str(card.get(col.TOP_INDICATOR) or "")
     top_layer = layers.get(top)
     top_name = _title(top_layer, lang) if top_layer else top
     top_value = (card.get("indicators") or {}).get(top)
@@ -245,16 +284,16 @@ def score_card_html(card: dict[str, Any], layers: dict[str, Layer],
         for group, values in (card.get("weights") or {}).items() if isinstance(values, dict))
     return (
         f"<div class='cmrisk-scorecard' style='font:12px sans-serif;min-width:260px'>"
-        f"<strong>{escape(str(card.get('name')))}</strong><br>"
-        f"{field('risk')}: <b>{_num(card.get('risk'))}</b> / 10 "
+        f"<strong>{escape(str(card.get(col.NAME)))}</strong><br>"
+        f"{field(col.RISK)}: <b>{_num(card.get(col.RISK))}</b> / 10 "
         f"<span class='cmrisk-class'>({escape(str(label))})</span><br>"
-        f"{field('rank')}: {_num(card.get('rank'), 0)} · {field('rank_interval')}: "
-        f"{_num(card.get('rank_p05'), 0)}–{_num(card.get('rank_p95'), 0)}<br>"
+        f"{field(col.RANK)}: {_num(card.get(col.RANK), 0)} · {field('rank_interval')}: "
+        f"{_num(card.get(col.RANK_P05), 0)}–{_num(card.get(col.RANK_P95), 0)}<br>"
         f"<div style='margin:4px 0'>{''.join(bars)}</div>"
-        f"{field('top_indicator')}: <span class='cmrisk-top'>{escape(top_name)}</span> "
+        f"{field(col.TOP_INDICATOR)}: <span class='cmrisk-top'>{escape(top_name)}</span> "
         f"({_num(top_value)})<br>"
-        f"{field('area_km2')}: {_num(card.get('area_km2'), 0)}<br>"
-        f"<small>{field('as_of')}: {escape(str(card.get('as_of') or '')[:10])}</small>"
+        f"{field(col.AREA_KM2)}: {_num(card.get(col.AREA_KM2), 0)}<br>"
+        f"<small>{field(col.AS_OF)}: {escape(str(card.get(col.AS_OF) or '')[:10])}</small>"
         f"<details><summary>{field('weights')}</summary>"
         f"<div style='font-size:11px'>{weights}</div></details></div>")
 
@@ -278,87 +317,93 @@ class EmbeddedTiles:
     empty: str
 
 
+def map_extent(registry: Registry, layers: Mapping[str, Layer]
+               ) -> tuple[float, float, float, float]:
+    """What the map opens on: the run's extent, else the union of the layers' extents.
+
+    Raises:
+        NothingToMap: neither exists.
+    """
+    bbox = registry.bbox()
+    if bbox is not None:
+        return bbox
+    boxes = [layer.bbox for layer in layers.values() if layer.bbox]
+    if not boxes:
+        raise NothingToMap(f"region {registry.region} has no run and no layer to map")
+    return (min(b[0] for b in boxes), min(b[1] for b in boxes), max(b[2] for b in boxes),
+            max(b[3] for b in boxes))
+
+
 def risk_map(registry: Registry, base_url: str, lang: Lang = "en",
              online_basemaps: bool = False, principal: Principal = ANONYMOUS,
              embedded_tiles: Mapping[str, EmbeddedTiles] | None = None) -> folium.Map:
-    """The planning map: risk and dimension tiles, protected areas with score cards, route,
-    stations, deaths and disappearances (clustered), planning units by score class, monthly
-    crossings with a time slider, a polygon tool that calls `POST /analysis`, a legend per
-    overlay and a banner while any layer is synthetic.
+    """The planning map of a region: its layers placed by their map role.
 
-    Every JS/CSS asset is served by the service itself (`geo_service.static_assets`) and the
-    base map is the Natural Earth `countries` layer, so the page works offline.
+    Raster `overlay`s as tiles with a legend each (the `shown` one visible), the `basemap`
+    under everything, `scored_areas` with score cards, `area_classes` filled by class,
+    `lines`, `points` and `clustered_points` with tooltips, `time_series` with a slider, a
+    polygon tool that calls `POST /analysis` over the `draw` overlays, and a banner while any
+    layer is synthetic.
+
+    Every JS/CSS asset is served by the service itself (`geo_service.static_assets`), so the
+    page works offline.
 
     Args:
-        registry: the layer registry of the current run.
-        base_url: the service's URL, without a trailing slash.
+        registry: the layer registry of the region.
+        base_url: the URL the region's tiles and analysis are under, without a trailing slash.
         lang: language of titles, legend and score cards.
-        online_basemaps: also offer OpenStreetMap in the layer control (off by default, and
-            the only thing on the page that names another host).
+        online_basemaps: also offer OpenStreetMap (off by default, and the only thing on the
+            page that names another host).
         principal: who asks; restricted layers appear only for tokens scoped to them.
         embedded_tiles: for a page that works without the service (`geo_service.map_embed`):
             the raster layers to show, with their tiles inlined; drawing an area is then
             disabled with a notice. None (the default) loads tiles from `base_url`.
+
+    Raises:
+        NothingToMap: the region has nothing with an extent.
     """
     layers = visible_layers(registry, principal)
-    risk = layers.get("risk")
-    bbox = risk.bbox if risk and risk.bbox else (-79.5, 6.8, -76.5, 9.8)
+    bbox = map_extent(registry, layers)
     fmap = folium.Map(location=[(bbox[1] + bbox[3]) / 2, (bbox[0] + bbox[2]) / 2], zoom_start=8,
                       tiles=None, control_scale=True, max_zoom=MAX_ZOOM)
     # No favicon request (browsers ask for /favicon.ico otherwise, a 404 here).
     fmap.get_root().header.add_child(  # type: ignore[attr-defined]
         folium.Element('<link rel="icon" href="data:,">'), name="favicon")
     folium.map.CustomPane("basemap", z_index=150).add_to(fmap)
-    countries = layers.get("countries")
-    if countries is not None:
-        folium.GeoJson(
-            json.loads(gpd.read_parquet(countries.asset).to_json()),
-            name=_t("countries", lang), pane="basemap",
-            style_function=lambda _: {"color": "#868e96", "weight": 1, "fillColor": "#f1f3f5",
-                                      "fillOpacity": 1},
-        ).add_to(fmap)
+    for layer in by_role(layers, "basemap"):
+        folium.GeoJson(json.loads(gpd.read_parquet(layer.asset).to_json()),
+                       name=_name(layer, lang), pane="basemap",
+                       style_function=lambda _: BASEMAP_STYLE).add_to(fmap)
     if online_basemaps:
         folium.TileLayer("OpenStreetMap", name="OpenStreetMap", overlay=True,
                          show=False).add_to(fmap)
     legends: list[str] = []
     bound: list[tuple[str, MacroElement]] = []
-    for index, layer_id in enumerate(RASTER_OVERLAYS):
-        layer = layers.get(layer_id)
-        if layer is None or (embedded_tiles is not None and layer_id not in embedded_tiles):
+    for layer in by_role(layers, "overlay"):
+        if embedded_tiles is not None and layer.id not in embedded_tiles:
             continue
-        extent = layer.bbox or bbox
-        options: dict[str, Any] = {
-            "name": _title(layer, lang), "attr": escape(layer.attribution or "cmrisk"),
-            "overlay": True, "show": index == 0, "opacity": 0.75, "max_zoom": MAX_ZOOM,
-            "bounds": [[extent[1], extent[0]], [extent[3], extent[2]]]}
-        tile_layer: folium.TileLayer
-        if embedded_tiles is not None:
-            tiles = embedded_tiles[layer_id]
-            zooms = [int(key.split("/", 1)[0]) for key in tiles.tiles]
-            tile_layer = InlineTileLayer(
-                dict(tiles.tiles), tiles.empty, max_native_zoom=max(zooms, default=0),
-                min_native_zoom=min(zooms, default=0), **options)
-        else:
-            min_native, max_native = native_zooms(layer.asset)
-            tile_layer = folium.TileLayer(
-                tiles=f"{base_url}/tiles/{layer.id}/{{z}}/{{x}}/{{y}}.png",
-                max_native_zoom=max_native, min_native_zoom=min_native, **options)
+        tile_layer = _overlay(layer, bbox, base_url, lang, embedded_tiles)
         tile_layer.add_to(fmap)
         legends.append(_legend_html(layer, lang))
         bound.append((layer.id, tile_layer))
-    classes = run_classes(registry)
-    units = _add_planning_units(fmap, layers.get("planning_units"), classes, lang)
-    if units is not None:
-        legends.append(_legend_block(
-            "planning_units", _title(layers["planning_units"], lang),
-            [(str(c["color"]), str(c.get("label_es" if lang == "es" else "label") or c["name"]))
-             for c in classes]))
-        bound.append(("planning_units", units))
-    _add_areas(fmap, registry, layers.get("protected_areas"), lang)
-    _add_lines(fmap, layers.get("route_segments"), lang)
-    _add_points(fmap, layers.get("stations"), lang)
-    _add_incidents(fmap, layers.get("incidents"), lang)
-    _add_crossings(fmap, layers.get("crossings"), lang)
+    classes = registry.classes()
+    for layer in by_role(layers, "area_classes"):
+        units = _add_area_classes(fmap, layer, classes, lang)
+        legends.append(_legend_block(layer.id, _name(layer, lang), [
+            (str(c["color"]), str(c.get("label_es" if lang == "es" else "label") or c["name"]))
+            for c in classes]))
+        bound.append((layer.id, units))
+    store = AreasStore(registry)
+    for layer in by_role(layers, "scored_areas"):
+        _add_scored_areas(fmap, store, layer, layers, classes, lang)
+    for layer in by_role(layers, "lines"):
+        _add_lines(fmap, layer, lang)
+    for layer in by_role(layers, "points"):
+        _add_points(fmap, layer, lang)
+    for layer in by_role(layers, "clustered_points"):
+        _add_clustered_points(fmap, layer, lang)
+    for layer in by_role(layers, "time_series"):
+        _add_time_series(fmap, layer, lang)
     if legends:
         fmap.get_root().html.add_child(  # type: ignore[attr-defined]
             folium.Element(_legends_box(legends)))
@@ -369,15 +414,15 @@ def risk_map(registry: Registry, base_url: str, lang: Lang = "en",
             f"transform:translateX(-50%);z-index:1000;background:#fff3bf;padding:4px 10px;"
             f'border:1px solid #e67700;font:13px sans-serif">{_t("synthetic", lang)}</div>'))
     PlanningControls(lang).add_to(fmap)
-    analysed = [{"id": layer_id, "title": _title(layers[layer_id], lang)}
-                for layer_id in RASTER_OVERLAYS[:4] if layer_id in layers]
+    analysed = [{"id": layer.id, "title": _title(layer, lang)}
+                for layer in by_role(layers, "overlay") if layer.map and layer.map.draw]
     DrawAnalysis(
         None if embedded_tiles is not None else f"{base_url}/analysis", analysed,
         {str(c["name"]): str(c["color"]) for c in classes}, lang,
         {key: _t(key, lang) for key in ("draw", "finish", "result", "mean", "max",
                                         "busy", "failed", "close")}
         | {"disabled": _t("draw_disabled", lang),
-           "area": SCORE_CARD_LABELS["area_km2"][lang]},
+           "area": SCORE_CARD_LABELS[col.AREA_KM2][lang]},
     ).add_to(fmap)
     folium.LayerControl(collapsed=False).add_to(fmap)
     fmap.fit_bounds([[bbox[1], bbox[0]], [bbox[3], bbox[2]]])
@@ -385,116 +430,148 @@ def risk_map(registry: Registry, base_url: str, lang: Lang = "en",
     return fmap
 
 
-def _add_areas(fmap: folium.Map, registry: Registry, layer: Layer | None, lang: Lang) -> None:
-    if layer is None:
-        return
+def _overlay(layer: Layer, bbox: tuple[float, float, float, float], base_url: str, lang: Lang,
+             embedded_tiles: Mapping[str, EmbeddedTiles] | None) -> folium.TileLayer:
+    """A raster overlay's tile layer: tiles of the service, or inlined ones."""
+    extent = layer.bbox or bbox
+    options: dict[str, Any] = {
+        "name": _name(layer, lang), "attr": escape(layer.attribution or "cmrisk"),
+        "overlay": True, "show": bool(layer.map and layer.map.shown), "opacity": 0.75,
+        "max_zoom": MAX_ZOOM, "bounds": [[extent[1], extent[0]], [extent[3], extent[2]]]}
+    if embedded_tiles is not None:
+        tiles = embedded_tiles[layer.id]
+        zooms = [int(key.split("/", 1)[0]) for key in tiles.tiles]
+        return InlineTileLayer(dict(tiles.tiles), tiles.empty,
+                               max_native_zoom=max(zooms, default=0),
+                               min_native_zoom=min(zooms, default=0), **options)
+    min_native, max_native = native_zooms(layer.asset)
+    return folium.TileLayer(tiles=f"{base_url}/tiles/{layer.id}/{{z}}/{{x}}/{{y}}.png",
+                            max_native_zoom=max_native, min_native_zoom=min_native, **options)
+
+
+def _tooltip(layer: Layer) -> list[TooltipField]:
+    return list(layer.map.tooltip) if layer.map else []
+
+
+def _add_scored_areas(fmap: folium.Map, store: AreasStore, layer: Layer,
+                      layers: Mapping[str, Layer], classes: list[dict[str, Any]],
+                      lang: Lang) -> None:
+    """Areas outlined in the layer's colour, filled by class, with their score cards."""
     frame = gpd.read_parquet(layer.asset)
-    store = AreasStore(registry)
     cards = store.frame()
-    classes = run_classes(registry)
-    layers = registry.layers()
-    group = folium.FeatureGroup(name=_title(layer, lang))
+    outline = _color(layer)
+    group = folium.FeatureGroup(name=_name(layer, lang))
     for _, row in frame.iterrows():
-        area_id = row["id"]
+        area_id = row[col.ID]
         card = store.as_json(cards.loc[area_id], classes) if area_id in cards.index else {
-            "name": row["name"]}
-        fill = _class_color(card.get("risk"), classes)
+            col.NAME: row[col.NAME]}
+        fill = _class_color(card.get(col.RISK), classes)
         folium.GeoJson(
             row.geometry.__geo_interface__,
-            style_function=lambda _, fill=fill: {"color": "#2b8a3e", "weight": 2,
+            style_function=lambda _, fill=fill: {"color": outline, "weight": 2,
                                                  "fillColor": fill, "fillOpacity": 0.25},
-            tooltip=str(row["name"]),
-            popup=folium.Popup(score_card_html(card, layers, classes, lang),  # type: ignore[arg-type]
+            tooltip=str(row[col.NAME]),
+            popup=folium.Popup(score_card_html(card, dict(layers), classes, lang),  # type: ignore[arg-type]
                                max_width=340),
         ).add_to(group)
     group.add_to(fmap)
 
 
-def _add_lines(fmap: folium.Map, layer: Layer | None, lang: Lang) -> None:
-    if layer is None:
-        return
+def _add_lines(fmap: folium.Map, layer: Layer, lang: Lang) -> None:
+    """Lines in the layer's colour, or coloured by a property (`color_by`)."""
     frame = gpd.read_parquet(layer.asset)
-    colors = {"north-bound": "#c92a2a", "south-bound": "#1971c2"}
+    by = layer.style.color_by
+    default = _color(layer)
+    fields = [f for f in _tooltip(layer) if f.property in frame.columns]
+
+    def style(feature: dict[str, Any]) -> dict[str, Any]:
+        colour = by.colors.get(str(feature["properties"].get(by.property)), default) \
+            if by is not None else default
+        return {"color": colour, "weight": 3}
+
     folium.GeoJson(
-        json.loads(frame.to_json()), name=_title(layer, lang),
-        style_function=lambda f: {"color": colors.get(f["properties"].get("direction"), "#000"),
-                                  "weight": 3},
-        tooltip=folium.GeoJsonTooltip(fields=["name", "mode", "direction"]),
+        json.loads(frame.to_json()), name=_name(layer, lang), style_function=style,
+        tooltip=folium.GeoJsonTooltip(
+            fields=[f.property for f in fields],
+            aliases=[_in(f.label, lang) or "" for f in fields]) if fields else None,
     ).add_to(fmap)
 
 
-def _add_points(fmap: folium.Map, layer: Layer | None, lang: Lang) -> None:
-    if layer is None:
-        return
+def _add_points(fmap: folium.Map, layer: Layer, lang: Lang) -> None:
+    """Points as circles in the layer's colour, with their tooltips."""
     frame = gpd.read_parquet(layer.asset)
-    group = folium.FeatureGroup(name=_title(layer, lang))
+    colour = _color(layer)
+    group = folium.FeatureGroup(name=_name(layer, lang))
     for _, row in frame.iterrows():
-        folium.CircleMarker([row.geometry.y, row.geometry.x], radius=6, color="#1864ab",
-                            fill=True, tooltip=f"{row['name']} ({row.get('kind', '')})",
+        if row.geometry is None or row.geometry.is_empty:
+            continue
+        folium.CircleMarker([row.geometry.y, row.geometry.x], radius=6, color=colour,
+                            fill=True, tooltip=tooltip_text(row, _tooltip(layer), lang),
                             ).add_to(group)
     group.add_to(fmap)
 
 
-def _add_planning_units(fmap: folium.Map, layer: Layer | None, classes: list[dict[str, Any]],
-                        lang: Lang) -> folium.GeoJson | None:
-    """Planning units coloured by their risk class (off by default in the layer control)."""
-    if layer is None:
-        return None
+def _add_area_classes(fmap: folium.Map, layer: Layer, classes: list[dict[str, Any]],
+                      lang: Lang) -> folium.GeoJson:
+    """Areas filled by their risk class (off by default in the layer control)."""
     frame = gpd.read_parquet(layer.asset)
     colors = {str(c["name"]): str(c["color"]) for c in classes}
     labels = {str(c["name"]): str(c.get("label_es" if lang == "es" else "label") or c["name"])
               for c in classes}
-    frame = frame.assign(
-        risk_class=frame["risk_class"].astype("string").fillna(""),
-        label=[f"{SCORE_CARD_LABELS['risk'][lang]} {_num(risk)} ({labels.get(str(klass), '–')})"
-               for risk, klass in zip(frame["risk"], frame["risk_class"], strict=True)],
-    )[["name", "risk_class", "label", "geometry"]]
+    risk_word = SCORE_CARD_LABELS[col.RISK][lang]
+    frame = frame.assign(**{
+        col.RISK_CLASS: frame[col.RISK_CLASS].astype("string").fillna(""),
+        "label": [f"{risk_word} {_num(risk)} ({labels.get(str(klass), '–')})"
+                  for risk, klass in zip(frame[col.RISK], frame[col.RISK_CLASS], strict=True)],
+    })[[col.NAME, col.RISK_CLASS, "label", "geometry"]]
     frame["geometry"] = frame.geometry.set_precision(1e-5)
+    outline = _color(layer)
     units = folium.GeoJson(
-        json.loads(frame.to_json()), name=_title(layer, lang), show=False,
+        json.loads(frame.to_json()), name=_name(layer, lang), show=False,
         style_function=lambda f: {
-            "color": "#495057", "weight": 0.5, "fillOpacity": 0.6,
-            "fillColor": colors.get(f["properties"].get("risk_class"), "#adb5bd")},
-        tooltip=folium.GeoJsonTooltip(fields=["name", "label"], labels=False),
+            "color": outline, "weight": 0.5, "fillOpacity": 0.6,
+            "fillColor": colors.get(f["properties"].get(col.RISK_CLASS), NO_CLASS_COLOR)},
+        tooltip=folium.GeoJsonTooltip(fields=[col.NAME, "label"], labels=False),
     )
     units.add_to(fmap)
     return units
 
 
-def _add_incidents(fmap: folium.Map, layer: Layer | None, lang: Lang) -> None:
-    """Deaths and disappearances as points in a marker cluster (pure-CSS icons, no images)."""
-    if layer is None:
-        return
+def _add_clustered_points(fmap: folium.Map, layer: Layer, lang: Lang) -> None:
+    """Points in a marker cluster (pure-CSS icons, no images), with their tooltips."""
     frame = gpd.read_parquet(layer.asset)
-    cluster = MarkerCluster(name=_title(layer, lang))
+    colour = _color(layer)
+    cluster = MarkerCluster(name=_name(layer, lang))
     for _, row in frame.iterrows():
         if row.geometry is None or row.geometry.is_empty:
             continue
-        date, cause = row.get("date"), row.get("cause")
-        text = (f"{'' if pd.isna(date) else str(date)[:10]} · "
-                f"{_t('dead', lang)} {_num(row.get('dead'), 0)}, "
-                f"{_t('missing', lang)} {_num(row.get('missing'), 0)}"
-                f" · {'' if pd.isna(cause) else str(cause)}")
         folium.Marker(
-            [row.geometry.y, row.geometry.x], tooltip=escape(text),
+            [row.geometry.y, row.geometry.x],
+            tooltip=escape(tooltip_text(row, _tooltip(layer), lang)),
             icon=folium.DivIcon(
-                html='<div style="width:10px;height:10px;border-radius:50%;'
-                     'background:#c92a2a;border:1px solid #212529"></div>',
+                html=f'<div style="width:10px;height:10px;border-radius:50%;'
+                     f'background:{colour};border:1px solid #212529"></div>',
                 icon_size=(12, 12), icon_anchor=(6, 6), class_name="cmrisk-incident"),
         ).add_to(cluster)
     cluster.add_to(fmap)
 
 
-def _add_crossings(fmap: folium.Map, layer: Layer | None, lang: Lang) -> None:
-    """Monthly crossings per crossing point (2021–2024) with a time slider."""
-    if layer is None:
+def _add_time_series(fmap: folium.Map, layer: Layer, lang: Lang) -> None:
+    """Counts per place and month with a time slider (the layer's count and time properties,
+    places by its map key, named by its first tooltip field)."""
+    placement = layer.map
+    if placement is None or placement.key is None or layer.count_property is None \
+            or layer.time_property is None:
         return
-    series = crossings_series(gpd.read_parquet(layer.asset))
+    fields = _tooltip(layer)
+    series = monthly_series(gpd.read_parquet(layer.asset), key=placement.key,
+                              time=layer.time_property, count=layer.count_property,
+                              label=fields[0].property if fields else placement.key)
     if not series["points"]:
         return
-    group = folium.FeatureGroup(name=_t("crossings", lang))
+    group = folium.FeatureGroup(name=_name(layer, lang))
     group.add_to(fmap)
-    CrossingsSlider(group, series, {
-        "title": _t("crossings", lang), "people": _t("people", lang),
+    MonthlySlider(group, series, {
+        "title": _name(layer, lang), "people": _t("people", lang),
         "withheld": _t("withheld", lang), "locale": "es-PA" if lang == "es" else "en-US",
     }).add_to(fmap)

@@ -32,11 +32,21 @@ class Legend(BaseModel):
     classes: list[LegendClass]
 
 
+class ColorBy(BaseModel):
+    """Colour each feature of a vector layer by the value of one property."""
+
+    model_config = ConfigDict(frozen=True)
+
+    property: str
+    colors: dict[str, str]
+
+
 class Style(BaseModel):
-    """How a raster layer is drawn.
+    """How a layer is drawn.
 
     `classes` draws each interval in its colour (scores, classes); otherwise `colormap` (a
     rio-tiler colormap name) stretches `rescale` (min, max in layer units) over 256 colours.
+    A vector layer has a `color`, or one per value of a property (`color_by`).
     """
 
     model_config = ConfigDict(frozen=True)
@@ -46,6 +56,36 @@ class Style(BaseModel):
     classes: list[LegendClass] = Field(default_factory=list)
     color: str | None = None
     """Stroke/fill colour of a vector layer."""
+    color_by: ColorBy | None = None
+
+
+class TooltipField(BaseModel):
+    """One field of a map tooltip: a property, and its label per language (none: value only)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    property: str
+    label: dict[str, str] | None = None
+
+
+class MapPlacement(BaseModel):
+    """A layer's place on the planning map, as its region file gives it.
+
+    Roles: `overlay` (raster tiles with a legend, also analysed with every scored area),
+    `basemap`, `scored_areas` (score cards), `area_classes`, `lines`, `points`,
+    `clustered_points`, `time_series`.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    role: str
+    shown: bool = False
+    draw: bool = False
+    tooltip: list[TooltipField] = Field(default_factory=list)
+    label: dict[str, str] | None = None
+    """A short name on the map, per language (the title when None)."""
+    key: str | None = None
+    """The property identifying each place of a time series."""
 
 
 class Layer(BaseModel):
@@ -57,6 +97,7 @@ class Layer(BaseModel):
     title: str
     title_es: str | None = None
     description: str = ""
+    description_es: str | None = None
     kind: Literal["raster", "vector"]
     value_type: Literal["continuous", "class", "count"]
     units: str = ""
@@ -74,3 +115,13 @@ class Layer(BaseModel):
     asset: Path = Field(exclude=True)
     """The file behind the layer; never serialised, never shown to clients."""
     provenance: list[dict[str, object]] = Field(default_factory=list)
+    source: str | None = None
+    """What a run layer is made from: a score (`risk`, `H`, …), an indicator, an input or an
+    area set (`source_kind` says which); None for user layers."""
+    source_kind: str | None = None
+    count_property: str | None = None
+    """The property summed when an area is analysed (count vector layers)."""
+    time_property: str | None = None
+    map: MapPlacement | None = None
+    order: int = 0
+    """Position among the run's layers, as its region file lists them."""

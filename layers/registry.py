@@ -8,18 +8,28 @@ from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import pystac
 
-from data_catalog.paths import SAFE_ID, DataDir
+from data_catalog.paths import DEFAULT_REGION, SAFE_ID, DataDir
 from data_catalog.runs import RUN_MANIFEST
 from data_catalog.stac import cmrisk_fields, read_items
-from layers.models import Layer, LegendClass, Style
-from layers.styles import VECTOR_COLORS, class_style, legend_of, score_style, stretch_style
+from layers.models import Layer, LegendClass, MapPlacement, Style
+from layers.styles import (
+    DEFAULT_VECTOR_COLOR,
+    class_style,
+    legend_of,
+    score_style,
+    stretch_style,
+    style_of,
+)
 
 USER_LAYER_ITEM = "item.json"
+USER_LAYER_ORDER = 1_000_000
+"""User layers come after every run layer."""
 
 
 class LayerNotFound(LookupError):
@@ -30,12 +40,15 @@ class LayerNotFound(LookupError):
         super().__init__(f"no layer {layer_id[:80]!r}")
 
 
-def style_for(fields: dict[str, Any], layer_id: str) -> Style:
-    """The style of a layer from its catalog fields."""
+def style_for(fields: dict[str, Any]) -> Style:
+    """The style of a layer from its catalog fields: the style a run layer names, or for a
+    user layer its colormap and stretch (or, without them, a stretch of 0–10)."""
     classes = [LegendClass(**{k: c[k] for k in ("min", "max", "label", "label_es", "color")})
                for c in fields.get("classes") or []]
+    if isinstance(fields.get("style"), dict):
+        return style_of(fields["style"], classes)
     if fields.get("kind") == "vector":
-        return Style(color=VECTOR_COLORS.get(layer_id), classes=[])
+        return Style(color=DEFAULT_VECTOR_COLOR, classes=[])
     if fields.get("colormap") and fields.get("rescale"):
         low, high = fields["rescale"]
         return stretch_style(str(fields["colormap"]), (float(low), float(high)))
@@ -49,12 +62,14 @@ def style_for(fields: dict[str, Any], layer_id: str) -> Style:
 def layer_from_item(item: pystac.Item, version: str) -> Layer:
     """A Layer from a STAC item written by a run or an ingest."""
     fields = cmrisk_fields(item)
-    style = style_for(fields, item.id)
+    style = style_for(fields)
     units = str(fields.get("units", ""))
     asset = item.assets["data"]
+    placement = fields.get("map")
     return Layer(
         id=item.id, title=fields["title"], title_es=fields.get("title_es"),
-        description=fields.get("description", ""), kind=fields.get("kind", "raster"),
+        description=fields.get("description", ""),
+        description_es=fields.get("description_es"), kind=fields.get("kind", "raster"),
         value_type=fields.get("value_type", "continuous"), units=units,
         synthetic=bool(fields.get("synthetic", False)), access=fields.get("access", "public"),
         run_id=fields.get("run_id"), attribution=str(fields.get("attribution", "")),
@@ -62,21 +77,44 @@ def layer_from_item(item: pystac.Item, version: str) -> Layer:
         style=style, legend=legend_of(style, units), version=version,
         asset=Path(asset.get_absolute_href() or asset.href),
         provenance=list(fields.get("provenance", [])),
+        source=fields.get("source"), source_kind=fields.get("source_kind"),
+        count_property=fields.get("count_property"), time_property=fields.get("time_property"),
+        map=MapPlacement.model_validate(placement) if isinstance(placement, dict) else None,
+        order=int(fields.get("order", USER_LAYER_ORDER)),
     )
 
 
-class Registry:
-    """The layers the service can show, keyed by id."""
+def by_role(layers: Mapping[str, Layer], role: str) -> list[Layer]:
+    """The layers with this role on the planning map, in their region file's order."""
+    return sorted((layer for layer in layers.values()
+                   if layer.map is not None and layer.map.role == role),
+                  key=lambda layer: (layer.order, layer.id))
 
-    def __init__(self, data: DataDir) -> None:
+
+def default_overlay(layers: Mapping[str, Layer]) -> Layer | None:
+    """The overlay shown when the map opens (the first overlay when none is marked): the layer
+    an analysis, an offline map and a score card start from."""
+    overlays = by_role(layers, "overlay")
+    shown = [layer for layer in overlays if layer.map is not None and layer.map.shown]
+    first = shown or overlays
+    return first[0] if first else None
+
+
+class Registry:
+    """The layers the service can show for one region, keyed by id: the region's current
+    run's layers and the user layers."""
+
+    def __init__(self, data: DataDir, region: str = DEFAULT_REGION) -> None:
         self.data = data
+        self.region = region
+        self.store = data.region(region)
         self._lock = threading.Lock()
         self._key: tuple[Any, ...] | None = None
         self._layers: dict[str, Layer] = {}
         self._run: dict[str, Any] | None = None
 
     def _state_key(self) -> tuple[Any, ...]:
-        run = self.data.current_run()
+        run = self.store.current_run()
         user = []
         if self.data.layers.is_dir():
             for item in sorted(self.data.layers.glob(f"*/{USER_LAYER_ITEM}")):
@@ -89,7 +127,7 @@ class Registry:
             return
         layers: dict[str, Layer] = {}
         run_manifest = None
-        run = self.data.current_run()
+        run = self.store.current_run()
         if run is not None and (run / "catalog.json").is_file():
             run_manifest = json.loads((run / RUN_MANIFEST).read_text(encoding="utf-8"))
             for item in read_items(run / "catalog.json"):
@@ -99,7 +137,8 @@ class Registry:
             item.make_asset_hrefs_absolute()
             checksum = str(item.assets["data"].extra_fields.get("file:checksum", ""))[-16:]
             layers[item.id] = layer_from_item(item, version=f"user-{checksum}")
-        self._layers, self._run, self._key = layers, run_manifest, key
+        ordered = dict(sorted(layers.items(), key=lambda kv: (kv[1].order, kv[0])))
+        self._layers, self._run, self._key = ordered, run_manifest, key
 
     def layers(self) -> dict[str, Layer]:
         """Every layer, by id (reloaded when the data dir changed)."""
@@ -112,6 +151,16 @@ class Registry:
         with self._lock:
             self._load()
             return self._run
+
+    def classes(self) -> list[dict[str, Any]]:
+        """The current run's risk classes (name, label, label_es, min, max, color)."""
+        manifest = self.run_manifest() or {}
+        return list(manifest.get("config", {}).get("classes", []))
+
+    def bbox(self) -> tuple[float, float, float, float] | None:
+        """The current run's extent (west, south, east, north), degrees; None before a run."""
+        box = ((self.run_manifest() or {}).get("grid") or {}).get("bounds_lonlat")
+        return (float(box[0]), float(box[1]), float(box[2]), float(box[3])) if box else None
 
     def get(self, layer_id: str) -> Layer:
         """The layer with this id; ids that could not be ids never reach the file system."""

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from rio_tiler.colormap import cmap as colormaps
 
-from layers.models import Legend, LegendClass, Style
+from layers.models import ColorBy, Legend, LegendClass, Style
 
 ALLOWED_COLORMAPS: frozenset[str] = frozenset(
     ["viridis", "magma", "inferno", "plasma", "cividis", "ylorrd", "ylgnbu", "rdylgn_r",
@@ -14,13 +15,8 @@ ALLOWED_COLORMAPS: frozenset[str] = frozenset(
 )
 """Colormap names a client may ask for (all known to rio-tiler)."""
 
-VECTOR_COLORS = {
-    "protected_areas": "#2b8a3e", "planning_units": "#555555", "route_segments": "#c92a2a",
-    "stations": "#1864ab", "crossing_points": "#5f3dc4", "displacement_events": "#e67700",
-    "incidents": "#212529", "roads": "#868e96", "indigenous_territories": "#a61e4d",
-    "countries": "#495057",
-}
 DEFAULT_VECTOR_COLOR = "#3b5bdb"
+"""Colour of a vector layer whose metadata names none (user layers)."""
 LEGEND_BINS = 5
 
 
@@ -33,6 +29,28 @@ def rgba(color: str, alpha: int = 255) -> tuple[int, int, int, int]:
     """(r, g, b, a) of a `#rrggbb` colour."""
     value = color.lstrip("#")
     return int(value[0:2], 16), int(value[2:4], 16), int(value[4:6], 16), alpha
+
+
+def style_of(spec: dict[str, Any], classes: Sequence[LegendClass]) -> Style:
+    """The style a run layer's metadata names (`pipelines.config.OutputStyle`): `classes`,
+    `class_index`, `stretch` or `vector`, drawn with the region's `classes` where needed.
+
+    Raises:
+        ValueError: a style kind this service does not draw.
+    """
+    kind = spec.get("kind")
+    if kind == "classes":
+        return score_style(classes)
+    if kind == "class_index":
+        return class_style(classes)
+    if kind == "stretch":
+        low, high = spec["rescale"]
+        return Style(colormap=str(spec["colormap"]), rescale=(float(low), float(high)))
+    if kind == "vector":
+        by = spec.get("color_by")
+        return Style(color=spec.get("color"),
+                     color_by=ColorBy(**by) if by else None)
+    raise ValueError(f"unknown style kind {kind!r}")
 
 
 def score_style(classes: Sequence[LegendClass]) -> Style:
@@ -75,6 +93,10 @@ def legend_of(style: Style, units: str) -> Legend:
         return Legend(units=units, classes=list(style.classes))
     if style.colormap and style.rescale:
         return stretch_legend(style.colormap, style.rescale, units)
+    if style.color_by is not None:
+        return Legend(units=units, classes=[
+            LegendClass(min=0, max=0, label=value, label_es=value, color=colour)
+            for value, colour in style.color_by.colors.items()])
     color = style.color or DEFAULT_VECTOR_COLOR
     return Legend(units=units, classes=[LegendClass(min=0, max=0, label="feature",
                                                     label_es="elemento", color=color)])

@@ -327,6 +327,16 @@ class MapSpec(_Strict):
     draw: bool = False
     """Offered among the layers of the draw-an-area analysis."""
     tooltip: list[TooltipField] = Field(default_factory=list)
+    label: Text | None = None
+    """A short name on the map (layer control, slider), when the title is too long."""
+    key: str | None = None
+    """The property that identifies each place of a time series."""
+
+    @model_validator(mode="after")
+    def _time_series_key(self) -> MapSpec:
+        if self.role == "time_series" and self.key is None:
+            raise ValueError("key: a time series needs the property identifying its places")
+        return self
 
 
 class OutputSpec(_Strict):
@@ -372,6 +382,9 @@ class OutputSpec(_Strict):
             raise ValueError(f"map.role: {self.map.role!r} does not show a {self.kind} layer")
         if self.count_property is not None and self.value_type != "count":
             raise ValueError("count_property: only count layers have one")
+        if self.map is not None and self.map.role == "time_series" and (
+                self.time_property is None or self.count_property is None):
+            raise ValueError("map.role: a time series needs time_property and count_property")
         return self
 
 

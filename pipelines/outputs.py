@@ -6,7 +6,7 @@ units, style, count property, map role) are all the service knows about the laye
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from pipelines.config import CLASS_RASTER, DEFAULT_LANGUAGE, RegionConfig
@@ -33,6 +33,7 @@ class OutputLayer:
         count_property: the property summed over an area (count vector layers).
         time_property: the property holding each feature's time, if any.
         map: the layer's place on the planning map (`pipelines.config.MapSpec`), or None.
+        order: its position among the run's layers (the region file's order).
     """
 
     id: str
@@ -47,6 +48,7 @@ class OutputLayer:
     count_property: str | None = None
     time_property: str | None = None
     map: dict[str, Any] | None = field(default=None)
+    order: int = 0
 
     @property
     def title(self) -> str:
@@ -63,7 +65,7 @@ class OutputLayer:
             "kind": self.kind, "value_type": self.value_type, "units": self.units,
             "source": self.source, "source_kind": self.source_kind, "style": self.style,
             "count_property": self.count_property, "time_property": self.time_property,
-            "map": self.map,
+            "map": self.map, "order": self.order,
         }
 
 
@@ -94,4 +96,5 @@ def published_layers(config: RegionConfig) -> list[OutputLayer]:
             spec.value_type, spec.units, spec.style.model_dump(mode="json"),
             spec.count_property, spec.time_property,
             spec.map.model_dump(mode="json") if spec.map is not None else None))
-    return layers + [indicator_layer(name, config) for name in config.indicators]
+    layers += [indicator_layer(name, config) for name in config.indicators]
+    return [replace(layer, order=index) for index, layer in enumerate(layers)]

@@ -1,7 +1,7 @@
 """The collections the service publishes: every public vector layer of the registry.
 
-Flow counts are published only as the run's `crossings` layer, which the pipeline writes after
-disclosure control (`pipelines.disclosure`): the service never reads a raw flow table.
+Flow counts are published only as a run layer the pipeline writes after disclosure control
+(`pipelines.disclosure`): the service never reads a raw flow table.
 """
 
 from __future__ import annotations

@@ -4,7 +4,8 @@ Raster layers are read from their COGs in the window that covers the area only, 
 with the pipeline's own functions (`pipelines.areas`: exact cell coverage from exactextract,
 coverage-weighted mean, quantile, maximum and class shares), so an area drawn by a user is
 scored exactly as the stored areas are. Vector layers count the features the area intersects
-and, for count layers, sum their people or events (for `crossings`, from the protected table).
+and, for count layers, sum their people or events (the property each layer's metadata names;
+for flow counts that is the disclosure-protected total).
 """
 
 from __future__ import annotations
@@ -34,14 +35,8 @@ from pipelines.areas import (
 )
 from pipelines.grid import Grid
 
-COUNT_PROPERTIES: dict[str, str] = {
-    "crossings": "total",
-    "displacement_events": "new_displacement",
-    "incidents": "total_dead_missing",
-    "stations": "capacity",
-}
-"""The property summed for each count collection (people, events); others count features."""
 GENERIC_COUNT_PROPERTIES = ("count", "total", "people", "value")
+"""Properties summed for a count layer whose metadata names none (user layers), in order."""
 SCORE_UNITS = "score 0-10"
 
 
@@ -230,14 +225,19 @@ def raster_stats(layer: Layer, area: Area, classes: Sequence[Mapping[str, Any]],
 
 
 def vector_stats(store: FeatureStore, layer_id: str, area: Area, value_type: str,
-                 interval: Interval | None = None) -> dict[str, Any]:
+                 interval: Interval | None = None,
+                 count_property: str | None = None) -> dict[str, Any]:
     """Features of a collection that intersect the area, and totals for count layers.
+
+    Args:
+        count_property: the property to sum (the layer's metadata); without one, the first
+            of `GENERIC_COUNT_PROPERTIES` the features have.
 
     Returns:
         `features` (how many intersect), `datetime_applied` (when an interval is given: False
         for a collection without time, which is then not filtered) and, for count layers,
         `total` (sum of the count property, people or events), `property` (its name) and
-        `withheld` (features whose count is missing: for `crossings`, records withheld by
+        `withheld` (features whose count is missing: for flow counts, records withheld by
         disclosure control).
     """
     timed = interval is not None and store.collection(layer_id).time_property is not None
@@ -247,7 +247,7 @@ def vector_stats(store: FeatureStore, layer_id: str, area: Area, value_type: str
         stats["datetime_applied"] = timed
     if value_type != "count":
         return stats
-    prop = COUNT_PROPERTIES.get(layer_id) or next(
+    prop = count_property or next(
         (p for p in GENERIC_COUNT_PROPERTIES if p in batch.properties), None)
     if prop is None or prop not in batch.properties:
         return stats
@@ -269,7 +269,7 @@ def analyse(area: Area, layers: Sequence[Layer], store: FeatureStore,
         layers: raster or vector layers of the registry.
         store: the feature store (for vector layers).
         classes: the run's risk classes (`name`, `min`), for class shares.
-        collections: extra collections to analyse, id -> value type (e.g. `crossings`).
+        collections: extra collections to analyse that are no layer, id -> value type.
         interval: restricts time-enabled vector collections.
     """
     cache: dict[tuple[Any, ...], CoverageTable] = {}
@@ -281,7 +281,7 @@ def analyse(area: Area, layers: Sequence[Layer], store: FeatureStore,
             result[layer.id] = {**head, **raster_stats(layer, area, classes, cache)}
         else:
             result[layer.id] = {**head, **vector_stats(store, layer.id, area, layer.value_type,
-                                                       interval)}
+                                                       interval, layer.count_property)}
     for collection_id, value_type in (collections or {}).items():
         info = store.collection(collection_id)
         head = {"title": info.title, "kind": "vector", "value_type": value_type,

@@ -23,11 +23,9 @@ from geo_service.features.zonal import AnalysisLimits, analyse, parse_area
 from geo_service.routers.features import FeatureStoreDep
 from geo_service.timeouts import raster_work
 from layers.models import Layer
-from layers.registry import Registry
+from layers.registry import Registry, default_overlay
 
 router = APIRouter(tags=["analysis"])
-
-DEFAULT_LAYERS = ("risk",)
 
 
 class AnalysisRequest(BaseModel):
@@ -35,9 +33,10 @@ class AnalysisRequest(BaseModel):
 
     geometry: dict[str, Any] = Field(
         description="A GeoJSON Polygon or MultiPolygon (CRS84), or a Feature holding one.")
-    layers: list[str] = Field(
-        default=list(DEFAULT_LAYERS), min_length=1,
-        description="Layer ids (rasters, vector layers, or the `crossings` collection).")
+    layers: list[str] | None = Field(
+        default=None, min_length=1,
+        description="Layer ids (rasters or vector layers); by default the layer the planning "
+                    "map shows first (the composite risk).")
     datetime: str | None = Field(
         default=None, description="Restricts time-enabled vector layers: an instant, a date or "
                                   "an interval `start/end` (`..` for an open end).")
@@ -126,7 +125,11 @@ async def post_analysis(request: Request, registry: RegistryDep, store: FeatureS
     interval: Interval | None = None
     if spec.datetime is not None:
         interval = parse_datetime(spec.datetime)
-    layers, collections = _resolve(spec.layers, registry, store, limits, principal)
+    default = default_overlay(registry.layers())
+    chosen = spec.layers if spec.layers is not None else [default.id] if default else []
+    if not chosen:
+        raise InvalidParameter("no default layer: name the layers", parameter="layers")
+    layers, collections = _resolve(chosen, registry, store, limits, principal)
     classes = classes_of(registry)
     stats = await raster_work(request.app.state.settings, analyse, area, layers, store,
                               classes, collections=collections, interval=interval)

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 from starlette.concurrency import run_in_threadpool
 
-from geo_service.areas_store import AREA_LAYERS
+from geo_service.areas_store import area_layers
 from geo_service.auth import PrincipalDep
 from geo_service.deps import AreasDep, BaseUrlDep, RegistryDep, SettingsDep
 from geo_service.errors import InvalidParameter, NotFound, ServiceUnavailable
@@ -16,14 +16,10 @@ from geo_service.features.model import FeatureStore
 from geo_service.features.zonal import analyse, stored_area
 from geo_service.routers.features import FeatureStoreDep
 from geo_service.timeouts import raster_work
-from layers.registry import Registry
+from layers.registry import Registry, by_role
+from pipelines import area_record as col
 
 router = APIRouter(tags=["areas"])
-
-
-def _classes(registry: RegistryDep) -> list[dict[str, Any]]:
-    manifest = registry.run_manifest() or {}
-    return list(manifest.get("config", {}).get("classes", []))
 
 
 @router.get("/areas", summary="Scored areas")
@@ -44,35 +40,30 @@ def list_areas(
     if frame.empty:
         raise ServiceUnavailable("no pipeline run is current yet; run `cmrisk run`")
     if kind is not None:
-        kinds = set(frame["kind"])
+        kinds = set(frame[col.KIND])
         if kind not in kinds:
             raise InvalidParameter(f"kind must be one of {sorted(kinds)}", parameter="kind")
-        frame = frame[frame["kind"] == kind]
+        frame = frame[frame[col.KIND] == kind]
     if q:
-        frame = frame[frame["name"].str.contains(q, case=False, regex=False)]
-    frame = frame.sort_values(["kind", "rank", "id"], na_position="last")
-    classes = _classes(registry)
+        frame = frame[frame[col.NAME].str.contains(q, case=False, regex=False)]
+    frame = frame.sort_values([col.KIND, col.RANK, col.ID], na_position="last")
+    classes = registry.classes()
     items = [areas.as_json(row, classes) for _, row in frame.head(limit).iterrows()]
     for item in items:
         item["links"] = [{"href": f"{base}/areas/{item['id']}", "rel": "self"}]
     return {"areas": items, "numberMatched": len(frame), "numberReturned": len(items)}
 
 
-STATS_LAYERS = ("risk", "hazard", "vulnerability", "coping", "environment",
-                "environmental_pressure")
-"""Layers whose statistics `/areas/{id}` adds (as `POST /analysis` gives them)."""
-
-
 def area_stats(area_id: str, registry: Registry, store: FeatureStore) -> dict[str, Any] | None:
-    """The `/analysis` statistics of a stored area over `STATS_LAYERS`, or None without shape."""
-    for collection in AREA_LAYERS:
+    """The `/analysis` statistics of a stored area over the map's overlays (the layers whose
+    role is `overlay`), or None when the area has no shape."""
+    for layer in area_layers(registry):
         try:
-            batch = store.feature(collection, area_id)
+            batch = store.feature(layer.id, area_id)
         except (CollectionNotFound, FeatureNotFound):
             continue
-        layers = registry.layers()
-        chosen = [layers[name] for name in STATS_LAYERS if name in layers]
-        return analyse(stored_area(batch.geometry[0]), chosen, store, _classes(registry))
+        chosen = by_role(registry.layers(), "overlay")
+        return analyse(stored_area(batch.geometry[0]), chosen, store, registry.classes())
     return None
 
 
@@ -85,6 +76,6 @@ async def get_area(area_id: str, areas: AreasDep, registry: RegistryDep,
     frame = await run_in_threadpool(areas.visible_frame, principal)
     if frame.empty or area_id not in frame.index:
         raise NotFound(f"no area {area_id[:80]!r}", parameter="area_id")
-    body = areas.as_json(frame.loc[area_id], _classes(registry))
+    body = areas.as_json(frame.loc[area_id], registry.classes())
     body["stats"] = await raster_work(settings, area_stats, area_id, registry, store)
     return body

@@ -232,9 +232,8 @@ def collection_json(info: CollectionInfo, base: str) -> dict[str, Any]:
     ]
     links += [{"href": f"{href}/download?f={fmt}", "rel": "enclosure", "type": media,
                "title": f"Download ({fmt})"} for fmt, (media, _) in DOWNLOAD_FORMATS.items()]
-    if info.id != "crossings":
-        links.append({"href": f"{base}/layers/{info.id}", "rel": "describedby", "type": JSON,
-                      "title": "Layer metadata and legend"})
+    links.append({"href": f"{base}/layers/{info.id}", "rel": "describedby", "type": JSON,
+                  "title": "Layer metadata and legend"})
     return {
         "id": info.id, "title": info.title, "description": info.description,
         "itemType": "feature", "crs": [CRS84], "extent": extent,

@@ -12,7 +12,7 @@ from fastapi.responses import FileResponse, HTMLResponse
 from geo_service.auth import PrincipalDep, visible_layers
 from geo_service.deps import BaseUrlDep, RegistryDep
 from geo_service.errors import NotFound, ServiceUnavailable
-from geo_service.maps import risk_map
+from geo_service.maps import NothingToMap, risk_map
 from geo_service.static_assets import asset_file, media_type
 
 router = APIRouter(tags=["maps"])
@@ -77,8 +77,11 @@ def risk_map_page(
     cache = page_cache(request)
     page = cache.get(key)
     if page is None:
-        fmap = risk_map(registry, base, lang, online_basemaps=basemaps == "online",
-                        principal=principal)
+        try:
+            fmap = risk_map(registry, base, lang, online_basemaps=basemaps == "online",
+                            principal=principal)
+        except NothingToMap as exc:
+            raise ServiceUnavailable(f"{exc}; run `cmrisk run`") from None
         page = fmap.get_root().render()
         cache.put(key, page)
     return HTMLResponse(page)

@@ -25,7 +25,7 @@ from geo_service.map_embed import (
     inline_assets,
     prerender,
 )
-from geo_service.map_widgets import crossings_series, month_range, script_json
+from geo_service.map_widgets import month_range, monthly_series, script_json
 from geo_service.maps import native_zooms
 from geo_service.settings import Settings
 from geo_service.static_assets import UnknownAsset, localize
@@ -142,7 +142,7 @@ def registry(demo_run: Path) -> Registry:
 
 def test_crossings_series_covers_2021_to_2024_per_point(registry: Registry) -> None:
     frame = gpd.read_parquet(registry.get("crossings").asset)
-    series = crossings_series(frame)
+    series = monthly_series(frame, key="point_id", time="month", count="total", label="name")
     months = series["months"]
     assert len(months) == 48 and months[0] == "2021-01" and months[-1] == "2024-12"
     assert [p["id"] for p in series["points"]] == sorted(frame["point_id"].unique())
@@ -278,3 +278,30 @@ def test_map_page_is_kept_per_run(demo_run: Path, copy_data_dir) -> None:
     run(load_region("darien"), DataDir(root))
     after = client.get("/maps/risk").text
     assert after != first and "Darién National Park" in after
+
+
+def test_the_map_follows_the_layer_metadata(demo_run: Path, copy_data_dir) -> None:
+    """Names, roles, colours and tooltips come from each layer's STAC item, nothing else."""
+    import json
+
+    root = copy_data_dir(demo_run)
+    current = DataDir(root).current_run()
+    assert current is not None
+
+    def edit(layer_id: str, change) -> None:
+        path = current / "items" / f"{layer_id}.json"
+        item = json.loads(path.read_text(encoding="utf-8"))
+        change(item["properties"])
+        path.write_text(json.dumps(item), encoding="utf-8")
+
+    edit("hazard", lambda p: p.update({"cmrisk:map": None}))
+    edit("vulnerability", lambda p: p.update({"cmrisk:title_es": "Fragilidad de prueba"}))
+    edit("stations", lambda p: p["cmrisk:style"].update({"color": "#123456"}))
+    edit("incidents", lambda p: p["cmrisk:map"]["tooltip"][1]["label"].update(
+        {"es": "fallecidos"}))
+    edit("roads", lambda p: p.update({"cmrisk:map": {"role": "lines"}}))
+    page = TestClient(create_app(Settings(data_dir=root))).get(
+        "/maps/risk", params={"lang": "es"}).text
+    assert "/tiles/hazard/" not in page and 'data-layer="hazard"' not in page
+    assert "Fragilidad de prueba" in page
+    assert "#123456" in page and "fallecidos" in page and "Carreteras" in page
