@@ -48,22 +48,38 @@ def _fail(message: str, code: int = 2) -> typer.Exit:
     return typer.Exit(code)
 
 
+RegionOption = Annotated[str, typer.Option(
+    "--region", help=f"Region id (default {DEFAULT_REGION}).")]
+
+
+def _region(data: DataDir, region: str) -> RegionDir:
+    try:
+        return data.region(region)
+    except ValueError as exc:
+        raise _fail(str(exc)) from None
+
+
 @app.command()
 def demo(
     data_dir: DataOption = None,
     scale: Annotated[int, typer.Option(min=1, help="Multiply raster cell counts by N.")] = 1,
     force: Annotated[bool, typer.Option(help="Rewrite the demo inputs even if present.")] = False,
+    region: RegionOption = DEFAULT_REGION,
 ) -> None:
-    """Write the embedded Darién demo inputs into the data dir (offline, deterministic)."""
-    from data_catalog.demo.generate import write_demo
+    """Write a region's embedded demo inputs into the data dir (offline, deterministic)."""
+    from data_catalog.demo.generate import MANIFEST_NAME, write_demo
 
     data = _data(data_dir).ensure()
-    if (data.inputs / "demo.json").is_file() and not force:
-        console.print(f"demo inputs already present in {data.inputs} (use --force to rewrite)")
+    inputs = _region(data, region).inputs
+    if (inputs / MANIFEST_NAME).is_file() and not force:
+        console.print(f"demo inputs already present in {inputs} (use --force to rewrite)")
         return
-    with console.status("writing the Darién demo inputs"):
-        manifest = write_demo(data.inputs, scale=scale)
-    console.print(f"wrote {len(manifest.files)} demo inputs to {data.inputs}")
+    try:
+        with console.status(f"writing the {region} demo inputs"):
+            manifest = write_demo(inputs, scale=scale, region=region)
+    except (LookupError, FileExistsError) as exc:
+        raise _fail(str(exc)) from None
+    console.print(f"wrote {len(manifest.files)} demo inputs to {inputs}")
 
 
 @app.command("run")
@@ -140,17 +156,6 @@ def _print_summary(run_id: str, summary: dict[str, Any], timings: dict[str, floa
         stages.add_row(stage, f"{seconds:.2f}")
     stages.add_row("total", f"{sum(timings.values()):.2f}")
     out.print(stages)
-
-
-RegionOption = Annotated[str, typer.Option(
-    "--region", help=f"Region id (default {DEFAULT_REGION}).")]
-
-
-def _region(data: DataDir, region: str) -> RegionDir:
-    try:
-        return data.region(region)
-    except ValueError as exc:
-        raise _fail(str(exc)) from None
 
 
 @runs_app.command("list")

@@ -1,6 +1,7 @@
-"""Monthly crossings table of the Darién demo (``flows/crossings_monthly.csv``).
+"""Monthly crossings table of a region's demo (``flows/crossings_monthly.csv``), drawn from the
+streams of its ``flows.yaml`` (:mod:`data_catalog.demo.spec`) with the demography below.
 
-Real facts the table is built on:
+Real facts the Darién table is built on:
 
 * North-bound crossings of the Darién jungle counted by Panama's National Migration Service
   (Servicio Nacional de Migración, SNM), yearly totals as quoted in METHOD.md ("Why this
@@ -29,6 +30,8 @@ from typing import Final
 import numpy as np
 import pandas as pd
 
+from data_catalog.demo.spec import FlowsSpec
+
 CSV_COLUMNS: Final[tuple[str, ...]] = (
     "point_id",
     "month",
@@ -39,17 +42,6 @@ CSV_COLUMNS: Final[tuple[str, ...]] = (
     "count",
 )
 """Header of ``crossings_monthly.csv``, in order."""
-
-YEARS: Final[tuple[int, ...]] = (2021, 2022, 2023, 2024)
-"""Years covered by the table."""
-
-NORTH_BOUND_YEARLY_TOTALS: Final[dict[int, int]] = {
-    2021: 133_726,
-    2022: 248_284,
-    2023: 520_085,
-    2024: 302_203,
-}
-"""North-bound Darién crossings per year, people (Panama's SNM; real)."""
 
 NATIONALITIES: Final[tuple[str, ...]] = (
     "VEN",
@@ -70,35 +62,6 @@ NATIONALITIES: Final[tuple[str, ...]] = (
 SEXES: Final[tuple[str, ...]] = ("F", "M")
 AGE_GROUPS: Final[tuple[str, ...]] = ("0-17", "18-59", "60+")
 
-MONTHLY_SHAPE: Final[dict[int, tuple[float, ...]]] = {
-    # Relative weights of January..December (roughly thousands of people; approximate).
-    2021: (0.5, 0.5, 1.0, 1.8, 3.0, 6.5, 17.0, 24.0, 25.0, 20.0, 12.0, 5.0),
-    2022: (4.9, 2.5, 5.7, 8.4, 11.6, 15.5, 20.7, 31.0, 38.4, 59.8, 26.5, 22.5),
-    2023: (24.7, 21.6, 26.9, 40.3, 40.2, 30.3, 55.4, 82.0, 75.2, 53.1, 36.3, 33.4),
-    2024: (36.0, 37.2, 37.2, 29.4, 29.3, 22.6, 19.9, 21.1, 24.6, 24.0, 17.5, 5.2),
-}
-"""Monthly shape of north-bound crossings per year (weights; only the yearly sums are real)."""
-
-NATIONALITY_MIX: Final[dict[int, dict[str, float]]] = {
-    2021: {
-        "HTI": 0.55, "CHL": 0.09, "BRA": 0.06, "ZZZ": 0.18, "VEN": 0.03, "ECU": 0.01,
-        "COL": 0.01, "PER": 0.005, "CHN": 0.002, "AFG": 0.002, "IND": 0.012, "CMR": 0.008,
-    },
-    2022: {
-        "VEN": 0.60, "ECU": 0.12, "HTI": 0.09, "ZZZ": 0.07, "COL": 0.02, "CHL": 0.025,
-        "BRA": 0.015, "PER": 0.01, "CHN": 0.01, "AFG": 0.01, "IND": 0.015, "CMR": 0.005,
-    },
-    2023: {
-        "VEN": 0.63, "ECU": 0.11, "HTI": 0.09, "CHN": 0.05, "COL": 0.035, "ZZZ": 0.035,
-        "CHL": 0.015, "BRA": 0.01, "PER": 0.005, "AFG": 0.01, "IND": 0.01, "CMR": 0.005,
-    },
-    2024: {
-        "VEN": 0.69, "COL": 0.06, "ECU": 0.05, "CHN": 0.06, "HTI": 0.03, "ZZZ": 0.05,
-        "CHL": 0.01, "BRA": 0.005, "PER": 0.01, "AFG": 0.012, "IND": 0.008, "CMR": 0.005,
-    },
-}  # fmt: skip
-"""Share of each nationality among north-bound crossings, by year (approximate)."""
-
 CHILD_SHARE: Final[dict[str, float]] = {
     "VEN": 0.20, "HTI": 0.10, "ECU": 0.27, "CHN": 0.12, "COL": 0.22, "CHL": 0.90,
     "BRA": 0.90, "PER": 0.20, "AFG": 0.25, "IND": 0.03, "CMR": 0.08, "ZZZ": 0.10,
@@ -116,23 +79,6 @@ ADULT_FEMALE_SHARE: Final[dict[str, float]] = {
     "BRA": 0.45, "PER": 0.40, "AFG": 0.30, "IND": 0.08, "CMR": 0.25, "ZZZ": 0.30,
 }  # fmt: skip
 """Share of women among adults (18+) of each nationality; children are 48% girls."""
-
-NORTH_POINT_SHARE: Final[dict[int, dict[str, float]]] = {
-    2021: {"PA-BCH": 0.88, "PA-CAN": 0.12},
-    2022: {"PA-BCH": 0.92, "PA-CAN": 0.08},
-    2023: {"PA-BCH": 0.96, "PA-CAN": 0.04},
-    2024: {"PA-BCH": 0.97, "PA-CAN": 0.03},
-}
-"""Share of each year's north-bound crossings registered at each point."""
-
-SOUTH_BOUND_2024: Final[tuple[int, ...]] = (40, 45, 60, 55, 70, 80, 90, 110, 150, 300, 600, 1200)
-"""South-bound arrivals at Necoclí (CO-NEC), January..December 2024, people (synthetic)."""
-
-SOUTH_NATIONALITY_MIX: Final[dict[str, float]] = {
-    "VEN": 0.76, "COL": 0.12, "ECU": 0.03, "PER": 0.02, "CHL": 0.01, "BRA": 0.005,
-    "HTI": 0.01, "CHN": 0.002, "AFG": 0.001, "IND": 0.001, "CMR": 0.001, "ZZZ": 0.04,
-}  # fmt: skip
-"""Nationality mix of the 2024 south-bound flow (synthetic)."""
 
 NOISE_SIGMA: Final[float] = 0.15
 """Log-normal spread of the monthly nationality shares around the yearly mix."""
@@ -184,17 +130,21 @@ def _mix(shares: dict[str, float]) -> np.ndarray:
     return np.array([shares[n] for n in NATIONALITIES], dtype=np.float64)
 
 
-def crossings_table(seed: int) -> pd.DataFrame:
-    """Build the monthly crossings table.
+def crossings_table(flows: FlowsSpec, seed: int) -> pd.DataFrame:
+    """Build the monthly crossings table of a region's streams.
+
+    Each stream's months get its yearly totals shaped by its monthly weights (or its monthly
+    totals as given); each month is split over the stream's points (by their share of the
+    year), nationalities (the year's mix with seeded log-normal noise), sexes and age groups
+    (the demography of each nationality), by largest remainders, so every month adds up.
 
     Args:
+        flows: The region's streams, drawn in order.
         seed: Seed of the noise around the nationality shares.
 
     Returns:
         Table with columns ``CSV_COLUMNS``: one row per point, month, direction, nationality,
-        sex and age group (zeros included); ``count`` in people. North-bound rows (points
-        PA-BCH and PA-CAN, 2021-01..2024-12) add up to ``NORTH_BOUND_YEARLY_TOTALS`` per year;
-        south-bound rows (CO-NEC, 2024 only) are a small synthetic flow.
+        sex and age group (zeros included); ``count`` in people.
     """
     rng = np.random.default_rng([seed, 0xF10])
     rows: list[tuple[str, str, str, str, str, str, int]] = []
@@ -205,28 +155,22 @@ def crossings_table(seed: int) -> pd.DataFrame:
                 for k, age in enumerate(AGE_GROUPS):
                     rows.append((point, month, direction, nat, sex, age, int(counts[i, j, k])))
 
-    points = ("PA-BCH", "PA-CAN")
-    for year in YEARS:
-        monthly = apportion(NORTH_BOUND_YEARLY_TOTALS[year], np.array(MONTHLY_SHAPE[year]))
-        base_mix = _mix(NATIONALITY_MIX[year])
-        for m, month_total in enumerate(monthly, start=1):
-            weights = np.stack(
-                [
-                    NORTH_POINT_SHARE[year][p]
-                    * _demography(
-                        base_mix * rng.lognormal(0.0, NOISE_SIGMA, size=len(NATIONALITIES))
-                    )
-                    for p in points
-                ]
-            )
-            counts = apportion(int(month_total), weights)
-            for p_i, point in enumerate(points):
-                emit(point, f"{year}-{m:02d}", "north-bound", counts[p_i])
-
-    south_mix = _mix(SOUTH_NATIONALITY_MIX)
-    for m, month_total in enumerate(SOUTH_BOUND_2024, start=1):
-        weights = _demography(south_mix * rng.lognormal(0.0, NOISE_SIGMA, len(NATIONALITIES)))
-        emit("CO-NEC", f"2024-{m:02d}", "south-bound", apportion(month_total, weights))
+    for stream in flows.streams:
+        for year in stream.years():
+            if stream.yearly_totals is not None and stream.monthly_shape is not None:
+                monthly = apportion(stream.yearly_totals[year],
+                                    np.array(stream.monthly_shape[year]))
+            else:
+                monthly = np.array((stream.monthly_totals or {})[year])
+            base_mix = _mix(stream.mix(year))
+            for m, month_total in enumerate(monthly, start=1):
+                weights = np.stack([
+                    stream.share(year, point) * _demography(
+                        base_mix * rng.lognormal(0.0, NOISE_SIGMA, size=len(NATIONALITIES)))
+                    for point in stream.points])
+                counts = apportion(int(month_total), weights)
+                for p_i, point in enumerate(stream.points):
+                    emit(point, f"{year}-{m:02d}", stream.direction, counts[p_i])
 
     table = pd.DataFrame.from_records(rows, columns=list(CSV_COLUMNS))
     table["count"] = table["count"].astype("int64")

@@ -1,10 +1,12 @@
-"""Write the embedded, deterministic, offline demo data set of the Darién region.
+"""Write the embedded, deterministic, offline demo data set of a region (Darién by default).
 
-:func:`write_demo` writes every input listed under ``inputs:`` in
-``pipelines/regions/darien.yaml`` into an inputs folder, plus ``demo.json`` (the
-:class:`DemoManifest`). The same ``seed`` and ``scale`` give byte-identical files. Nothing is
-downloaded: the only source file is the committed Natural Earth extract
-(``data/ne_admin0_americas.geojson``).
+:func:`write_demo` writes every file of the region's ``demo.yaml`` (the inputs of its region
+file, ``pipelines/regions/<region>.yaml``) into an inputs folder, plus ``demo.json`` (the
+:class:`DemoManifest`). The same region, ``seed`` and ``scale`` give byte-identical files. The
+code is the same for every region: places, routes, stations, outlines and crossings come from
+the region's data files (``data_catalog/demo/regions/<region>/``), and the hazards are generated
+for its bounds. Nothing is downloaded: the only other source file is the committed Natural
+Earth extract (``data/ne_admin0_americas.geojson``).
 
 The data set is built in a hidden sibling folder and renamed into place at the end, so an
 interrupted run never leaves a half-written inputs folder (a stale hidden folder is removed by the
@@ -23,58 +25,15 @@ from typing import Final
 import shapely
 from pydantic import BaseModel, ConfigDict
 
-from data_catalog.demo import flows, places, rasters, vectors
+from data_catalog.demo import flows, rasters, vectors
+from data_catalog.demo.spec import RegionDemo, load_demo
 
 MANIFEST_NAME: Final[str] = "demo.json"
 """Name of the manifest written next to the inputs."""
 
 GENERATOR: Final[str] = rasters.SOURCE_TAG
 FORMAT_VERSION: Final[int] = 1
-
-INPUT_PATHS: Final[dict[str, str]] = {
-    "flood_rp10": "jrc_flood/flood_depth_rp10.tif",
-    "flood_rp50": "jrc_flood/flood_depth_rp50.tif",
-    "flood_rp100": "jrc_flood/flood_depth_rp100.tif",
-    "flood_rp500": "jrc_flood/flood_depth_rp500.tif",
-    "landslide": "landslide/landslide_susceptibility.tif",
-    "rainfall": "chirps/rx1day.tif",
-    "heat": "heat/heat_days.tif",
-    "drought": "drought/drought_index.tif",
-    "forest": "forest/forest_cover.tif",
-    "protected_areas": "wdpa/protected_areas.geojson",
-    "indigenous_territories": "territories/indigenous_territories.geojson",
-    "route_segments": "routes/route_segments.geojson",
-    "stations": "stations/reception_stations.geojson",
-    "crossing_points": "flows/crossing_points.geojson",
-    "crossings": "flows/crossings_monthly.csv",
-    "displacement": "idmc/displacement_events.geojson",
-    "incidents": "missing_migrants/incidents.geojson",
-    "roads": "roads/roads.geojson",
-    "countries": "natural_earth/countries.geojson",
-}
-"""Input name -> path under the inputs folder, as ``inputs:`` in darien.yaml."""
-
-_NOTES: Final[dict[str, str]] = {
-    "flood_rp10": "synthetic flood depth along approximate real rivers",
-    "flood_rp50": "synthetic flood depth along approximate real rivers",
-    "flood_rp100": "synthetic flood depth along approximate real rivers",
-    "flood_rp500": "synthetic flood depth along approximate real rivers",
-    "landslide": "synthetic susceptibility, high on approximate real ridges",
-    "rainfall": "synthetic Rx1day",
-    "heat": "synthetic hot days",
-    "drought": "synthetic drought index",
-    "forest": "synthetic tree cover",
-    "protected_areas": "approximate outlines drawn for the demo, demo WDPAIDs (not WDPA)",
-    "indigenous_territories": "approximate outlines drawn for the demo",
-    "route_segments": "approximate paths through real waypoints",
-    "stations": "real places, illustrative capacities",
-    "crossing_points": "real places",
-    "crossings": "north-bound yearly totals real (Panama SNM); monthly and breakdowns synthetic",
-    "displacement": "synthetic events near real towns",
-    "incidents": "synthetic incidents along the demo route",
-    "roads": "approximate alignments of real roads",
-    "countries": "Natural Earth admin-0 (public domain), clipped",
-}
+DEFAULT_DEMO: Final[str] = "darien"
 
 
 class DemoFile(BaseModel):
@@ -114,12 +73,12 @@ class DemoManifest(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    region: str = "darien"
+    region: str
     generator: str = GENERATOR
     format_version: int = FORMAT_VERSION
     seed: int
     scale: int
-    bounds_lonlat: tuple[float, float, float, float] = places.DEMO_BOUNDS
+    bounds_lonlat: tuple[float, float, float, float]
     files: tuple[DemoFile, ...]
 
     def file(self, input_name: str) -> DemoFile:
@@ -143,41 +102,48 @@ def _sha256(path: Path) -> str:
     return h.hexdigest()
 
 
-def _build(root: Path, scale: int, seed: int) -> DemoManifest:
-    """Write every input under ``root`` and return the manifest (also written there)."""
-    countries = vectors.load_countries(vectors.countries_bounds())
+def _build(root: Path, region: RegionDemo, scale: int, seed: int) -> DemoManifest:
+    """Write every file of the region's demo under ``root`` and return the manifest (also
+    written there)."""
+    countries = vectors.load_countries(region.countries_bounds())
     land_geoms = [geom for _, _, geom in countries]
     land = shapely.union_all(land_geoms)
 
-    rasters.write_rasters(root, land_geoms, seed, scale)
+    rasters.write_rasters(root, region, land_geoms, seed, scale)
 
-    p = INPUT_PATHS
-    vectors.write_geojson(root / p["countries"], vectors.country_features(countries))
-    vectors.write_geojson(root / p["protected_areas"], vectors.protected_area_features(land))
-    vectors.write_geojson(root / p["indigenous_territories"], vectors.territory_features())
-    vectors.write_geojson(root / p["route_segments"], vectors.route_features())
-    vectors.write_geojson(root / p["stations"], vectors.station_features())
-    vectors.write_geojson(root / p["crossing_points"], vectors.crossing_point_features())
-    vectors.write_geojson(root / p["displacement"], vectors.displacement_features(seed, land))
-    vectors.write_geojson(root / p["incidents"], vectors.incident_features(seed))
-    vectors.write_geojson(root / p["roads"], vectors.road_features())
+    writers = {
+        "countries": lambda: vectors.country_features(countries),
+        "protected_areas": lambda: vectors.protected_area_features(region, land),
+        "territories": lambda: vectors.territory_features(region),
+        "routes": lambda: vectors.route_features(region),
+        "stations": lambda: vectors.station_features(region),
+        "crossing_points": lambda: vectors.crossing_point_features(region),
+        "displacement": lambda: vectors.displacement_features(region, seed, land),
+        "incidents": lambda: vectors.incident_features(region, seed),
+        "roads": lambda: vectors.road_features(region),
+    }
+    files = region.spec.files
+    for spec in files.values():
+        if spec.product in writers:
+            vectors.write_geojson(root / spec.path, writers[spec.product]())
+        elif spec.product == "crossings":
+            table = flows.crossings_table(region.flows, seed)
+            (root / spec.path).parent.mkdir(parents=True, exist_ok=True)
+            table.to_csv(root / spec.path, index=False, lineterminator="\n", encoding="utf-8")
 
-    table = flows.crossings_table(seed)
-    (root / p["crossings"]).parent.mkdir(parents=True, exist_ok=True)
-    table.to_csv(root / p["crossings"], index=False, lineterminator="\n", encoding="utf-8")
-
-    files = tuple(
+    entries = tuple(
         DemoFile(
             input=name,
-            path=rel,
-            sha256=_sha256(root / rel),
-            size_bytes=(root / rel).stat().st_size,
-            synthetic=name != "countries",
-            note=_NOTES[name],
+            path=spec.path,
+            sha256=_sha256(root / spec.path),
+            size_bytes=(root / spec.path).stat().st_size,
+            synthetic=spec.synthetic,
+            note=spec.note,
         )
-        for name, rel in sorted(INPUT_PATHS.items(), key=lambda kv: kv[1])
+        for name, spec in sorted(files.items(), key=lambda kv: kv[1].path)
     )
-    manifest = DemoManifest(seed=seed, scale=scale, files=files)
+    manifest = DemoManifest(region=region.spec.region, seed=seed, scale=scale,
+                            bounds_lonlat=region.bounds, files=entries)
     (root / MANIFEST_NAME).write_text(manifest.model_dump_json(indent=2) + "\n", encoding="utf-8")
     return manifest
 
@@ -194,29 +160,34 @@ def _check_replaceable(inputs_dir: Path) -> None:
         )
 
 
-def write_demo(inputs_dir: Path, scale: int = 1, seed: int = 20231) -> DemoManifest:
-    """Write the Darién demo data set into ``inputs_dir``.
+def write_demo(inputs_dir: Path, scale: int = 1, seed: int = 20231,
+               region: str = DEFAULT_DEMO) -> DemoManifest:
+    """Write a region's demo data set into ``inputs_dir``.
 
-    Every input of ``pipelines/regions/darien.yaml`` is written at its path under
-    ``inputs_dir``, plus ``demo.json`` (the returned manifest). An existing earlier demo in
-    ``inputs_dir`` is replaced as a whole; the switch is a rename, so readers never see a partial
-    data set.
+    Every file of the region's ``demo.yaml`` (the inputs of its region file) is written at its
+    path under ``inputs_dir``, plus ``demo.json`` (the returned manifest). An existing earlier
+    demo in ``inputs_dir`` is replaced as a whole; the switch is a rename, so readers never see
+    a partial data set.
 
     Args:
-        inputs_dir: The data dir's ``inputs/`` folder (created if missing).
+        inputs_dir: The region's inputs folder (`DataDir.region(region).inputs`; created if
+            missing).
         scale: Raster cell-count multiplier, >= 1 (cell sizes are divided by ``sqrt(scale)``);
-            1 gives the documented resolutions (flood 0.0025°, landslide 500 m, ...).
+            1 gives the resolutions of ``demo.yaml`` (Darién: flood 0.0025°, landslide 500 m).
         seed: Seed of every synthetic field, table and point set.
+        region: The region whose demo to write.
 
     Returns:
         The manifest: files with their SHA-256, seed, scale and synthetic flags.
 
     Raises:
         ValueError: ``scale`` is not a positive integer.
+        LookupError: no demo data for ``region``.
         FileExistsError: ``inputs_dir`` holds something that is not an earlier demo.
     """
     if isinstance(scale, bool) or not isinstance(scale, int) or scale < 1:
         raise ValueError(f"scale must be a positive integer, got {scale!r}")
+    demo = load_demo(region)
     inputs_dir = Path(inputs_dir).absolute()
     _check_replaceable(inputs_dir)
     parent = inputs_dir.parent
@@ -227,7 +198,7 @@ def write_demo(inputs_dir: Path, scale: int = 1, seed: int = 20231) -> DemoManif
     tmp = Path(tempfile.mkdtemp(prefix=f".{inputs_dir.name}.", suffix=".demo-tmp", dir=parent))
     try:
         os.chmod(tmp, 0o755)
-        manifest = _build(tmp, scale, seed)
+        manifest = _build(tmp, demo, scale, seed)
         if inputs_dir.exists():
             old = Path(
                 tempfile.mkdtemp(prefix=f".{inputs_dir.name}.", suffix=".demo-tmp", dir=parent)

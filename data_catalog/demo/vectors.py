@@ -1,4 +1,5 @@
-"""Vector layers of the Darién demo, as GeoJSON (RFC 7946, CRS84 = EPSG:4326 lon/lat).
+"""Vector layers of a region's demo, as GeoJSON (RFC 7946, CRS84 = EPSG:4326 lon/lat), from the
+region's demo data (:mod:`data_catalog.demo.spec`).
 
 Every feature carries ``synthetic`` (bool): True when its geometry or any attribute was made up
 or drawn for the demo (everything here but the Natural Earth countries), and a ``geometry_note``
@@ -21,16 +22,13 @@ from shapely.geometry import LineString, Point, Polygon, box, mapping, shape
 from shapely.geometry.base import BaseGeometry
 from shapely.geometry.polygon import orient
 
-from data_catalog.demo import flows, places
+from data_catalog.demo.spec import RegionDemo, Stream
 
 Feature = dict[str, Any]
 """A GeoJSON Feature as a dict."""
 
 NE_PATH: Final[Path] = Path(__file__).parent / "data" / "ne_admin0_americas.geojson"
 """Committed Natural Earth extract (see ``data/ATTRIBUTION.md``)."""
-
-COUNTRIES_MARGIN_DEG: Final[float] = 1.0
-"""``natural_earth/countries.geojson`` covers ``DEMO_BOUNDS`` expanded by this, degrees."""
 
 PA_NOTE: Final[str] = (
     "approximate outline drawn for cmrisk demo, not from WDPA; WDPAID {wdpaid} is a demo id "
@@ -129,13 +127,6 @@ def load_countries(
     return sorted(out, key=lambda c: c[1])
 
 
-def countries_bounds() -> tuple[float, float, float, float]:
-    """Return ``DEMO_BOUNDS`` expanded by ``COUNTRIES_MARGIN_DEG``."""
-    w, s, e, n = places.DEMO_BOUNDS
-    m = COUNTRIES_MARGIN_DEG
-    return (w - m, s - m, e + m, n + m)
-
-
 def country_features(countries: Iterable[tuple[str, str, BaseGeometry]]) -> list[Feature]:
     """Features of ``natural_earth/countries.geojson`` (real data: ``synthetic`` is False)."""
     return [
@@ -147,17 +138,18 @@ def country_features(countries: Iterable[tuple[str, str, BaseGeometry]]) -> list
 # --- Protected areas, territories ----------------------------------------------------------------
 
 
-def protected_area_features(land: BaseGeometry) -> list[Feature]:
+def protected_area_features(region: RegionDemo, land: BaseGeometry) -> list[Feature]:
     """WDPA-style protected areas with approximate outlines and demo WDPAIDs.
 
     Args:
+        region: The region's demo data.
         land: Union of the land polygons, to measure the marine part (``GIS_M_AREA``).
 
     Returns:
-        One Polygon feature per record of :data:`places.PROTECTED_AREAS`.
+        One Polygon feature per protected area of the region.
     """
     out = []
-    for pa in places.PROTECTED_AREAS:
+    for pa in region.protected_areas:
         poly = orient(Polygon(pa["outline"]), 1.0)
         marine = pa["REP_M_AREA"] > 0
         gis_m_area = geodesic_area_km2(poly.difference(land)) if marine else 0.0
@@ -187,7 +179,7 @@ def protected_area_features(land: BaseGeometry) -> list[Feature]:
     return out
 
 
-def territory_features() -> list[Feature]:
+def territory_features(region: RegionDemo) -> list[Feature]:
     """Indigenous territories (comarcas) with approximate outlines."""
     return [
         feature(
@@ -201,28 +193,27 @@ def territory_features() -> list[Feature]:
             },
             orient(Polygon(t["outline"]), 1.0),
         )
-        for t in places.TERRITORIES
+        for t in region.territories
     ]
 
 
 # --- Lines ---------------------------------------------------------------------------------------
 
 
-def route_features() -> list[Feature]:
-    """Route segments (LineStrings) with their direction and share of the flow."""
+def route_features(region: RegionDemo) -> list[Feature]:
+    """Route segments (LineStrings) with their attributes (direction, share of the flow, ...)."""
     out = []
-    for seg in places.ROUTE_SEGMENTS:
-        props = {k: v for k, v in seg.items() if k != "path"}
-        props |= {"synthetic": True, "geometry_note": ROUTE_NOTE}
-        out.append(feature(props, LineString(seg["path"])))
+    for attributes, path in region.routes:
+        props = dict(attributes) | {"synthetic": True, "geometry_note": ROUTE_NOTE}
+        out.append(feature(props, LineString(path)))
     return out
 
 
-def road_features() -> list[Feature]:
-    """Roads clipped to ``DEMO_BOUNDS`` (a road leaving and re-entering becomes two features)."""
-    clip = box(*places.DEMO_BOUNDS)
+def road_features(region: RegionDemo) -> list[Feature]:
+    """Roads clipped to the region's bounds (a road leaving and re-entering becomes two)."""
+    clip = box(*region.bounds)
     out = []
-    for name, (surface, line) in places.ROADS.items():
+    for name, (surface, line) in region.roads.items():
         clipped = LineString(line).intersection(clip)
         for part in getattr(clipped, "geoms", [clipped]):
             if part.geom_type == "LineString" and not part.is_empty:
@@ -239,22 +230,17 @@ def road_features() -> list[Feature]:
 # --- Points --------------------------------------------------------------------------------------
 
 
-def station_features() -> list[Feature]:
+def station_features(region: RegionDemo) -> list[Feature]:
     """Reception stations and health posts."""
     out = []
-    for station_id, place, kind, capacity, country in places.STATIONS:
-        p = places.PLACES[place]
-        name = (
-            f"Estación de Recepción Migratoria {place}"
-            if kind == "reception_station"
-            else f"Puesto de salud {place}"
-        )
+    for station in region.stations:
+        p = region.places[station["place"]]
         props = {
-            "station_id": station_id,
-            "name": name,
-            "kind": kind,
-            "capacity": capacity,
-            "country": country,
+            "station_id": station["station_id"],
+            "name": station["name"],
+            "kind": station["kind"],
+            "capacity": station["capacity"],
+            "country": station["country"],
             "synthetic": True,
             "geometry_note": STATION_NOTE,
         }
@@ -262,11 +248,11 @@ def station_features() -> list[Feature]:
     return out
 
 
-def crossing_point_features() -> list[Feature]:
+def crossing_point_features(region: RegionDemo) -> list[Feature]:
     """Points where the crossings table counts people."""
     out = []
-    for point_id, place, country, direction in places.CROSSING_POINTS:
-        p = places.PLACES[place]
+    for point_id, place, country, direction in region.crossing_points:
+        p = region.places[place]
         props = {
             "point_id": point_id,
             "name": place,
@@ -279,33 +265,12 @@ def crossing_point_features() -> list[Feature]:
     return out
 
 
-_EVENT_SITES: Final[tuple[tuple[str, str], ...]] = (
-    # place, first-level administrative area
-    ("Yaviza", "Darién"),
-    ("El Real de Santa María", "Darién"),
-    ("Metetí", "Darién"),
-    ("La Palma", "Darién"),
-    ("Jaqué", "Darién"),
-    ("Sambú", "Emberá-Wounaan"),
-    ("Garachiné", "Darién"),
-    ("Santa Fe", "Darién"),
-    ("Riosucio", "Chocó"),
-    ("Unguía", "Chocó"),
-    ("Acandí", "Chocó"),
-    ("Juradó", "Chocó"),
-    ("Turbo", "Antioquia"),
-    ("Necoclí", "Antioquia"),
-    ("Apartadó", "Antioquia"),
-)
-
 _HAZARDS: Final[tuple[tuple[str, float, float], ...]] = (
     # hazard_type, probability, median new displacements (people)
     ("Flood", 0.6, 500.0),
     ("Landslide", 0.2, 60.0),
     ("Storm", 0.2, 300.0),
 )
-
-_COUNTRY_NAMES: Final[dict[str, str]] = {"PAN": "Panama", "COL": "Colombia"}
 
 _RAINY_MONTHS: Final[np.ndarray] = np.array([1, 1, 1, 2, 4, 4, 4, 4, 4, 5, 5, 3]) / 38.0
 """Relative frequency of disaster events by month (January..December)."""
@@ -322,25 +287,28 @@ def _on_land(
     return Point(lon, lat)
 
 
-def displacement_features(seed: int, land: BaseGeometry, n: int = 25) -> list[Feature]:
-    """Synthetic disaster displacement events, IDMC-style, 2019-2024.
+def displacement_features(region: RegionDemo, seed: int, land: BaseGeometry) -> list[Feature]:
+    """Synthetic disaster displacement events, IDMC-style, near the region's event sites.
 
     Args:
+        region: The region's demo data (sites, years, number of events).
         seed: Generator seed.
         land: Union of the land polygons (events are placed on land).
-        n: Number of events.
 
     Returns:
         Point features sorted by start date.
     """
+    spec = region.spec.events
+    sites = spec.sites
+    first, last = spec.years
     rng = np.random.default_rng([seed, 0x1D3C])
     probs = np.array([h[1] for h in _HAZARDS])
     events = []
-    for _ in range(n):
-        place, admin1 = _EVENT_SITES[int(rng.integers(len(_EVENT_SITES)))]
-        p = places.PLACES[place]
+    for _ in range(spec.count):
+        place, admin1 = sites[int(rng.integers(len(sites)))]
+        p = region.places[place]
         hazard, _, median = _HAZARDS[int(rng.choice(len(_HAZARDS), p=probs))]
-        year = int(rng.integers(2019, 2025))
+        year = int(rng.integers(first, last + 1))
         # Rainy season (May-November) mostly.
         month = int(rng.choice(np.arange(1, 13), p=_RAINY_MONTHS))
         start = dt.date(year, month, int(rng.integers(1, 29)))
@@ -354,7 +322,7 @@ def displacement_features(seed: int, land: BaseGeometry, n: int = 25) -> list[Fe
         props = {
             "event_id": f"DEMO-IDMC-{i:03d}",
             "event_name": (
-                f"{_COUNTRY_NAMES[iso3]}: {hazard} - {admin1} ({place}) - {start:%d/%m/%Y}"
+                f"{spec.country_names[iso3]}: {hazard} - {admin1} ({place}) - {start:%d/%m/%Y}"
             ),
             "hazard_type": hazard,
             "start_date": start.isoformat(),
@@ -368,16 +336,6 @@ def displacement_features(seed: int, land: BaseGeometry, n: int = 25) -> list[Fe
     return out
 
 
-_INCIDENT_SEGMENTS: Final[dict[str, float]] = {
-    "N1a": 0.05,
-    "N1b": 0.05,
-    "N2a": 0.25,
-    "N2b": 0.15,
-    "N3": 0.42,
-    "N4": 0.08,
-}
-"""Share of incidents on each route segment."""
-
 _FOOT_CAUSES: Final[tuple[tuple[str, float], ...]] = (
     ("Drowning", 0.30),
     ("Violence", 0.15),
@@ -389,32 +347,36 @@ _FOOT_CAUSES: Final[tuple[tuple[str, float], ...]] = (
 """Causes of death on foot, IOM Missing Migrants categories, with demo probabilities."""
 
 
-def incident_features(seed: int, n: int = 80) -> list[Feature]:
-    """Synthetic deaths and disappearances along the route, Missing Migrants-style, 2021-2024.
+def incident_features(region: RegionDemo, seed: int) -> list[Feature]:
+    """Synthetic deaths and disappearances along the route, Missing Migrants-style, in the
+    years of the region's first stream of crossings and in proportion to its totals.
 
     Args:
+        region: The region's demo data (segments and their shares, number of incidents).
         seed: Generator seed.
-        n: Number of incidents.
 
     Returns:
         Point features sorted by date.
     """
+    spec = region.spec.incidents
+    stream = region.flows.streams[0]
+    totals = stream.yearly_totals or {y: sum(m) for y, m in (stream.monthly_totals or {}).items()}
     rng = np.random.default_rng([seed, 0x33])
-    segments = {s["segment_id"]: s for s in places.ROUTE_SEGMENTS}
-    seg_ids = list(_INCIDENT_SEGMENTS)
-    seg_p = np.array([_INCIDENT_SEGMENTS[s] for s in seg_ids])
-    years = np.array(flows.YEARS)
-    year_p = np.array([flows.NORTH_BOUND_YEARLY_TOTALS[y] for y in flows.YEARS], dtype=float)
+    segments = {attributes["segment_id"]: (attributes, path) for attributes, path in region.routes}
+    seg_ids = list(spec.segments)
+    seg_p = np.array([spec.segments[s] for s in seg_ids])
+    years = np.array(stream.years())
+    year_p = np.array([totals[y] for y in stream.years()], dtype=float)
     year_p /= year_p.sum()
     causes = [c for c, _ in _FOOT_CAUSES]
     cause_p = np.array([p for _, p in _FOOT_CAUSES])
     rows = []
-    for _ in range(n):
-        seg = segments[seg_ids[int(rng.choice(len(seg_ids), p=seg_p))]]
-        line = LineString(seg["path"])
+    for _ in range(spec.count):
+        seg, path = segments[seg_ids[int(rng.choice(len(seg_ids), p=seg_p))]]
+        line = LineString(path)
         point = line.interpolate(float(rng.uniform(0.02, 0.98)), normalized=True)
         year = int(years[int(rng.choice(len(years), p=year_p))])
-        shape_ = np.array(flows.MONTHLY_SHAPE[year])
+        shape_ = np.array(_monthly_weights(stream, year))
         month = int(rng.choice(12, p=shape_ / shape_.sum())) + 1
         date = dt.date(year, month, int(rng.integers(1, 29)))
         if seg["mode"] == "foot":
@@ -440,9 +402,16 @@ def incident_features(seed: int, n: int = 80) -> list[Feature]:
             "total_dead_missing": total,
             "children": children,
             "cause": cause,
-            "migration_route": "Darien",
+            "migration_route": spec.migration_route,
             "synthetic": True,
             "geometry_note": INCIDENT_NOTE,
         }
         out.append(feature(props, point))
     return out
+
+
+def _monthly_weights(stream: Stream, year: int) -> list[float]:
+    """The monthly weights of a stream's year: its shape, or its monthly totals."""
+    if stream.monthly_shape is not None:
+        return list(stream.monthly_shape[year])
+    return [float(v) for v in (stream.monthly_totals or {})[year]]

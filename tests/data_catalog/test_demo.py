@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import itertools
 import json
@@ -17,8 +18,13 @@ from pyproj import Geod
 from rio_cogeo.cogeo import cog_validate
 
 from data_catalog.demo import generate, rasters
-from data_catalog.demo.flows import NORTH_BOUND_YEARLY_TOTALS, apportion
-from data_catalog.demo.generate import INPUT_PATHS, DemoManifest, write_demo
+from data_catalog.demo.flows import apportion
+from data_catalog.demo.generate import DemoManifest, write_demo
+from data_catalog.demo.spec import known_demos, load_demo
+
+DARIEN = load_demo("darien")
+INPUT_PATHS = {name: spec.path for name, spec in DARIEN.spec.files.items()}
+NORTH_BOUND_YEARLY_TOTALS = DARIEN.flows.streams[0].yearly_totals
 
 REGION_YAML = Path(__file__).resolve().parents[2] / "pipelines" / "regions" / "darien.yaml"
 REAL_TOTALS = {2021: 133_726, 2022: 248_284, 2023: 520_085, 2024: 302_203}
@@ -125,7 +131,7 @@ def test_interrupted_build_leaves_earlier_data_untouched(
     inputs.mkdir()
     (inputs / "demo.json").write_text("{}", encoding="utf-8")
 
-    def broken_build(root: Path, scale: int, seed: int) -> DemoManifest:
+    def broken_build(root: Path, region: object, scale: int, seed: int) -> DemoManifest:
         (root / "half.tif").write_bytes(b"half")
         raise KeyboardInterrupt
 
@@ -143,9 +149,12 @@ def test_scale_must_be_a_positive_integer(tmp_path: Path, scale: object) -> None
 
 
 def test_scale_multiplies_cell_counts() -> None:
-    one, four = rasters.geographic_grid(0.0025, 1), rasters.geographic_grid(0.0025, 4)
+    bounds = DARIEN.data_bounds()
+    one = rasters.geographic_grid(bounds, 0.0025, 1)
+    four = rasters.geographic_grid(bounds, 0.0025, 4)
     assert (four.width, four.height) == (2 * one.width, 2 * one.height)
-    one_m, four_m = rasters.utm_grid(500.0, 1), rasters.utm_grid(500.0, 4)
+    one_m = rasters.projected_grid(bounds, 500.0, "EPSG:32618", 1)
+    four_m = rasters.projected_grid(bounds, 500.0, "EPSG:32618", 4)
     assert four_m.transform.a == 250.0
     assert (four_m.width, four_m.height) == (2 * one_m.width, 2 * one_m.height)
 
@@ -426,3 +435,38 @@ def test_roads_inside_bounds(inputs: Path) -> None:
     assert west >= -79.5 - 1e-9 and east <= -76.5 + 1e-9
     assert south >= 6.8 - 1e-9 and north <= 9.8 + 1e-9
     assert roads["name"].str.contains("Panamericana").any()
+
+
+# --- Every region's demo data ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("region", known_demos())
+def test_demo_data_cite_their_sources_and_match_the_region_file(region: str) -> None:
+    from data_catalog.demo.spec import REGIONS_DIR
+    from pipelines.config import load_region
+
+    demo = load_demo(region)
+    config = load_region(region)
+    assert {name: spec.path for name, spec in demo.spec.files.items()} == {
+        name: spec.path for name, spec in config.inputs.items()}
+    with (REGIONS_DIR / region / "places.csv").open(encoding="utf-8") as handle:
+        cited = {row["source"] for row in csv.DictReader(handle)}
+    assert cited <= set(demo.spec.sources), cited - set(demo.spec.sources)
+    west, south, east, north = demo.bounds
+    assert west <= min(p.lon for p in demo.places.values())
+    assert east >= max(p.lon for p in demo.places.values())
+    assert south <= min(p.lat for p in demo.places.values())
+    assert north >= max(p.lat for p in demo.places.values())
+    named = set(demo.places)
+    for attributes, _ in demo.routes:
+        assert {attributes["from_place"], attributes["to_place"]} <= named, attributes
+    assert {s["place"] for s in demo.stations} <= named
+    assert {p[1] for p in demo.crossing_points} <= named
+    assert set(demo.spec.towns) <= named and {s[0] for s in demo.spec.events.sites} <= named
+    assert set(demo.spec.incidents.segments) <= {a["segment_id"] for a, _ in demo.routes}
+
+
+def test_an_unknown_demo_region_lists_the_known_ones(tmp_path: Path) -> None:
+    with pytest.raises(LookupError, match="darien"):
+        write_demo(tmp_path / "inputs", region="atlantis")
+    assert not (tmp_path / "inputs").exists()
