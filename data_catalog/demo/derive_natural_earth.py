@@ -15,7 +15,7 @@ Steps (world-atlas 2.0.2 redistributes Natural Earth 4.1.0 admin-0 countries as 
 ``node -e "const t=require('topojson-client'),w=require('world-atlas/countries-10m.json');
 process.stdout.write(JSON.stringify(t.feature(w,w.objects.countries)))" > countries-10m.geojson``.)
 
-The script keeps the countries that intersect lon -92..-60, lat -5..20, clips them to that box,
+The script keeps the countries that intersect lon -95..-60, lat -5..20, clips them to that box,
 simplifies them lightly (tolerance ``SIMPLIFY_DEG``, topology-preserving per country), rounds
 coordinates to 4 decimals (about 11 m) and writes ``name``, ``iso3`` and ``iso_n3``. Features
 without an ISO numeric code in world-atlas (disputed banks, Guantanamo) are dropped.
@@ -32,7 +32,7 @@ import shapely
 from shapely.geometry import box, mapping, shape
 from shapely.geometry.polygon import orient
 
-BOX = (-92.0, -5.0, -60.0, 20.0)
+BOX = (-95.0, -5.0, -60.0, 20.0)
 """Extract box: west, south, east, north (degrees)."""
 
 SIMPLIFY_DEG = 0.001
