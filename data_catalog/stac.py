@@ -79,7 +79,12 @@ def add_raster_fields(item: pystac.Item, asset: pystac.Asset, path: Path) -> Non
     """Projection (code, shape, transform, bbox) and raster (bands) fields of a GeoTIFF."""
     with rasterio.open(path) as src:
         projection = ProjectionExtension.ext(item, add_if_missing=True)
-        projection.code = src.crs.to_string() if src.crs else None
+        epsg = src.crs.to_epsg() if src.crs else None
+        # An authority code where the CRS has one; else its WKT2 (e.g. a region's own
+        # equal-area projection).
+        projection.code = f"EPSG:{epsg}" if epsg else None
+        if src.crs and not epsg:
+            projection.wkt2 = src.crs.to_wkt()
         projection.shape = [src.height, src.width]
         projection.transform = list(src.transform)[:6]
         projection.bbox = list(src.bounds)
