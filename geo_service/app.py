@@ -4,16 +4,28 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import APIRouter, Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.openapi.utils import get_openapi
 
-from geo_service.areas_store import AreasStore
 from geo_service.auth import PrivateResponses
 from geo_service.errors import install_error_handlers
-from geo_service.routers import analysis, areas, features, landing, layers, maps, stac, tiles
+from geo_service.regions import REGION_PREFIX, Regions, region_path
+from geo_service.routers import (
+    analysis,
+    areas,
+    features,
+    landing,
+    layers,
+    maps,
+    regions,
+    stac,
+    tiles,
+)
 from geo_service.settings import Settings
-from layers.registry import Registry
+
+REGION_ROUTERS = (landing, layers, areas, maps, analysis, tiles, stac, features)
+"""Route groups served for the default region and, under `/regions/{region}`, for any."""
 
 OPENAPI_MEDIA_TYPE = "application/vnd.oai.openapi+json;version=3.1"
 
@@ -34,15 +46,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,
     )
     app.state.settings = settings
-    app.state.registry = Registry(settings.data)
-    app.state.areas = AreasStore(app.state.registry)
+    app.state.regions = Regions(settings.data, settings.default_region)
     install_error_handlers(app)
     app.add_middleware(PrivateResponses)
     if settings.cors_origins:
         app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins,
                            allow_methods=["GET", "POST"], allow_headers=["Authorization"])
-    for module in (landing, layers, areas, maps, analysis, tiles, stac):
+    for module in (landing, layers, areas, maps, analysis, tiles, stac, regions):
         app.include_router(module.router)
+    app.include_router(maps.static_router)
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
@@ -52,4 +64,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app.openapi = openapi  # type: ignore[method-assign]
     features.install(app)
+    by_region = APIRouter(prefix=REGION_PREFIX, dependencies=[Depends(region_path)])
+    for module in REGION_ROUTERS:
+        by_region.include_router(module.router)
+    app.include_router(by_region)
     return app

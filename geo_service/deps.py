@@ -1,4 +1,8 @@
-"""Dependencies shared by the routers: settings, the registry, the areas table, URLs."""
+"""Dependencies shared by the routers: settings, the region's registry, areas and URLs.
+
+A request's region is its `{region}` path parameter under `/regions/{region}/…`, else the
+default region (`geo_service.regions`); every dependency below answers for that region.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from geo_service.areas_store import AreasStore
+from geo_service.regions import region_prefix, region_services
 from geo_service.settings import Settings
 from layers.registry import Registry
 
@@ -18,18 +23,16 @@ def get_settings(request: Request) -> Settings:
 
 
 def get_registry(request: Request) -> Registry:
-    """The app's layer registry."""
-    registry: Registry = request.app.state.registry
-    return registry
+    """The layer registry of the request's region."""
+    return region_services(request).registry
 
 
 def get_areas(request: Request) -> AreasStore:
-    """The app's scored-areas store."""
-    store: AreasStore = request.app.state.areas
-    return store
+    """The scored-areas store of the request's region."""
+    return region_services(request).areas
 
 
-def base_url(request: Request) -> str:
+def service_url(request: Request) -> str:
     """The URL clients reach the service at, without a trailing slash."""
     settings: Settings = request.app.state.settings
     if settings.public_url:
@@ -37,7 +40,14 @@ def base_url(request: Request) -> str:
     return str(request.base_url).rstrip("/")
 
 
+def base_url(request: Request) -> str:
+    """The URL of the request's region: the service's, plus `/regions/<region>` for a request
+    made under a region's prefix, so that every link of a region stays in it."""
+    return service_url(request) + region_prefix(request)
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 RegistryDep = Annotated[Registry, Depends(get_registry)]
 AreasDep = Annotated[AreasStore, Depends(get_areas)]
 BaseUrlDep = Annotated[str, Depends(base_url)]
+ServiceUrlDep = Annotated[str, Depends(service_url)]

@@ -336,7 +336,8 @@ def map_extent(registry: Registry, layers: Mapping[str, Layer]
 
 def risk_map(registry: Registry, base_url: str, lang: Lang = "en",
              online_basemaps: bool = False, principal: Principal = ANONYMOUS,
-             embedded_tiles: Mapping[str, EmbeddedTiles] | None = None) -> folium.Map:
+             embedded_tiles: Mapping[str, EmbeddedTiles] | None = None,
+             static_url: str | None = None) -> folium.Map:
     """The planning map of a region: its layers placed by their map role.
 
     Raster `overlay`s as tiles with a legend each (the `shown` one visible), the `basemap`
@@ -358,6 +359,8 @@ def risk_map(registry: Registry, base_url: str, lang: Lang = "en",
         embedded_tiles: for a page that works without the service (`geo_service.map_embed`):
             the raster layers to show, with their tiles inlined; drawing an area is then
             disabled with a notice. None (the default) loads tiles from `base_url`.
+        static_url: the URL the JS/CSS assets are under (`/static/…`), when it is not
+            `base_url` (a region's pages take them from the service's root).
 
     Raises:
         NothingToMap: the region has nothing with an extent.
@@ -426,7 +429,7 @@ def risk_map(registry: Registry, base_url: str, lang: Lang = "en",
     ).add_to(fmap)
     folium.LayerControl(collapsed=False).add_to(fmap)
     fmap.fit_bounds([[bbox[1], bbox[0]], [bbox[3], bbox[2]]])
-    localize(fmap, base_url)
+    localize(fmap, static_url or base_url)
     return fmap
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from data_catalog.paths import DataDir, default_data_dir
+from data_catalog.paths import DEFAULT_REGION, DataDir, default_data_dir
 from geo_service.auth import TokenSpec
 
 
@@ -18,6 +18,9 @@ class Settings(BaseSettings):
 
     data_dir: Path = Field(default_factory=default_data_dir)
     """The data dir (inputs, runs, user layers)."""
+    default_region: str = Field(default=DEFAULT_REGION, pattern=r"^[a-z0-9][a-z0-9_\-]{0,63}$")
+    """The region the unprefixed routes serve (`/layers`, `/tiles/…`); every region is also
+    served under `/regions/{region}/…`."""
     public_url: str | None = None
     """Base URL clients reach the service at, when behind a proxy (e.g. https://risk.example)."""
     tile_cache_items: int = Field(default=2048, ge=0)

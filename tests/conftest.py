@@ -63,6 +63,33 @@ def demo_run(demo_inputs: Path) -> Path:
     return demo_inputs
 
 
+CORRIDOR_5KM = REPO / "tests" / "data" / "regions" / "corridor_5km.yaml"
+"""The corridor region at 5 km cells, through a region file that extends it."""
+
+
+def cmrisk(*args: str | Path) -> None:
+    """Run the `cmrisk` command line in a child process; it must succeed."""
+    import subprocess
+    import sys
+
+    result = subprocess.run([sys.executable, "-m", "geo_service.cli", *map(str, args)],
+                            capture_output=True, text=True, timeout=900)
+    assert result.returncode == 0, result.stderr[-3000:]
+
+
+@pytest.fixture(scope="session")
+def two_regions(demo_run: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A data dir with the Darién run and a corridor run at 5 km, both made by the command
+    line (`cmrisk demo --region corridor`, `cmrisk run <file>`). Read-only for tests."""
+    import shutil
+
+    root = tmp_path_factory.mktemp("two-regions") / "data"
+    shutil.copytree(demo_run, root, symlinks=True)
+    cmrisk("demo", "--region", "corridor", "--data-dir", root)
+    cmrisk("run", CORRIDOR_5KM, "--data-dir", root)
+    return root
+
+
 @pytest.fixture
 def copy_data_dir(tmp_path: Path) -> Callable[[Path], Path]:
     """Copy a data dir (symlinks kept) into this test's tmp dir; returns the copy's root."""

@@ -11,7 +11,6 @@ from __future__ import annotations
 import copy
 import shutil
 import tempfile
-import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -36,7 +35,6 @@ from geo_service.features.model import (
     Interval,
     VisibleFeatureStore,
 )
-from geo_service.features.parquet import GeoParquetFeatureStore
 from geo_service.features.query import (
     DEFAULT_LIMIT,
     MAX_LIMIT,
@@ -45,7 +43,7 @@ from geo_service.features.query import (
     parse_limit,
     parse_offset,
 )
-from geo_service.features.sources import registry_sources
+from geo_service.regions import region_services
 
 router = APIRouter(tags=["features"])
 
@@ -66,32 +64,20 @@ ITEMS_PARAMETERS = frozenset({"bbox", "datetime", "limit", "offset", "f"})
 DOWNLOAD_PARAMETERS = frozenset({"bbox", "datetime", "f"})
 DOWNLOAD_FORMATS = {"geojson": (encode.GEOJSON, "geojson"), "csv": (encode.CSV, "csv"),
                     "gpkg": (encode.GPKG, "gpkg")}
-_store_lock = threading.Lock()
-
-
-def shared_store(app: FastAPI) -> FeatureStore:
-    """The app's feature store over every vector layer (made on first use)."""
-    store: FeatureStore | None = getattr(app.state, "features", None)
-    if store is None:
-        with _store_lock:
-            store = getattr(app.state, "features", None)
-            if store is None:
-                store = GeoParquetFeatureStore(registry_sources(app.state.registry))
-                app.state.features = store
-    return store
 
 
 async def get_feature_store(request: Request) -> FeatureStore:
-    """The feature store as this caller sees it: restricted collections only with a token
-    scoped to them (otherwise they do not exist)."""
+    """The feature store of the request's region as this caller sees it: restricted
+    collections only with a token scoped to them (otherwise they do not exist)."""
     principal = get_principal(request)
-    layers = request.app.state.registry.layers()
+    services = region_services(request)
+    layers = services.registry.layers()
 
     def visible(collection_id: str) -> bool:
         layer = layers.get(collection_id)
         return layer is not None and principal.can_read(layer)
 
-    return VisibleFeatureStore(shared_store(request.app), visible)
+    return VisibleFeatureStore(services.features(), visible)
 
 
 FeatureStoreDep = Annotated[FeatureStore, Depends(get_feature_store)]
@@ -400,14 +386,14 @@ def install(app: FastAPI) -> None:
     per collection (recomputed when the collections change).
     """
     app.include_router(router)
-    shared_store(app)
     base_openapi = app.openapi
     cache: dict[str, Any] = {}
 
     def openapi() -> dict[str, Any]:
-        layers = app.state.registry.layers()
+        default = app.state.regions.get(app.state.regions.default)
+        layers = default.registry.layers()
         store: FeatureStore = VisibleFeatureStore(  # the public document names no secrets
-            shared_store(app), lambda cid: cid in layers and layers[cid].access == "public")
+            default.features(), lambda cid: cid in layers and layers[cid].access == "public")
         try:
             infos = store.collections()
         except Exception:  # a broken run must not take the API description down

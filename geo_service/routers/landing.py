@@ -8,18 +8,20 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
-from geo_service.deps import BaseUrlDep, RegistryDep
+from geo_service.deps import BaseUrlDep, RegistryDep, ServiceUrlDep
 
 router = APIRouter(tags=["service"])
 
 
-def landing_links(base: str) -> list[dict[str, str]]:
-    """The landing page's links (OGC API - Common)."""
+def landing_links(base: str, service: str | None = None) -> list[dict[str, str]]:
+    """The landing page's links (OGC API - Common): `base` is the region's URL, `service` the
+    service's (where the API description and the list of regions are)."""
+    service = service or base
     return [
         {"href": f"{base}/", "rel": "self", "type": "application/json", "title": "This document"},
-        {"href": f"{base}/api", "rel": "service-desc",
+        {"href": f"{service}/api", "rel": "service-desc",
          "type": "application/vnd.oai.openapi+json;version=3.1", "title": "OpenAPI definition"},
-        {"href": f"{base}/docs", "rel": "service-doc", "type": "text/html",
+        {"href": f"{service}/docs", "rel": "service-doc", "type": "text/html",
          "title": "API documentation"},
         {"href": f"{base}/conformance", "rel": "conformance", "type": "application/json",
          "title": "Conformance classes"},
@@ -31,6 +33,8 @@ def landing_links(base: str) -> list[dict[str, str]]:
          "type": "application/json", "title": "Scored areas"},
         {"href": f"{base}/maps/risk", "rel": "http://cmrisk.org/rel/map", "type": "text/html",
          "title": "Planning map"},
+        {"href": f"{service}/regions", "rel": "http://cmrisk.org/rel/regions",
+         "type": "application/json", "title": "Regions served"},
     ]
 
 
@@ -44,16 +48,20 @@ def _wants_html(request: Request) -> bool:
 
 
 @router.get("/", summary="Landing page", response_model=None)
-def landing(request: Request, registry: RegistryDep, base: BaseUrlDep) -> Response:
-    """Links to the API, its documentation, the layers, the areas and the planning map."""
+def landing(request: Request, registry: RegistryDep, base: BaseUrlDep,
+            service: ServiceUrlDep) -> Response:
+    """Links to the API, its documentation, the region's layers, areas and planning map, and
+    the other regions."""
     manifest = registry.run_manifest() or {}
+    region = (manifest.get("config", {}).get("title") or {}).get("en") or registry.region
     body: dict[str, Any] = {
         "title": "cmrisk — climate-mobility risk",
-        "description": "INFORM-style climate-mobility risk of the Darién region: map tiles, "
+        "description": f"INFORM-style climate-mobility risk of the region {region}: map tiles, "
                        "OGC API - Features and planning maps.",
+        "region": registry.region,
         "run_id": manifest.get("run_id"),
         "synthetic": manifest.get("synthetic"),
-        "links": landing_links(base),
+        "links": landing_links(base, service),
     }
     if not _wants_html(request):
         return JSONResponse(body)
@@ -63,7 +71,7 @@ def landing(request: Request, registry: RegistryDep, base: BaseUrlDep) -> Respon
               if manifest.get("synthetic") else "")
     html = f"""<!doctype html><html lang="en"><head><meta charset="utf-8">
 <title>cmrisk</title><meta name="viewport" content="width=device-width, initial-scale=1"></head>
-<body><h1>cmrisk — climate-mobility risk</h1>{banner}
+<body><h1>cmrisk — climate-mobility risk</h1><p>{escape(str(region))}</p>{banner}
 <p><a href="{escape(base)}/maps/risk"><strong>Open the planning map</strong></a>
  · <a href="{escape(base)}/maps/risk?lang=es">Mapa en español</a></p>
 <ul>{rows}</ul><p>Run: {escape(str(manifest.get("run_id", "none yet")))}</p></body></html>"""

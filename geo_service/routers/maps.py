@@ -10,12 +10,14 @@ from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse
 
 from geo_service.auth import PrincipalDep, visible_layers
-from geo_service.deps import BaseUrlDep, RegistryDep
+from geo_service.deps import BaseUrlDep, RegistryDep, ServiceUrlDep
 from geo_service.errors import NotFound, ServiceUnavailable
 from geo_service.maps import NothingToMap, risk_map
 from geo_service.static_assets import asset_file, media_type
 
 router = APIRouter(tags=["maps"])
+static_router = APIRouter(tags=["maps"])
+"""The planning map's JS/CSS, the same for every region (served once, unprefixed)."""
 
 STATIC_MAX_AGE_S = 86400
 PAGES_KEPT = 16
@@ -59,13 +61,14 @@ def risk_map_page(
     request: Request,
     registry: RegistryDep,
     base: BaseUrlDep,
+    service: ServiceUrlDep,
     principal: PrincipalDep,
     lang: Annotated[Literal["en", "es"], Query(description="Language of labels")] = "en",
     basemaps: Annotated[Literal["offline", "online"], Query(
         description="`online` also offers OpenStreetMap (off by default) in the layer "
                     "control; `offline` (the default) names no other host")] = "offline",
 ) -> HTMLResponse:
-    """The planning map of the current run as an HTML page.
+    """The planning map of the region's current run as an HTML page.
 
     Building it takes about a second, so each page is kept per worker for its run, layers,
     language and address (`PAGES_KEPT` of them); a new run or ingest makes a new page.
@@ -79,7 +82,7 @@ def risk_map_page(
     if page is None:
         try:
             fmap = risk_map(registry, base, lang, online_basemaps=basemaps == "online",
-                            principal=principal)
+                            principal=principal, static_url=service)
         except NothingToMap as exc:
             raise ServiceUnavailable(f"{exc}; run `cmrisk run`") from None
         page = fmap.get_root().render()
@@ -87,7 +90,7 @@ def risk_map_page(
     return HTMLResponse(page)
 
 
-@router.get("/static/{package}/{path:path}", response_class=FileResponse,
+@static_router.get("/static/{package}/{path:path}", response_class=FileResponse,
             summary="A JS/CSS/image asset of the planning map")
 def static_asset(
     package: Annotated[str, Path(description="Static package, e.g. `leaflet`.")],

@@ -46,7 +46,7 @@ def _catalog(base: str, path: str, id_: str, description: str,
 
 
 def _runs(registry: Registry) -> dict[str, Path]:
-    return {folder.name: folder for folder in complete_runs(registry.data)}
+    return {folder.name: folder for folder in complete_runs(registry.store)}
 
 
 def _user_items(registry: Registry, principal: Principal) -> dict[str, Path]:

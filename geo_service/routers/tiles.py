@@ -27,7 +27,7 @@ from fastapi.responses import Response
 from pydantic import BeforeValidator
 
 from geo_service.auth import Principal, get_principal, visible_layer
-from geo_service.deps import base_url
+from geo_service.deps import base_url, get_registry
 from geo_service.errors import InvalidParameter, NotFound, TileOutsideMatrix
 from geo_service.settings import Settings
 from geo_service.tiles import (
@@ -80,7 +80,7 @@ class TileContext:
 
 async def tile_context(request: Request) -> TileContext:
     """The app's tile context (no I/O: the registry is only consulted later, off the loop)."""
-    return TileContext(request.app.state.registry, get_renderer(request),
+    return TileContext(get_registry(request), get_renderer(request),
                        request.app.state.settings, base_url(request), get_principal(request))
 
 
