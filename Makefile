@@ -25,8 +25,8 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 
 install: $(VENV)/.installed ## create .venv and install cmrisk with its test tools
 
-demo: install ## write the embedded demo inputs (once)
-	$(BIN)/cmrisk demo
+demo: install ## write the embedded demo inputs of $(REGION) (once)
+	$(BIN)/cmrisk demo --region $(REGION)
 
 pipeline: install ## run the pipeline for $(REGION)
 	$(BIN)/cmrisk run $(REGION)

@@ -16,6 +16,7 @@ from data_catalog.errors import CatalogError
 from data_catalog.paths import (
     DATA_DIR_ENV,
     DEFAULT_REGION,
+    REGIONS_FOLDER,
     DataDir,
     RegionDir,
     default_data_dir,
@@ -225,25 +226,31 @@ def make_map(
                         "assets and data inlined, composite risk pre-rendered to zoom 10, "
                         "drawing disabled.")] = False,
     data_dir: DataOption = None,
+    region: RegionOption = DEFAULT_REGION,
 ) -> None:
-    """Write the planning map of the current run as an HTML file."""
+    """Write the planning map of a region's current run as an HTML file."""
     from geo_service.map_embed import EmbedError, embedded_map
-    from geo_service.maps import risk_map
+    from geo_service.maps import NothingToMap, risk_map
     from layers.registry import Registry
 
-    registry = Registry(_data(data_dir))
+    data = _data(data_dir)
+    _region(data, region)
+    registry = Registry(data, region)
     if not registry.layers():
-        raise _fail("no pipeline run is current; run `cmrisk run` first")
+        raise _fail(f"no pipeline run of {region} is current; run `cmrisk run {region}` first")
     language: Literal["en", "es"] = "es" if lang == "es" else "en"
-    if embed:
-        try:
+    try:
+        if embed:
             html = embedded_map(registry, language)
-        except EmbedError as exc:
-            raise _fail(str(exc)) from None
-        out_file.write_text(html, encoding="utf-8")
-        console.print(f"wrote {out_file} ({len(html.encode()) / 1e6:.1f} MB, self-contained)")
-        return
-    risk_map(registry, base_url.rstrip("/"), language).save(str(out_file))
+            out_file.write_text(html, encoding="utf-8")
+            console.print(f"wrote {out_file} ({len(html.encode()) / 1e6:.1f} MB, "
+                          "self-contained)")
+            return
+        service = base_url.rstrip("/")
+        prefix = "" if region == DEFAULT_REGION else f"/{REGIONS_FOLDER}/{region}"
+        risk_map(registry, service + prefix, language, static_url=service).save(str(out_file))
+    except (EmbedError, NothingToMap) as exc:
+        raise _fail(str(exc)) from None
     console.print(f"wrote {out_file}")
 
 

@@ -69,6 +69,13 @@ def landing(request: Request, registry: RegistryDep, base: BaseUrlDep,
                    for link in body["links"][1:])
     banner = ("<p class='synthetic'>Demonstration data: hazard layers are synthetic.</p>"
               if manifest.get("synthetic") else "")
+    others = [r for r in request.app.state.regions.served() if r != registry.region]
+    default = request.app.state.regions.default
+    regions = "".join(
+        f'<li><a href="{escape(service)}{"" if r == default else f"/regions/{r}"}/">'
+        f"{escape(r)}</a></li>" for r in others)
+    if regions:
+        rows += f"<li>Other regions<ul>{regions}</ul></li>"
     html = f"""<!doctype html><html lang="en"><head><meta charset="utf-8">
 <title>cmrisk</title><meta name="viewport" content="width=device-width, initial-scale=1"></head>
 <body><h1>cmrisk — climate-mobility risk</h1><p>{escape(str(region))}</p>{banner}

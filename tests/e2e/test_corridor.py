@@ -235,3 +235,17 @@ def test_gdal_reads_the_corridor_as_its_own_ogc_api(server: str, corridor_run: P
     assert f"Feature Count: {len(points)}" in result.stdout
     assert set(points["point_id"]) == {"PA-BCH", "PA-CAN", "HN-DAN", "HN-CHO", "CO-NEC"}
     assert np.isfinite(points.total_bounds).all()
+
+
+def test_cmrisk_map_writes_the_corridor_map(two_regions: Path, tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from geo_service.cli import app as cli_app
+
+    target = tmp_path / "corridor.html"
+    result = CliRunner().invoke(cli_app, ["map", "--out", str(target), "--region", "corridor",
+                                          "--data-dir", str(two_regions)])
+    assert result.exit_code == 0, result.output
+    html = target.read_text(encoding="utf-8")
+    assert "http://127.0.0.1:8000/regions/corridor/tiles/risk/" in html
+    assert "http://127.0.0.1:8000/static/leaflet/leaflet.js" in html
