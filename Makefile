@@ -66,6 +66,7 @@ lint: install ## ruff and mypy on the four packages
 
 bench: install bench-venv $(BENCH_VENV)/.pygeoapi-$(PYGEOAPI_VERSION) ## benchmarks -> bench/RESULTS.md
 	$(BIN)/python bench/pipeline.py
+	$(BIN)/python bench/regions.py
 	$(BIN)/python bench/tiles.py
 	$(BIN)/python bench/features.py
 	$(BIN)/python bench/load.py
