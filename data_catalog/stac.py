@@ -84,7 +84,7 @@ def add_raster_fields(item: pystac.Item, asset: pystac.Asset, path: Path) -> Non
         # equal-area projection).
         projection.code = f"EPSG:{epsg}" if epsg else None
         if src.crs and not epsg:
-            projection.wkt2 = src.crs.to_wkt()
+            projection.wkt2 = src.crs.to_wkt(version="WKT2_2019")
         projection.shape = [src.height, src.width]
         projection.transform = list(src.transform)[:6]
         projection.bbox = list(src.bounds)

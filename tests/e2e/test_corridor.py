@@ -77,6 +77,11 @@ def test_the_corridor_runs_at_5_km_in_its_equal_area_grid(corridor_run: Path) ->
         transform = src.transform
         height = src.height
     assert risk.count() > 10_000
+    item = json.loads((corridor_run / "items" / "risk.json").read_text(encoding="utf-8"))
+    assert item["properties"]["proj:code"] is None  # no EPSG code: the CRS goes as WKT2
+    assert item["properties"]["proj:wkt2"].startswith("PROJCRS[")
+    assert CRS.from_wkt(item["properties"]["proj:wkt2"]).equals(CRS.from_user_input(
+        CORRIDOR.grid.crs))
     # Equal area: a 5 km cell is 25 km² on the ellipsoid at both ends of the corridor (in UTM a
     # cell 2,000 km from the central meridian would be off by several per cent).
     to_lonlat = Transformer.from_crs(CORRIDOR.grid.crs, "EPSG:4326", always_xy=True)
