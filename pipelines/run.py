@@ -119,8 +119,10 @@ def run(config: RegionConfig, data: DataDir, *, scale: int = 1,
     """
     now = now or datetime.now(UTC)
     timer = _Timer(hook)
+    region = data.region(config.id)
+    check_inputs(config, region.inputs)  # a missing input fails before anything is written
     data.ensure()
-    region = data.region(config.id).ensure()
+    region.ensure()
     clean_partial_runs(region)
     run_id = new_run_id(now)
     folder = region.runs / run_id

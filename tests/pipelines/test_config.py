@@ -133,3 +133,17 @@ def test_extends_merges_mappings_and_replaces_the_rest(tmp_path: Path) -> None:
 def test_every_region_file_is_valid() -> None:
     for region in known_regions():
         assert load_region(region).id == region
+
+
+def test_a_missing_input_file_exits_2_and_writes_nothing(demo_run: Path, copy_data_dir) -> None:
+    root = copy_data_dir(demo_run)
+    heat = load_region("darien").inputs["heat"].path
+    (root / "inputs" / heat).unlink()
+    before = _tree(root)
+    result = subprocess.run([sys.executable, "-m", "geo_service.cli", "run", "darien",
+                             "--data-dir", str(root)], capture_output=True, text=True,
+                            timeout=300)
+    assert result.returncode == 2, result.stderr
+    said = " ".join(result.stderr.split())
+    assert f"heat ({heat})" in said and "Traceback" not in said, said
+    assert _tree(root) == before
