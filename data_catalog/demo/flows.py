@@ -2,17 +2,17 @@
 
 Real facts the table is built on:
 
-* North-bound crossings of the Darién jungle counted by Panama's National Migration Service
+* Northbound crossings of the Darién jungle counted by Panama's National Migration Service
   (Servicio Nacional de Migración, SNM), yearly totals as quoted in METHOD.md ("Why this
   exists"): 2021: 133,726; 2022: 248,284; 2023: 520,085; 2024: 302,203; about 20% of them
-  children (0-17). The north-bound rows of the table add up to these totals exactly.
+  children (0-17). The northbound rows of the table add up to these totals exactly.
 * The nationality mix changed by year: in 2021 Haitians dominated, many travelling with children
   born in Chile or Brazil (who are counted as Chilean and Brazilian nationals); from 2022 to 2024
   Venezuelans dominated; Ecuadorians and Chinese nationals rose in 2023.
 * 2023 was the peak year, with its peak in August-September (about 80,000 a month).
 * Most people were registered at Bajo Chiquito (PA-BCH) after the route over the border ridge;
   a smaller number came out at Canaán Membrillo (PA-CAN).
-* In late 2024 a small south-bound (reverse) flow began, by boat along the Caribbean coast to
+* In late 2024 a small southbound (reverse) flow began, by boat along the Caribbean coast to
   Necoclí (CO-NEC).
 
 Everything below the yearly totals is synthetic: the monthly shape only resembles the published
@@ -49,7 +49,7 @@ NORTH_BOUND_YEARLY_TOTALS: Final[dict[int, int]] = {
     2023: 520_085,
     2024: 302_203,
 }
-"""North-bound Darién crossings per year, people (Panama's SNM; real)."""
+"""Northbound Darién crossings per year, people (Panama's SNM; real)."""
 
 NATIONALITIES: Final[tuple[str, ...]] = (
     "VEN",
@@ -68,7 +68,15 @@ NATIONALITIES: Final[tuple[str, ...]] = (
 """ISO 3166-1 alpha-3 nationalities of the table; ``ZZZ`` = all others."""
 
 SEXES: Final[tuple[str, ...]] = ("F", "M")
-AGE_GROUPS: Final[tuple[str, ...]] = ("0-17", "18-59", "60+")
+"""Sex codes of the table (the vocabulary's F and M; the demo has no unknown sex)."""
+
+AGE_GROUPS: Final[tuple[str, ...]] = ("0-4", "5-11", "12-17", "18-59", "60+")
+"""Age groups of the table (the vocabulary's five; the demo has no unknown age)."""
+
+CHILD_AGE_SPLIT: Final[dict[str, float]] = {"0-4": 0.45, "5-11": 0.35, "12-17": 0.20}
+"""How each nationality's children (``CHILD_SHARE``) split into the three children's age
+groups: fixed shares chosen for the demo (synthetic; young children are the largest group
+among the children crossing the Darién)."""
 
 MONTHLY_SHAPE: Final[dict[int, tuple[float, ...]]] = {
     # Relative weights of January..December (roughly thousands of people; approximate).
@@ -77,7 +85,7 @@ MONTHLY_SHAPE: Final[dict[int, tuple[float, ...]]] = {
     2023: (24.7, 21.6, 26.9, 40.3, 40.2, 30.3, 55.4, 82.0, 75.2, 53.1, 36.3, 33.4),
     2024: (36.0, 37.2, 37.2, 29.4, 29.3, 22.6, 19.9, 21.1, 24.6, 24.0, 17.5, 5.2),
 }
-"""Monthly shape of north-bound crossings per year (weights; only the yearly sums are real)."""
+"""Monthly shape of northbound crossings per year (weights; only the yearly sums are real)."""
 
 NATIONALITY_MIX: Final[dict[int, dict[str, float]]] = {
     2021: {
@@ -97,13 +105,13 @@ NATIONALITY_MIX: Final[dict[int, dict[str, float]]] = {
         "CHL": 0.01, "BRA": 0.005, "PER": 0.01, "AFG": 0.012, "IND": 0.008, "CMR": 0.005,
     },
 }  # fmt: skip
-"""Share of each nationality among north-bound crossings, by year (approximate)."""
+"""Share of each nationality among northbound crossings, by year (approximate)."""
 
 CHILD_SHARE: Final[dict[str, float]] = {
     "VEN": 0.20, "HTI": 0.10, "ECU": 0.27, "CHN": 0.12, "COL": 0.22, "CHL": 0.90,
     "BRA": 0.90, "PER": 0.20, "AFG": 0.25, "IND": 0.03, "CMR": 0.08, "ZZZ": 0.10,
 }  # fmt: skip
-"""Share of children (0-17) within each nationality."""
+"""Share of children (0-17, split by ``CHILD_AGE_SPLIT``) within each nationality."""
 
 ELDER_SHARE: Final[dict[str, float]] = {
     "VEN": 0.015, "HTI": 0.006, "ECU": 0.02, "CHN": 0.02, "COL": 0.02, "CHL": 0.002,
@@ -123,16 +131,16 @@ NORTH_POINT_SHARE: Final[dict[int, dict[str, float]]] = {
     2023: {"PA-BCH": 0.96, "PA-CAN": 0.04},
     2024: {"PA-BCH": 0.97, "PA-CAN": 0.03},
 }
-"""Share of each year's north-bound crossings registered at each point."""
+"""Share of each year's northbound crossings registered at each point."""
 
 SOUTH_BOUND_2024: Final[tuple[int, ...]] = (40, 45, 60, 55, 70, 80, 90, 110, 150, 300, 600, 1200)
-"""South-bound arrivals at Necoclí (CO-NEC), January..December 2024, people (synthetic)."""
+"""Southbound arrivals at Necoclí (CO-NEC), January..December 2024, people (synthetic)."""
 
 SOUTH_NATIONALITY_MIX: Final[dict[str, float]] = {
     "VEN": 0.76, "COL": 0.12, "ECU": 0.03, "PER": 0.02, "CHL": 0.01, "BRA": 0.005,
     "HTI": 0.01, "CHN": 0.002, "AFG": 0.001, "IND": 0.001, "CMR": 0.001, "ZZZ": 0.04,
 }  # fmt: skip
-"""Nationality mix of the 2024 south-bound flow (synthetic)."""
+"""Nationality mix of the 2024 southbound flow (synthetic)."""
 
 NOISE_SIGMA: Final[float] = 0.15
 """Log-normal spread of the monthly nationality shares around the yearly mix."""
@@ -173,8 +181,10 @@ def _demography(nat_mix: np.ndarray) -> np.ndarray:
         child, elder = CHILD_SHARE[nat], ELDER_SHARE[nat]
         adult = 1.0 - child - elder
         fem = ADULT_FEMALE_SHARE[nat]
-        out[i, 0] = (child * 0.48, adult * fem, elder * min(fem + 0.1, 0.6))
-        out[i, 1] = (child * 0.52, adult * (1 - fem), elder * (1 - min(fem + 0.1, 0.6)))
+        children = [child * CHILD_AGE_SPLIT[age] for age in AGE_GROUPS[:3]]
+        elder_fem = min(fem + 0.1, 0.6)
+        out[i, 0] = (*(c * 0.48 for c in children), adult * fem, elder * elder_fem)
+        out[i, 1] = (*(c * 0.52 for c in children), adult * (1 - fem), elder * (1 - elder_fem))
         out[i] *= nat_mix[i]
     return out
 
@@ -192,9 +202,9 @@ def crossings_table(seed: int) -> pd.DataFrame:
 
     Returns:
         Table with columns ``CSV_COLUMNS``: one row per point, month, direction, nationality,
-        sex and age group (zeros included); ``count`` in people. North-bound rows (points
+        sex and age group (zeros included); ``count`` in people. Northbound rows (points
         PA-BCH and PA-CAN, 2021-01..2024-12) add up to ``NORTH_BOUND_YEARLY_TOTALS`` per year;
-        south-bound rows (CO-NEC, 2024 only) are a small synthetic flow.
+        southbound rows (CO-NEC, 2024 only) are a small synthetic flow.
     """
     rng = np.random.default_rng([seed, 0xF10])
     rows: list[tuple[str, str, str, str, str, str, int]] = []
@@ -221,12 +231,12 @@ def crossings_table(seed: int) -> pd.DataFrame:
             )
             counts = apportion(int(month_total), weights)
             for p_i, point in enumerate(points):
-                emit(point, f"{year}-{m:02d}", "north-bound", counts[p_i])
+                emit(point, f"{year}-{m:02d}", "northbound", counts[p_i])
 
     south_mix = _mix(SOUTH_NATIONALITY_MIX)
     for m, month_total in enumerate(SOUTH_BOUND_2024, start=1):
         weights = _demography(south_mix * rng.lognormal(0.0, NOISE_SIGMA, len(NATIONALITIES)))
-        emit("CO-NEC", f"2024-{m:02d}", "south-bound", apportion(month_total, weights))
+        emit("CO-NEC", f"2024-{m:02d}", "southbound", apportion(month_total, weights))
 
     table = pd.DataFrame.from_records(rows, columns=list(CSV_COLUMNS))
     table["count"] = table["count"].astype("int64")

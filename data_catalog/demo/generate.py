@@ -69,7 +69,7 @@ _NOTES: Final[dict[str, str]] = {
     "route_segments": "approximate paths through real waypoints",
     "stations": "real places, illustrative capacities",
     "crossing_points": "real places",
-    "crossings": "north-bound yearly totals real (Panama SNM); monthly and breakdowns synthetic",
+    "crossings": "northbound yearly totals real (Panama SNM); monthly and breakdowns synthetic",
     "displacement": "synthetic events near real towns",
     "incidents": "synthetic incidents along the demo route",
     "roads": "approximate alignments of real roads",

@@ -398,7 +398,7 @@ ROUTE_SEGMENTS: Final[tuple[RouteSegment, ...]] = (
         "from_place": "Necoclí",
         "to_place": "Acandí",
         "mode": "boat",
-        "direction": "north-bound",
+        "direction": "northbound",
         "share": 0.6,
         "order": 1,
         "path": (
@@ -415,7 +415,7 @@ ROUTE_SEGMENTS: Final[tuple[RouteSegment, ...]] = (
         "from_place": "Necoclí",
         "to_place": "Capurganá",
         "mode": "boat",
-        "direction": "north-bound",
+        "direction": "northbound",
         "share": 0.4,
         "order": 1,
         "path": (
@@ -432,7 +432,7 @@ ROUTE_SEGMENTS: Final[tuple[RouteSegment, ...]] = (
         "from_place": "Acandí",
         "to_place": "Las Banderas",
         "mode": "foot",
-        "direction": "north-bound",
+        "direction": "northbound",
         "share": 0.6,
         "order": 2,
         "path": (
@@ -451,7 +451,7 @@ ROUTE_SEGMENTS: Final[tuple[RouteSegment, ...]] = (
         "from_place": "Capurganá",
         "to_place": "Las Banderas",
         "mode": "foot",
-        "direction": "north-bound",
+        "direction": "northbound",
         "share": 0.4,
         "order": 2,
         "path": (
@@ -470,7 +470,7 @@ ROUTE_SEGMENTS: Final[tuple[RouteSegment, ...]] = (
         "from_place": "Las Banderas",
         "to_place": "Bajo Chiquito",
         "mode": "foot",
-        "direction": "north-bound",
+        "direction": "northbound",
         "share": 1.0,
         "order": 3,
         "path": (
@@ -490,7 +490,7 @@ ROUTE_SEGMENTS: Final[tuple[RouteSegment, ...]] = (
         "from_place": "Bajo Chiquito",
         "to_place": "Lajas Blancas",
         "mode": "boat",
-        "direction": "north-bound",
+        "direction": "northbound",
         "share": 1.0,
         "order": 4,
         "path": (
@@ -509,7 +509,7 @@ ROUTE_SEGMENTS: Final[tuple[RouteSegment, ...]] = (
         "from_place": "Lajas Blancas",
         "to_place": "San Vicente",
         "mode": "road",
-        "direction": "north-bound",
+        "direction": "northbound",
         "share": 1.0,
         "order": 5,
         "path": (
@@ -527,7 +527,7 @@ ROUTE_SEGMENTS: Final[tuple[RouteSegment, ...]] = (
         "from_place": "Cartí",
         "to_place": "Puerto Obaldía",
         "mode": "boat",
-        "direction": "south-bound",
+        "direction": "southbound",
         "share": 1.0,
         "order": 1,
         "path": (
@@ -548,7 +548,7 @@ ROUTE_SEGMENTS: Final[tuple[RouteSegment, ...]] = (
         "from_place": "Puerto Obaldía",
         "to_place": "Necoclí",
         "mode": "boat",
-        "direction": "south-bound",
+        "direction": "southbound",
         "share": 1.0,
         "order": 2,
         "path": (
@@ -582,9 +582,9 @@ STATIONS: Final[tuple[tuple[str, str, str, int | None, str], ...]] = (
 
 CROSSING_POINTS: Final[tuple[tuple[str, str, str, str], ...]] = (
     # point_id, place, country, direction_default
-    ("PA-BCH", "Bajo Chiquito", "PAN", "north-bound"),
-    ("PA-CAN", "Canaán Membrillo", "PAN", "north-bound"),
-    ("CO-NEC", "Necoclí", "COL", "south-bound"),
+    ("PA-BCH", "Bajo Chiquito", "PAN", "northbound"),
+    ("PA-CAN", "Canaán Membrillo", "PAN", "northbound"),
+    ("CO-NEC", "Necoclí", "COL", "southbound"),
 )
 """Points where the flow table counts people."""
 
