@@ -5,6 +5,7 @@
 <data dir>/layers/<id>/       user layers from `cmrisk ingest raster|vector`
 <data dir>/runs/<run_id>/     one pipeline run
 <data dir>/current            symlink to the served run, replaced atomically
+<data dir>/versions/          every version of every ingested input (data_catalog.ingest.versions)
 ```
 """
 
@@ -19,6 +20,9 @@ from pathlib import Path
 
 DATA_DIR_ENV = "CMRISK_DATA_DIR"
 """Environment variable naming the data dir (default `./data`)."""
+
+USER_LAYER_ITEM = "item.json"
+"""The STAC item of a user layer, beside its data in `layers/<id>/`."""
 
 SAFE_ID = re.compile(r"^[a-z0-9][a-z0-9_\-]{0,63}$")
 """What a layer, run or collection id may look like: it is also a folder name."""

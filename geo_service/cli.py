@@ -15,13 +15,14 @@ from rich.table import Table
 
 from data_catalog.errors import CatalogError
 from data_catalog.paths import DATA_DIR_ENV, DataDir, default_data_dir, switch_symlink
-from layers.events import EVENT_LAYERS
 from pipelines.errors import PipelineError
 
 app = typer.Typer(help="cmrisk: climate-mobility risk maps of the Darién and beyond.",
                   no_args_is_help=True, pretty_exceptions_enable=False)
 runs_app = typer.Typer(help="The kept pipeline runs.", no_args_is_help=True)
 app.add_typer(runs_app, name="runs")
+inputs_app = typer.Typer(help="The versions of ingested inputs.", no_args_is_help=True)
+app.add_typer(inputs_app, name="inputs")
 console = Console(stderr=True)
 out = Console()
 
@@ -235,46 +236,112 @@ def ingest(
     region: Annotated[str | None, typer.Option(help="Clip to this region.")] = None,
     access: Annotated[str, typer.Option(
         help="public, or restricted: served only to tokens scoped to the layer.")] = "public",
+    allow_drops: Annotated[bool, typer.Option(
+        "--allow-drops", help="Store the good rows of a file that has bad ones (without it, "
+        "a file with any bad row is refused whole).")] = False,
+    replace: Annotated[bool, typer.Option(
+        "--replace", help="Flow counts: make this file the whole table instead of merging it "
+        "by (point, month).")] = False,
+    report: Annotated[Path | None, typer.Option(
+        "--report", help="Write the reader's report as JSON to this file (also when the file "
+        "is refused).")] = None,
     data_dir: DataOption = None,
 ) -> None:
-    """Add a file: a pipeline input (SOURCE = source id) or a user layer (raster/vector)."""
+    """Add a file: a pipeline input (SOURCE = source id) or a user layer (raster/vector).
+
+    All or nothing: a file with any bad row is refused, nothing is stored, and every bad field
+    is listed by its line (the header is line 1). Every ingest is a new version of its input
+    (`cmrisk inputs list`); flow counts merge by (point, month).
+    """
+    from data_catalog.ingest import IngestOptions, IngestRefused, ingest, report_document
+
     if access not in ("public", "restricted"):
         raise _fail("--access must be public or restricted")
     level: Literal["public", "restricted"] = "restricted" if access == "restricted" else "public"
-
     data = _data(data_dir).ensure()
     try:
-        if source == "raster":
-            from layers.user_rasters import ingest_raster
-
-            if layer_id is None:
-                raise _fail("--id is required for `ingest raster`")
-            layer = ingest_raster(data, path, layer_id=layer_id, title=title, units=units,
-                                  colormap=colormap, rescale=rescale, access=level)
-            console.print(f"raster layer {layer.id!r} added")
-        elif source == "vector":
-            from layers.user_vectors import ingest_vector
-
-            if layer_id is None:
-                raise _fail("--id is required for `ingest vector`")
-            report = ingest_vector(data, path, layer_id=layer_id, title=title, access=level)
-            console.print(f"vector layer {layer_id!r} added: {report}")
-        elif source in EVENT_LAYERS:
-            from layers.events import ingest_events
-
-            report = ingest_events(data, source, path)
-            console.print(f"{source}: collection {report['id']!r} "
-                          f"({report['features_written']} events)")
-        else:
-            from data_catalog.ingest import ingest_source
+        bbox = None
+        if region:
             from pipelines.config import load_region
 
-            bbox = load_region(region).grid.bounds_lonlat if region else None
-            result = ingest_source(data, source, path, bbox=bbox)
-            console.print(f"{source}: {result.summary()}")
-            console.print("the next `cmrisk run` uses it in place of the generated input")
+            bbox = load_region(region).grid.bounds_lonlat
+        options = IngestOptions(layer_id=layer_id, title=title, units=units, colormap=colormap,
+                                rescale=rescale, access=level, bbox=bbox,
+                                allow_drops=allow_drops, replace=replace)
+        outcome = ingest(data, source, path, options)
+    except IngestRefused as exc:
+        if report is not None:
+            _write_json(report, report_document(exc.report, path, refused=True))
+        console.print("[bold red]error:[/] ", end="")
+        console.print(str(exc), markup=False, highlight=False)
+        raise typer.Exit(1) from None
     except (ValueError, LookupError, OSError, PipelineError, CatalogError) as exc:
         raise _fail(str(exc)) from None
+    if report is not None and outcome.report is not None:
+        _write_json(report, report_document(outcome.report, path, refused=False))
+    for line in outcome.lines:
+        console.print(line, markup=False, highlight=False)
+    console.print(f"stored as {outcome.input} version {outcome.version.version} "
+                  f"(`cmrisk inputs list {outcome.input}`)", markup=False, highlight=False)
+    if outcome.report is not None and not outcome.input.startswith("layer:"):
+        console.print("the next `cmrisk run` uses it")
+
+
+def _write_json(path: Path, document: dict[str, Any]) -> None:
+    path.write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
+@inputs_app.command("list")
+def inputs_list(
+    input_id: Annotated[str | None, typer.Argument(
+        metavar="SOURCE", help="One input (a source id, or layer:<id>); all when omitted.")]
+    = None,
+    data_dir: DataOption = None,
+) -> None:
+    """The versions of the ingested inputs, oldest first; `*` marks the one in use."""
+    from data_catalog.ingest.versions import matching_version, version_store
+
+    data = _data(data_dir)
+    store = version_store(data)
+    ids = [input_id] if input_id else store.inputs()
+    if input_id and not store.versions(input_id):
+        raise _fail(f"no versions of {input_id!r}; inputs with versions: "
+                    f"{', '.join(store.inputs()) or 'none'}")
+    table = Table()
+    for column in ("", "input", "version", "created (UTC)", "by", "action", "file", "sha256",
+                   "rows", "note"):
+        table.add_column(column, no_wrap=column in ("input", "sha256"))
+    for name in ids:
+        current = matching_version(store, data, name)
+        for v in store.versions(name):
+            mark = "*" if current is not None and v.version == current.version else ""
+            rows = ", ".join(f"{k} {n}" for k, n in v.rows.items())
+            table.add_row(mark, v.input, str(v.version), v.created.strftime("%Y-%m-%d %H:%M:%S"),
+                          v.user, v.action if v.restores is None else f"{v.action} to "
+                          f"{v.restores}", v.file_name or "", (v.file_sha256 or "")[:12],
+                          rows, v.note)
+        if current is None and store.versions(name):
+            console.print(f"[yellow]{name}: the files in use match no version (changed outside "
+                          "`cmrisk ingest`?)")
+    out.print(table)
+
+
+@inputs_app.command("rollback")
+def inputs_rollback(
+    input_id: Annotated[str, typer.Argument(metavar="SOURCE", help="A source id or layer:<id>.")],
+    version: Annotated[int, typer.Argument(help="The version to restore.")],
+    data_dir: DataOption = None,
+) -> None:
+    """Restore VERSION of SOURCE byte for byte (recorded as a new version)."""
+    from data_catalog.ingest import UnknownVersion, rollback, version_store
+
+    data = _data(data_dir)
+    try:
+        restored = rollback(data, version_store(data), input_id, version)
+    except UnknownVersion as exc:
+        raise _fail(str(exc)) from None
+    console.print(f"{input_id}: version {version} restored as version {restored.version}; "
+                  "the next `cmrisk run` uses it")
 
 
 @app.command()

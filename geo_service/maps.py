@@ -414,7 +414,7 @@ def _add_lines(fmap: folium.Map, layer: Layer | None, lang: Lang) -> None:
     if layer is None:
         return
     frame = gpd.read_parquet(layer.asset)
-    colors = {"north-bound": "#c92a2a", "south-bound": "#1971c2"}
+    colors = {"northbound": "#c92a2a", "southbound": "#1971c2"}
     folium.GeoJson(
         json.loads(frame.to_json()), name=_title(layer, lang),
         style_function=lambda f: {"color": colors.get(f["properties"].get("direction"), "#000"),

@@ -13,12 +13,11 @@ from typing import Any
 
 import pystac
 
-from data_catalog.paths import SAFE_ID, DataDir
+from data_catalog.paths import SAFE_ID, USER_LAYER_ITEM, DataDir
 from data_catalog.stac import cmrisk_fields, read_items
 from layers.models import Layer, LegendClass, Style
 from layers.styles import VECTOR_COLORS, class_style, legend_of, score_style, stretch_style
 
-USER_LAYER_ITEM = "item.json"
 RUN_MANIFEST = "run.json"
 
 

@@ -6,13 +6,12 @@ from collections.abc import Sequence
 
 from rio_tiler.colormap import cmap as colormaps
 
+from data_catalog.stac import COLORMAPS
 from layers.models import Legend, LegendClass, Style
 
-ALLOWED_COLORMAPS: frozenset[str] = frozenset(
-    ["viridis", "magma", "inferno", "plasma", "cividis", "ylorrd", "ylgnbu", "rdylgn_r",
-     "rdylgn", "blues", "greens", "reds", "oranges", "greys", "spectral_r", "terrain", "rdbu_r"]
-)
-"""Colormap names a client may ask for (all known to rio-tiler)."""
+ALLOWED_COLORMAPS: frozenset[str] = COLORMAPS
+"""Colormap names a client may ask for (all known to rio-tiler; `data_catalog.stac.COLORMAPS`,
+which user layers are checked against when ingested)."""
 
 VECTOR_COLORS = {
     "protected_areas": "#2b8a3e", "planning_units": "#555555", "route_segments": "#c92a2a",

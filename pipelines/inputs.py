@@ -1,4 +1,6 @@
-"""Reading a region's inputs from the data dir: presence, provenance and the synthetic flag."""
+"""Reading a region's inputs from the data dir: presence, provenance (with the ingested version
+of each file), the synthetic flag, and the checks that tell what to fix in an input the run
+cannot use."""
 
 from __future__ import annotations
 
@@ -10,26 +12,54 @@ import geopandas as gpd
 import pandas as pd
 import rasterio
 
+from data_catalog.ingest.versions import version_store
+from data_catalog.paths import DataDir
 from data_catalog.stac import sha256_of
+from data_catalog.vocabulary import (
+    AGE_GROUPS,
+    COLUMNS,
+    DIRECTIONS,
+    SEXES,
+    is_point_id,
+    nationality_codes,
+)
 from pipelines.config import InputSpec, RegionConfig
-from pipelines.errors import MissingInput
+from pipelines.errors import MissingInput, UnusableInput
 
 DEMO_MANIFEST = "demo.json"
 
 
 @dataclass(frozen=True)
 class InputRecord:
-    """Provenance of one input file as a run used it."""
+    """Provenance of one input file as a run used it.
+
+    Attributes:
+        name: The input's name in the region config.
+        path: The file, relative to `inputs/`.
+        sha256: Its SHA-256 (hex).
+        synthetic: Whether it is generated demo data.
+        source: The versioned input the file belongs to (`flow_counts`, ...), when it was
+            ingested or recorded as a baseline (`cmrisk inputs list`).
+        version: That input's version holding these exact bytes.
+    """
 
     name: str
     path: str
     sha256: str
     synthetic: bool
+    source: str | None = None
+    version: int | None = None
 
     def as_dict(self) -> dict[str, object]:
         """JSON-ready form."""
         return {"name": self.name, "path": self.path, "sha256": self.sha256,
-                "synthetic": self.synthetic}
+                "synthetic": self.synthetic, "source": self.source, "version": self.version}
+
+
+def input_versions(records: dict[str, InputRecord]) -> dict[str, int]:
+    """The version of each versioned input a run used: {source: version}."""
+    return {r.source: r.version for r in records.values()
+            if r.source is not None and r.version is not None}
 
 
 def read_vector(path: Path) -> gpd.GeoDataFrame:
@@ -93,6 +123,7 @@ def provenance(config: RegionConfig, inputs_dir: Path) -> dict[str, InputRecord]
     """
     paths = check_inputs(config, inputs_dir)
     demo = _demo_hashes(inputs_dir)
+    store = version_store(DataDir(inputs_dir.parent))
     records = {}
     for name, spec in config.inputs.items():
         digest = sha256_of(paths[name])
@@ -102,5 +133,71 @@ def provenance(config: RegionConfig, inputs_dir: Path) -> dict[str, InputRecord]
             synthetic = bool(listed.get("synthetic", True))
         else:
             synthetic = _declared_synthetic(paths[name], spec)
-        records[name] = InputRecord(name, relative, digest, synthetic)
+        found = store.find(f"{inputs_dir.name}/{relative}", digest)
+        records[name] = InputRecord(name, relative, digest, synthetic,
+                                    found.input if found else None,
+                                    found.version if found else None)
     return records
+
+
+MAX_LISTED = 5
+"""Most distinct bad values named per column."""
+
+
+def check_flow_table(config: RegionConfig, table: pd.DataFrame, points: gpd.GeoDataFrame,
+                     record: InputRecord) -> None:
+    """Check the crossings table against the flow vocabulary and the crossing points, and that
+    it holds the year the transit surface uses.
+
+    Raises:
+        UnusableInput: naming the file, each bad column, its bad values (with how many rows
+            and the first line, the header being line 1) and the allowed ones; or the year
+            the region needs and the months the file holds.
+    """
+    where = f"inputs/{record.path}"
+    missing = [c for c in COLUMNS if c not in table.columns]
+    if missing:
+        raise UnusableInput(f"{where}: column(s) {', '.join(missing)} missing; the flow "
+                            f"counts template has {', '.join(COLUMNS)}")
+    known = set(points["point_id"].astype(str)) if "point_id" in points.columns else set()
+    checks = {
+        "point_id": (lambda v: v in known and is_point_id(v),
+                     f"the crossing points of inputs/{config.inputs['crossing_points'].path}: "
+                     f"{', '.join(sorted(known))}"),
+        "direction": (lambda v: v in DIRECTIONS, ", ".join(DIRECTIONS)),
+        "nationality": (lambda v: v in nationality_codes(), "ISO 3166-1 alpha-3, ZZZ unknown"),
+        "sex": (lambda v: v in SEXES, ", ".join(SEXES)),
+        "age_group": (lambda v: v in AGE_GROUPS, ", ".join(AGE_GROUPS)),
+        "count": (_is_count, "a whole number of persons, 0 or more"),
+    }
+    problems = []
+    for column, (ok, allowed) in checks.items():
+        values = table[column].astype(str)
+        bad = values[~values.map(ok)]
+        if bad.empty:
+            continue
+        shown = []
+        for value, rows in bad.groupby(bad).groups.items():
+            first = int(min(rows)) + 2  # the header is line 1
+            shown.append(f"{value!r} ({len(rows)} rows, first on line {first})")
+        listed = "; ".join(shown[:MAX_LISTED]) + (" ..." if len(shown) > MAX_LISTED else "")
+        problems.append(f"column {column}: {listed}; allowed: {allowed}")
+    if problems:
+        remedy = ("it was generated by an older `cmrisk demo`: run `cmrisk demo --force`"
+                  if record.synthetic else "ingest the counts with `cmrisk ingest flow_counts "
+                  "FILE`, which checks every row, or fix these rows")
+        raise UnusableInput(f"{where} cannot be used: " + " | ".join(problems) + f". {remedy}")
+    transit = config.surfaces.get("transit_pressure", {})
+    year = int(transit.get("year", 2023))  # type: ignore[arg-type]
+    months = sorted(set(table["month"].astype(str)))
+    if not any(m.startswith(f"{year}-") for m in months):
+        span = f"{months[0]} to {months[-1]}" if months else "no month at all"
+        raise UnusableInput(
+            f"{where} has no counts for {year}, the year the transit surface of region "
+            f"{config.id} uses (surfaces.transit_pressure.year); it holds {span}. Ingest "
+            f"counts for {year} (`cmrisk ingest flow_counts FILE` merges them by month) or "
+            "set that year in the region file")
+
+
+def _is_count(value: str) -> bool:
+    return value.isdigit()

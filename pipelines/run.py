@@ -41,7 +41,14 @@ from pipelines.disclosure import crossings_features, protect_flows
 from pipelines.errors import PipelineError, RunValidationError, UnreadableInput
 from pipelines.grid import Grid, align_to_grid
 from pipelines.indicators import build_indicator
-from pipelines.inputs import InputRecord, check_inputs, provenance, read_vector
+from pipelines.inputs import (
+    InputRecord,
+    check_flow_table,
+    check_inputs,
+    input_versions,
+    provenance,
+    read_vector,
+)
 from pipelines.outputs import (
     RISK_CLASS_LAYER,
     SCORE_LAYERS,
@@ -250,6 +257,8 @@ def _run_in(folder: Path, run_id: str, config: RegionConfig, data: DataDir, grid
         tables = {name: _read_input(name, paths[name], lambda p: pd.read_csv(
                       p, dtype={"month": str, "point_id": str}))
                   for name, spec in config.inputs.items() if spec.kind == "table"}
+        check_flow_table(config, tables["crossings"], vectors["crossing_points"],
+                         records["crossings"])
         # Flow counts are used only after disclosure control, for surfaces and publication.
         vectors["crossings"] = published_crossings(tables.pop("crossings"),
                                                    vectors["crossing_points"]).to_crs(grid.crs)
@@ -311,6 +320,7 @@ def _run_in(folder: Path, run_id: str, config: RegionConfig, data: DataDir, grid
                      "bounds_lonlat": list(_lonlat_bbox(grid))},
             "config": config.model_dump(mode="json", by_alias=True),
             "weights": config.weights, "inputs": [r.as_dict() for r in records.values()],
+            "input_versions": input_versions(records),
             "synthetic": synthetic, "timings_s": timer.timings, "summary": summary,
             "layers": sorted(written),
         })
