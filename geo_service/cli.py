@@ -273,16 +273,17 @@ def ingest(
         if report is not None:
             _write_json(report, report_document(exc.report, path, refused=True))
         console.print("[bold red]error:[/] ", end="")
-        console.print(str(exc), markup=False, highlight=False)
+        console.print(str(exc), markup=False, highlight=False, soft_wrap=True)
         raise typer.Exit(1) from None
     except (ValueError, LookupError, OSError, PipelineError, CatalogError) as exc:
         raise _fail(str(exc)) from None
     if report is not None and outcome.report is not None:
         _write_json(report, report_document(outcome.report, path, refused=False))
     for line in outcome.lines:
-        console.print(line, markup=False, highlight=False)
+        console.print(line, markup=False, highlight=False, soft_wrap=True)
     console.print(f"stored as {outcome.input} version {outcome.version.version} "
-                  f"(`cmrisk inputs list {outcome.input}`)", markup=False, highlight=False)
+                  f"(`cmrisk inputs list {outcome.input}`)", markup=False, highlight=False,
+                  soft_wrap=True)
     if outcome.report is not None and not outcome.input.startswith("layer:"):
         console.print("the next `cmrisk run` uses it")
 
@@ -298,7 +299,11 @@ def inputs_list(
     = None,
     data_dir: DataOption = None,
 ) -> None:
-    """The versions of the ingested inputs, oldest first; `*` marks the one in use."""
+    """The versions of the ingested inputs, oldest first; `*` marks the one in use.
+
+    One line per version: input, number, time, who, what (ingest of which file and its
+    SHA-256, baseline, rollback), row counts and a note.
+    """
     from data_catalog.ingest.versions import matching_version, version_store
 
     data = _data(data_dir)
@@ -307,23 +312,21 @@ def inputs_list(
     if input_id and not store.versions(input_id):
         raise _fail(f"no versions of {input_id!r}; inputs with versions: "
                     f"{', '.join(store.inputs()) or 'none'}")
-    table = Table()
-    for column in ("", "input", "version", "created (UTC)", "by", "action", "file", "sha256",
-                   "rows", "note"):
-        table.add_column(column, no_wrap=column in ("input", "sha256"))
     for name in ids:
         current = matching_version(store, data, name)
         for v in store.versions(name):
-            mark = "*" if current is not None and v.version == current.version else ""
-            rows = ", ".join(f"{k} {n}" for k, n in v.rows.items())
-            table.add_row(mark, v.input, str(v.version), v.created.strftime("%Y-%m-%d %H:%M:%S"),
-                          v.user, v.action if v.restores is None else f"{v.action} to "
-                          f"{v.restores}", v.file_name or "", (v.file_sha256 or "")[:12],
-                          rows, v.note)
+            mark = "*" if current is not None and v.version == current.version else " "
+            action = v.action if v.restores is None else f"{v.action} to version {v.restores}"
+            source = f" {v.file_name} (sha256 {v.file_sha256[:12]})" if v.file_name and \
+                v.file_sha256 else ""
+            rows = ", ".join(f"{k} {n:,}" for k, n in v.rows.items())
+            out.print(f"{mark} {v.input} version {v.version}  {v.created:%Y-%m-%d %H:%M:%S} UTC"
+                      f"  {v.user}  {action}{source}" + (f"  [{rows}]" if rows else "")
+                      + (f"  {v.note}" if v.note else ""),
+                      markup=False, highlight=False, soft_wrap=True)
         if current is None and store.versions(name):
-            console.print(f"[yellow]{name}: the files in use match no version (changed outside "
-                          "`cmrisk ingest`?)")
-    out.print(table)
+            console.print(f"{name}: the files in use match no version (changed outside "
+                          "`cmrisk ingest`?)", style="yellow", soft_wrap=True)
 
 
 @inputs_app.command("rollback")

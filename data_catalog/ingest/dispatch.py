@@ -153,7 +153,7 @@ def _pipeline_input(data: DataDir, source_id: str, path: Path,
             f"source {source.id!r} cannot be ingested; what can: {', '.join(takes)}")
     result = source.reader_function()(path, **reader_options(source.id, data.inputs))
     dropped = refuse_bad_rows(result.report, path, allow_drops=options.allow_drops)
-    adapted = adapter(result, AdaptContext(data.inputs, options.bbox, options.replace))
+    adapted = adapter(result, AdaptContext(data.inputs, path, options.bbox, options.replace))
     if empty_outputs(adapted):
         raise SourceFormatError("nothing of it lies in the region", path=path)
     data.ensure()

@@ -50,11 +50,13 @@ class AdaptContext:
 
     Attributes:
         inputs: The data dir's `inputs/` folder.
+        path: The ingested file (named in messages).
         bbox: Keep only what intersects (west, south, east, north), degrees.
         replace: Replace the whole input instead of merging (flow counts).
     """
 
     inputs: Path
+    path: Path
     bbox: BBox | None = None
     replace: bool = False
 
@@ -130,7 +132,7 @@ def _chirps(result: Any, ctx: AdaptContext) -> Adapted:
         raise SourceFormatError(
             f"the rainfall input is the largest one-day precipitation (Rx1day, mm/day), but "
             f"these are {units or 'unknown'} totals; give daily CHIRPS files "
-            "(chirps-v2.0.YYYY.days_p05.nc or chirps-v2.0.YYYY.MM.DD.tif)")
+            "(chirps-v2.0.YYYY.days_p05.nc or chirps-v2.0.YYYY.MM.DD.tif)", path=ctx.path)
     if ctx.bbox is not None:
         precip = precip.rio.clip_box(*ctx.bbox)
     rx1day = precip.max("time", skipna=True).rio.write_crs(precip.rio.crs)
