@@ -38,7 +38,8 @@ def _data(data_dir: Path | None) -> DataDir:
 
 
 def _fail(message: str, code: int = 2) -> typer.Exit:
-    console.print(f"[bold red]error:[/] {message}")
+    console.print("[bold red]error:[/] ", end="")
+    console.print(message, markup=False, highlight=False, soft_wrap=True)
     return typer.Exit(code)
 
 

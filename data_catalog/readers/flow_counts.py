@@ -228,26 +228,28 @@ def read_flow_counts(
     report.rows_read = len(table.rows)
     known = set(known_points) if known_points is not None else None
     good: list[_Row] = []
+    rejected: list[_Row] = []
     seen: dict[tuple[str, ...], int] = {}
     for i, cells in enumerate(table.rows):
         line = table.lines[i]
         raw = {name: cells[j] for name, j in index.items()}
         row = _check_row(i, line, raw, cols, known, report)
         if row is None:
+            rejected.append(_Row(i, line, {c: _normalise(c, raw[c]) for c in KEY}, None))
             continue
         ident = tuple(row.values[c] for c in KEY)
         if ident in seen:
             report.reject(Issue.DUPLICATE_KEY,
-                          f"same point, month, direction, nationality, sex and age group as "
-                          f"line {seen[ident]}; give each combination once",
+                          f"the same key as line {seen[ident]}",
                           row=i, line=line, column=", ".join(cols[c] for c in KEY),
                           value=",".join(ident), key=",".join(ident),
                           allowed="each point, month, direction, nationality, sex and age "
                           "group once")
+            rejected.append(row)
             continue
         seen[ident] = line
         good.append(row)
-    details = _check_totals(good, report, cols)
+    details = _check_totals(good, rejected, report, cols)
     frame = _frame([r.values | {"count": r.count} for r in details])
     result: pd.DataFrame = frame
     if points is not None:
@@ -281,7 +283,8 @@ def _check_row(i: int, line: int, raw: dict[str, str], cols: dict[str, str],
             reject(Issue.MISSING_VALUE, col, "empty")
         elif col == "point_id":
             if not is_point_id(value):
-                reject(Issue.UNKNOWN_CODE, col, "not a crossing point id")
+                listed = f" (known: {', '.join(sorted(known))})" if known else ""
+                reject(Issue.UNKNOWN_CODE, col, f"not a crossing point id{listed}")
             elif known is not None and value not in known:
                 reject(Issue.UNKNOWN_CODE, col, "not a known crossing point (known: "
                        f"{', '.join(sorted(known)) or 'none'})")
@@ -320,7 +323,8 @@ def _check_row(i: int, line: int, raw: dict[str, str], cols: dict[str, str],
     return _Row(i, line, values, count)
 
 
-def _check_totals(rows: list[_Row], report: IngestReport, cols: dict[str, str]) -> list[_Row]:
+def _check_totals(rows: list[_Row], rejected: list[_Row], report: IngestReport,
+                  cols: dict[str, str]) -> list[_Row]:
     """Check every total row against the detail rows it sums; returns the detail rows.
 
     A total row (`_T` in some breakdown columns) must equal the sum of the detail rows (no
@@ -337,10 +341,15 @@ def _check_totals(rows: list[_Row], report: IngestReport, cols: dict[str, str]) 
             continue
         over = [cols[c] for c in BREAKDOWN_COLUMNS if total.values[c] == TOTAL]
         lines = line_ranges([r.line for r in parts])
+        label = "line" if len(parts) == 1 else "lines"
+        bad = [r.line for r in rejected if TOTAL not in r.values.values()
+               and all(r.values.get(c) == v for c, v in fixed.items())]
+        skipped = (f"; {'line' if len(bad) == 1 else 'lines'} {line_ranges(bad)}, rejected "
+                   "above, are not counted") if bad else ""
         report.reject(
             Issue.TOTAL_MISMATCH,
             f"the total over {', '.join(over)} is {total.count} but its {len(parts)} detail "
-            f"row(s) ({'lines ' + lines if parts else 'none'}) add up to {summed}",
+            f"row(s) ({label + ' ' + lines if parts else 'none'}) add up to {summed}{skipped}",
             row=total.index, line=total.line, column=cols["count"], value=str(total.count),
             allowed=f"the sum of the detail rows ({summed})",
             key=",".join(total.values[c] for c in KEY))

@@ -117,7 +117,7 @@ def test_every_bad_field_has_its_own_line(counts: Path) -> None:
     mismatch = report.for_issue(Issue.TOTAL_MISMATCH)[0]
     assert "lines 12-13" in mismatch.detail and "add up to 9" in mismatch.detail
     duplicate = report.for_issue(Issue.DUPLICATE_KEY)[0]
-    assert "as line 4" in duplicate.detail
+    assert duplicate.detail == "the same key as line 4"
 
 
 def test_old_template_values_get_a_hint(tmp_path: Path) -> None:
