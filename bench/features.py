@@ -188,8 +188,8 @@ def main() -> None:
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
 
+    from data_catalog.ingest import IngestOptions, ingest
     from data_catalog.paths import DataDir
-    from layers.user_vectors import ingest_vector
 
     shutil.rmtree(WORK, ignore_errors=True)
     WORK.mkdir(parents=True)
@@ -198,7 +198,8 @@ def main() -> None:
     for n in sizes:
         print(f"writing {n:,} points", flush=True)
         files[n] = write_points(n, WORK, geojson=not args.no_peers)
-        ingest_vector(data, files[n][0], layer_id=f"points_{n}", title=f"{n} points")
+        ingest(data, "vector", files[n][0],
+               IngestOptions(layer_id=f"points_{n}", title=f"{n} points"))
 
     results: dict[str, dict[int, dict[str, Any]]] = {"cmrisk": {}, "parquet": {}, "geojson": {}}
     port = free_port()

@@ -60,8 +60,8 @@ def build_cog(out: Path, per_zoom: int) -> tuple[Path, Path, list[tuple[int, int
     import morecantile
     from rasterio.warp import transform_bounds
 
+    from data_catalog.ingest import IngestOptions, ingest
     from data_catalog.paths import DataDir
-    from layers.user_rasters import ingest_raster
     from pipelines.config import load_region
     from pipelines.grid import Grid
     from pipelines.publish import write_cog
@@ -77,8 +77,8 @@ def build_cog(out: Path, per_zoom: int) -> tuple[Path, Path, list[tuple[int, int
                   + rng.normal(0, 0.3, grid.shape)).astype("float32")
         values[: grid.height // 5, : grid.width // 4] = np.nan
         write_cog(source, values, grid, nodata=np.nan, tags={}, resampling="average")
-        ingest_raster(data, source, layer_id=LAYER, title="Bench score", colormap="viridis",
-                      rescale=RESCALE)
+        ingest(data, "raster", source, IngestOptions(
+            layer_id=LAYER, title="Bench score", colormap="viridis", rescale=RESCALE))
         source.unlink()
     tms = morecantile.tms.get("WebMercatorQuad")
     bbox = transform_bounds(grid.crs, "EPSG:4326", *grid.bounds, densify_pts=21)

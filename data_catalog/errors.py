@@ -83,9 +83,13 @@ class MissingCRSError(SourceFormatError):
     """A raster or vector dataset that declares no coordinate reference system."""
 
     def __init__(self, *, path: str | Path | None = None, what: str = "dataset") -> None:
+        name = Path(path).name if path is not None else "FILE"
+        how = (f"e.g. `gdal_edit.py -a_srs EPSG:4326 {name}` when its coordinates are "
+               "longitude/latitude" if what.startswith("raster")
+               else "e.g. the .prj file beside a shapefile, or `ogr2ogr -a_srs EPSG:4326`")
         super().__init__(
-            f"the {what} has no coordinate reference system (CRS); "
-            "add one (e.g. a .prj file or `gdal_edit.py -a_srs`) before ingesting it",
+            f"the {what} has no coordinate reference system (CRS); add one ({how}) before "
+            "ingesting it",
             path=path,
         )
 

@@ -9,6 +9,8 @@
 <data dir>/regions/<region>/current
 <data dir>/layers/<id>/                       user layers (`cmrisk ingest raster|vector`),
                                               served beside every region's run
+<data dir>/versions/                           every version of every ingested input
+                                              (data_catalog.ingest.versions)
 ```
 
 The default region keeps the top of the data dir, as before regions existed, so that data
@@ -27,6 +29,9 @@ from pathlib import Path
 
 DATA_DIR_ENV = "CMRISK_DATA_DIR"
 """Environment variable naming the data dir (default `./data`)."""
+
+USER_LAYER_ITEM = "item.json"
+"""The STAC item of a user layer, beside its data in `layers/<id>/`."""
 
 SAFE_ID = re.compile(r"^[a-z0-9][a-z0-9_\-]{0,63}$")
 """What a layer, run, region or collection id may look like: it is also a folder name."""

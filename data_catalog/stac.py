@@ -23,6 +23,13 @@ GEOPARQUET_MEDIA_TYPE = "application/vnd.apache.parquet"
 PREFIX = "cmrisk:"
 """Namespace of cmrisk's own item properties."""
 
+COLORMAPS: frozenset[str] = frozenset(
+    ["viridis", "magma", "inferno", "plasma", "cividis", "ylorrd", "ylgnbu", "rdylgn_r",
+     "rdylgn", "blues", "greens", "reds", "oranges", "greys", "spectral_r", "terrain", "rdbu_r"]
+)
+"""The colormap names an item's `cmrisk:colormap` may hold (all known to rio-tiler); the
+service lets clients ask for these only."""
+
 
 def sha256_of(path: Path, chunk: int = 1 << 20) -> str:
     """Hex SHA-256 of a file."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 from pathlib import Path
@@ -22,7 +23,6 @@ from data_catalog.paths import (
     default_data_dir,
     switch_symlink,
 )
-from layers.events import EVENT_LAYERS
 from pipelines import area_record as col
 from pipelines.errors import PipelineError
 
@@ -30,6 +30,8 @@ app = typer.Typer(help="cmrisk: climate-mobility risk maps of the Darién and be
                   no_args_is_help=True, pretty_exceptions_enable=False)
 runs_app = typer.Typer(help="The kept pipeline runs.", no_args_is_help=True)
 app.add_typer(runs_app, name="runs")
+inputs_app = typer.Typer(help="The versions of ingested inputs.", no_args_is_help=True)
+app.add_typer(inputs_app, name="inputs")
 console = Console(stderr=True)
 out = Console()
 
@@ -45,7 +47,8 @@ def _data(data_dir: Path | None) -> DataDir:
 
 
 def _fail(message: str, code: int = 2) -> typer.Exit:
-    console.print(f"[bold red]error:[/] {message}")
+    console.print("[bold red]error:[/] ", end="")
+    console.print(message, markup=False, highlight=False, soft_wrap=True)
     return typer.Exit(code)
 
 
@@ -268,46 +271,115 @@ def ingest(
     region: Annotated[str | None, typer.Option(help="Clip to this region.")] = None,
     access: Annotated[str, typer.Option(
         help="public, or restricted: served only to tokens scoped to the layer.")] = "public",
+    allow_drops: Annotated[bool, typer.Option(
+        "--allow-drops", help="Store the good rows of a file that has bad ones (without it, "
+        "a file with any bad row is refused whole).")] = False,
+    replace: Annotated[bool, typer.Option(
+        "--replace", help="Flow counts: make this file the whole table instead of merging it "
+        "by (point, month).")] = False,
+    report: Annotated[Path | None, typer.Option(
+        "--report", help="Write the reader's report as JSON to this file (also when the file "
+        "is refused).")] = None,
     data_dir: DataOption = None,
 ) -> None:
-    """Add a file: a pipeline input (SOURCE = source id) or a user layer (raster/vector)."""
+    """Add a file: a pipeline input (SOURCE = source id) or a user layer (raster/vector).
+
+    All or nothing: a file with any bad row is refused, nothing is stored, and every bad field
+    is listed by its line (the header is line 1). Every ingest is a new version of its input
+    (`cmrisk inputs list`); flow counts merge by (point, month).
+    """
+    from data_catalog.ingest import IngestOptions, IngestRefused, ingest, report_document
+
     if access not in ("public", "restricted"):
         raise _fail("--access must be public or restricted")
     level: Literal["public", "restricted"] = "restricted" if access == "restricted" else "public"
-
     data = _data(data_dir).ensure()
     try:
-        if source == "raster":
-            from layers.user_rasters import ingest_raster
-
-            if layer_id is None:
-                raise _fail("--id is required for `ingest raster`")
-            layer = ingest_raster(data, path, layer_id=layer_id, title=title, units=units,
-                                  colormap=colormap, rescale=rescale, access=level)
-            console.print(f"raster layer {layer.id!r} added")
-        elif source == "vector":
-            from layers.user_vectors import ingest_vector
-
-            if layer_id is None:
-                raise _fail("--id is required for `ingest vector`")
-            report = ingest_vector(data, path, layer_id=layer_id, title=title, access=level)
-            console.print(f"vector layer {layer_id!r} added: {report}")
-        elif source in EVENT_LAYERS:
-            from layers.events import ingest_events
-
-            report = ingest_events(data, source, path)
-            console.print(f"{source}: collection {report['id']!r} "
-                          f"({report['features_written']} events)")
-        else:
-            from data_catalog.ingest import ingest_source
+        bbox = None
+        if region:
             from pipelines.config import load_region
 
-            bbox = load_region(region).grid.bounds_lonlat if region else None
-            result = ingest_source(data, source, path, bbox=bbox)
-            console.print(f"{source}: {result.summary()}")
-            console.print("the next `cmrisk run` uses it in place of the generated input")
+            bbox = load_region(region).grid.bounds_lonlat
+        options = IngestOptions(layer_id=layer_id, title=title, units=units, colormap=colormap,
+                                rescale=rescale, access=level, bbox=bbox,
+                                allow_drops=allow_drops, replace=replace)
+        outcome = ingest(data, source, path, options)
+    except IngestRefused as exc:
+        if report is not None:
+            _write_json(report, report_document(exc.report, path, refused=True))
+        console.print("[bold red]error:[/] ", end="")
+        console.print(str(exc), markup=False, highlight=False, soft_wrap=True)
+        raise typer.Exit(1) from None
     except (ValueError, LookupError, OSError, PipelineError, CatalogError) as exc:
         raise _fail(str(exc)) from None
+    if report is not None and outcome.report is not None:
+        _write_json(report, report_document(outcome.report, path, refused=False))
+    for line in outcome.lines:
+        console.print(line, markup=False, highlight=False, soft_wrap=True)
+    console.print(f"stored as {outcome.input} version {outcome.version.version} "
+                  f"(`cmrisk inputs list {outcome.input}`)", markup=False, highlight=False,
+                  soft_wrap=True)
+    if outcome.report is not None and not outcome.input.startswith("layer:"):
+        console.print("the next `cmrisk run` uses it")
+
+
+def _write_json(path: Path, document: dict[str, Any]) -> None:
+    path.write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
+@inputs_app.command("list")
+def inputs_list(
+    input_id: Annotated[str | None, typer.Argument(
+        metavar="SOURCE", help="One input (a source id, or layer:<id>); all when omitted.")]
+    = None,
+    data_dir: DataOption = None,
+) -> None:
+    """The versions of the ingested inputs, oldest first; `*` marks the one in use.
+
+    One line per version: input, number, time, who, what (ingest of which file and its
+    SHA-256, baseline, rollback), row counts and a note.
+    """
+    from data_catalog.ingest.versions import matching_version, version_store
+
+    data = _data(data_dir)
+    store = version_store(data)
+    ids = [input_id] if input_id else store.inputs()
+    if input_id and not store.versions(input_id):
+        raise _fail(f"no versions of {input_id!r}; inputs with versions: "
+                    f"{', '.join(store.inputs()) or 'none'}")
+    for name in ids:
+        current = matching_version(store, data, name)
+        for v in store.versions(name):
+            mark = "*" if current is not None and v.version == current.version else " "
+            action = v.action if v.restores is None else f"{v.action} to version {v.restores}"
+            source = f" {v.file_name} (sha256 {v.file_sha256[:12]})" if v.file_name and \
+                v.file_sha256 else ""
+            rows = ", ".join(f"{k} {n:,}" for k, n in v.rows.items())
+            out.print(f"{mark} {v.input} version {v.version}  {v.created:%Y-%m-%d %H:%M:%S} UTC"
+                      f"  {v.user}  {action}{source}" + (f"  [{rows}]" if rows else "")
+                      + (f"  {v.note}" if v.note else ""),
+                      markup=False, highlight=False, soft_wrap=True)
+        if current is None and store.versions(name):
+            console.print(f"{name}: the files in use match no version (changed outside "
+                          "`cmrisk ingest`?)", style="yellow", soft_wrap=True)
+
+
+@inputs_app.command("rollback")
+def inputs_rollback(
+    input_id: Annotated[str, typer.Argument(metavar="SOURCE", help="A source id or layer:<id>.")],
+    version: Annotated[int, typer.Argument(help="The version to restore.")],
+    data_dir: DataOption = None,
+) -> None:
+    """Restore VERSION of SOURCE byte for byte (recorded as a new version)."""
+    from data_catalog.ingest import UnknownVersion, rollback, version_store
+
+    data = _data(data_dir)
+    try:
+        restored = rollback(data, version_store(data), input_id, version)
+    except UnknownVersion as exc:
+        raise _fail(str(exc)) from None
+    console.print(f"{input_id}: version {version} restored as version {restored.version}; "
+                  "the next `cmrisk run` uses it")
 
 
 @app.command()

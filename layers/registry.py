@@ -14,7 +14,7 @@ from typing import Any
 
 import pystac
 
-from data_catalog.paths import DEFAULT_REGION, SAFE_ID, DataDir
+from data_catalog.paths import DEFAULT_REGION, SAFE_ID, USER_LAYER_ITEM, DataDir
 from data_catalog.runs import RUN_MANIFEST
 from data_catalog.stac import cmrisk_fields, read_items
 from layers.models import Layer, LegendClass, MapPlacement, Style
@@ -27,7 +27,6 @@ from layers.styles import (
     style_of,
 )
 
-USER_LAYER_ITEM = "item.json"
 USER_LAYER_ORDER = 1_000_000
 """User layers come after every run layer."""
 

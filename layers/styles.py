@@ -7,13 +7,12 @@ from typing import Any
 
 from rio_tiler.colormap import cmap as colormaps
 
+from data_catalog.stac import COLORMAPS
 from layers.models import ColorBy, Legend, LegendClass, Style
 
-ALLOWED_COLORMAPS: frozenset[str] = frozenset(
-    ["viridis", "magma", "inferno", "plasma", "cividis", "ylorrd", "ylgnbu", "rdylgn_r",
-     "rdylgn", "blues", "greens", "reds", "oranges", "greys", "spectral_r", "terrain", "rdbu_r"]
-)
-"""Colormap names a client may ask for (all known to rio-tiler)."""
+ALLOWED_COLORMAPS: frozenset[str] = COLORMAPS
+"""Colormap names a client may ask for (all known to rio-tiler; `data_catalog.stac.COLORMAPS`,
+which user layers are checked against when ingested)."""
 
 DEFAULT_VECTOR_COLOR = "#3b5bdb"
 """Colour of a vector layer whose metadata names none (user layers)."""

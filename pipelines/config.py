@@ -35,6 +35,7 @@ from pydantic import (
     model_validator,
 )
 
+from data_catalog.stac import COLORMAPS
 from pipelines.errors import ConfigError, UnknownRegion
 from pipelines.surfaces import SURFACES
 
@@ -274,11 +275,8 @@ class StretchStyle(_Strict):
     @field_validator("colormap")
     @classmethod
     def _known_colormap(cls, value: str) -> str:
-        # Imported here: rio-tiler costs a second to import, and only this style needs it.
-        from rio_tiler.colormap import cmap
-
-        if value not in cmap.list():
-            raise ValueError(f"unknown colormap {value!r}")
+        if value not in COLORMAPS:  # the names the service renders and lets clients ask for
+            raise ValueError(f"unknown colormap {value!r}; known: {', '.join(sorted(COLORMAPS))}")
         return value
 
 

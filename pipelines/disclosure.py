@@ -36,11 +36,18 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from data_catalog.vocabulary import AGE_GROUPS, SEXES
+
 THRESHOLD = 5
 """Cells with 1 to THRESHOLD - 1 people are suppressed."""
 
 MARGINS: tuple[str, ...] = ("sex", "age_group", "nationality")
 """The one-way margins published beside the total."""
+
+VOCABULARY: dict[str, tuple[str, ...]] = {"sex": SEXES, "age_group": AGE_GROUPS}
+"""Margins whose categories are fixed by the flow vocabulary (`data_catalog.vocabulary`): all
+are published, in this order, whether or not the data hold them (absent ones are 0), so the
+served table has the same columns every month. Nationality cells are the ones the data hold."""
 
 KEYS: tuple[str, str] = ("point_id", "month")
 """One published record per crossing point and month."""
@@ -95,6 +102,14 @@ def _month(values: pd.Series) -> pd.Series:
     return values.astype(str).str.slice(0, 7)
 
 
+def _categories(margin: str, values: pd.Series) -> list[str]:
+    """A margin's categories in publication order: the vocabulary's (if fixed), then any
+    other value found, sorted."""
+    fixed = list(VOCABULARY.get(margin, ()))
+    found = sorted(set(values.dropna().astype(str)) - set(fixed))
+    return fixed + found
+
+
 def _protect_margin(values: np.ndarray, threshold: int) -> tuple[np.ndarray, bool]:
     """Statuses of one margin's cells given a published total; False if it cannot be protected.
 
@@ -139,7 +154,7 @@ def protect_flows(table: pd.DataFrame, *, margins: Sequence[str] = MARGINS,
     frame["month"] = _month(frame["month"])
     frame["point_id"] = frame["point_id"].astype(str)
     frame["count"] = pd.to_numeric(frame["count"], errors="coerce").fillna(0).astype("int64")
-    categories = {m: sorted(frame[m].dropna().astype(str).unique().tolist()) for m in margins}
+    categories = {m: _categories(m, frame[m]) for m in margins}
     totals = frame.groupby(list(KEYS))["count"].sum()
     by_margin = {m: frame.assign(**{m: frame[m].astype(str)}).pivot_table(
         index=list(KEYS), columns=m, values="count", aggfunc="sum", fill_value=0)

@@ -28,5 +28,10 @@ class UnreadableInput(PipelineError):
     """An input file that exists but cannot be read (truncated, corrupt, wrong format)."""
 
 
+class UnusableInput(PipelineError):
+    """An input that reads but that the run cannot use; the message says what to fix in the
+    input's own terms (file, column, value)."""
+
+
 class RunValidationError(PipelineError):
     """A finished run whose outputs failed validation; it never becomes current."""

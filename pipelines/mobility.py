@@ -15,6 +15,8 @@ import shapely
 from rasterio.enums import MergeAlg
 from rasterio.features import rasterize
 
+from data_catalog.vocabulary import CHILD_AGE_GROUPS
+from pipelines.disclosure import property_name
 from pipelines.grid import Grid
 
 DAYS_PER_YEAR = 365.0
@@ -72,8 +74,9 @@ def kernel_density(grid: Grid, points: gpd.GeoDataFrame, weight: str, kernel_km:
     return gaussian_blur(mass, sigma) / grid.cell_area_km2 / per_years
 
 
-CHILDREN = "age_group_0_17"
-"""The published column of children (age group 0-17) in the protected crossings table."""
+CHILDREN: tuple[str, ...] = tuple(property_name("age_group", age) for age in CHILD_AGE_GROUPS)
+"""The published columns of children (age groups 0-4, 5-11 and 12-17) in the protected
+crossings table."""
 
 
 def yearly_flow(crossings: pd.DataFrame, year: int) -> dict[str, float]:
@@ -190,17 +193,19 @@ def children_share(grid: Grid, crossings: pd.DataFrame, segments: gpd.GeoDataFra
     """Share (0–1) of children among people crossing in `year`, in the corridor of the segments
     of each direction; NaN outside any corridor.
 
-    Computed from the protected crossings table, over the records whose children's cell is
-    published, so the surface reveals nothing that disclosure control withheld.
+    Computed from the protected crossings table, over the records whose children's cells
+    (0-4, 5-11, 12-17) and total are all published, so the surface reveals nothing that
+    disclosure control withheld: share = (0-4 + 5-11 + 12-17) / total.
     """
     rows = crossings[crossings["month"].str.startswith(f"{year}-")]
-    rows = rows[rows[CHILDREN].notna() & rows["total"].notna()]
+    columns = list(CHILDREN)
+    rows = rows[rows[columns].notna().all(axis=1) & rows["total"].notna()]
     result = np.full(grid.shape, np.nan)
     for direction, group in rows.groupby("direction"):
         total = float(group["total"].sum())
         if total <= 0:
             continue
-        share = float(group[CHILDREN].sum()) / total
+        share = float(group[columns].to_numpy(dtype="float64").sum()) / total
         lanes = segments[segments["direction"] == direction]
         if lanes.empty:
             continue

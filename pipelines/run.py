@@ -25,7 +25,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from data_catalog.paths import DataDir, RegionDir, switch_symlink
+from data_catalog.paths import DataDir, switch_symlink
 from data_catalog.runs import (
     RUN_MANIFEST,
     clean_partial_runs,
@@ -40,7 +40,13 @@ from pipelines.align import align_to_grid
 from pipelines.config import RegionConfig
 from pipelines.grid import Grid
 from pipelines.indicators import build_indicator
-from pipelines.inputs import check_inputs, provenance, read_input, read_vectors
+from pipelines.inputs import (
+    check_inputs,
+    input_versions,
+    provenance,
+    read_input,
+    read_vectors,
+)
 from pipelines.outputs import published_layers
 from pipelines.publish import (
     layer_items,
@@ -130,20 +136,21 @@ def run(config: RegionConfig, data: DataDir, *, scale: int = 1,
     grid = Grid.from_spec(config.grid, scale)
 
     try:
-        return _run_in(folder, run_id, config, region, grid, scale, timer, now, switch)
+        return _run_in(folder, run_id, config, data, grid, scale, timer, now, switch)
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)  # a failed run leaves nothing behind
         raise
 
 
-def _run_in(folder: Path, run_id: str, config: RegionConfig, region: RegionDir, grid: Grid,
+def _run_in(folder: Path, run_id: str, config: RegionConfig, data: DataDir, grid: Grid,
             scale: int, timer: _Timer, now: datetime, switch: bool) -> RunResult:
     """The stages of `run`, writing into `folder`."""
+    region = data.region(config.id)
     layers_out = published_layers(config)
     with timer.stage("inputs"):
-        records = provenance(config, region.inputs)
+        records = provenance(config, region.inputs, data)
         paths = check_inputs(config, region.inputs)
-        vectors = read_vectors(config, paths, grid.crs)
+        vectors = read_vectors(config, paths, grid.crs, records)
 
     with timer.stage("align"):
         layers: dict[str, np.ndarray] = {}
@@ -206,6 +213,7 @@ def _run_in(folder: Path, run_id: str, config: RegionConfig, region: RegionDir, 
                      "bounds_lonlat": list(lonlat_bbox(grid))},
             "config": config.model_dump(mode="json", by_alias=True),
             "weights": config.weights, "inputs": [r.as_dict() for r in records.values()],
+            "input_versions": input_versions(records),
             "synthetic": synthetic, "timings_s": timer.timings, "summary": summary,
             "layers": sorted(written),
         })

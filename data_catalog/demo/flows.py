@@ -3,17 +3,17 @@ streams of its ``flows.yaml`` (:mod:`data_catalog.demo.spec`) with the demograph
 
 Real facts the Darién table is built on:
 
-* North-bound crossings of the Darién jungle counted by Panama's National Migration Service
+* Northbound crossings of the Darién jungle counted by Panama's National Migration Service
   (Servicio Nacional de Migración, SNM), yearly totals as quoted in METHOD.md ("Why this
   exists"): 2021: 133,726; 2022: 248,284; 2023: 520,085; 2024: 302,203; about 20% of them
-  children (0-17). The north-bound rows of the table add up to these totals exactly.
+  children (0-17). The northbound rows of the table add up to these totals exactly.
 * The nationality mix changed by year: in 2021 Haitians dominated, many travelling with children
   born in Chile or Brazil (who are counted as Chilean and Brazilian nationals); from 2022 to 2024
   Venezuelans dominated; Ecuadorians and Chinese nationals rose in 2023.
 * 2023 was the peak year, with its peak in August-September (about 80,000 a month).
 * Most people were registered at Bajo Chiquito (PA-BCH) after the route over the border ridge;
   a smaller number came out at Canaán Membrillo (PA-CAN).
-* In late 2024 a small south-bound (reverse) flow began, by boat along the Caribbean coast to
+* In late 2024 a small southbound (reverse) flow began, by boat along the Caribbean coast to
   Necoclí (CO-NEC).
 
 Everything below the yearly totals is synthetic: the monthly shape only resembles the published
@@ -60,13 +60,21 @@ NATIONALITIES: Final[tuple[str, ...]] = (
 """ISO 3166-1 alpha-3 nationalities of the table; ``ZZZ`` = all others."""
 
 SEXES: Final[tuple[str, ...]] = ("F", "M")
-AGE_GROUPS: Final[tuple[str, ...]] = ("0-17", "18-59", "60+")
+"""Sex codes of the table (the vocabulary's F and M; the demo has no unknown sex)."""
+
+AGE_GROUPS: Final[tuple[str, ...]] = ("0-4", "5-11", "12-17", "18-59", "60+")
+"""Age groups of the table (the vocabulary's five; the demo has no unknown age)."""
+
+CHILD_AGE_SPLIT: Final[dict[str, float]] = {"0-4": 0.45, "5-11": 0.35, "12-17": 0.20}
+"""How each nationality's children (``CHILD_SHARE``) split into the three children's age
+groups: fixed shares chosen for the demo (synthetic; young children are the largest group
+among the children crossing the Darién)."""
 
 CHILD_SHARE: Final[dict[str, float]] = {
     "VEN": 0.20, "HTI": 0.10, "ECU": 0.27, "CHN": 0.12, "COL": 0.22, "CHL": 0.90,
     "BRA": 0.90, "PER": 0.20, "AFG": 0.25, "IND": 0.03, "CMR": 0.08, "ZZZ": 0.10,
 }  # fmt: skip
-"""Share of children (0-17) within each nationality."""
+"""Share of children (0-17, split by ``CHILD_AGE_SPLIT``) within each nationality."""
 
 ELDER_SHARE: Final[dict[str, float]] = {
     "VEN": 0.015, "HTI": 0.006, "ECU": 0.02, "CHN": 0.02, "COL": 0.02, "CHL": 0.002,
@@ -119,8 +127,10 @@ def _demography(nat_mix: np.ndarray) -> np.ndarray:
         child, elder = CHILD_SHARE[nat], ELDER_SHARE[nat]
         adult = 1.0 - child - elder
         fem = ADULT_FEMALE_SHARE[nat]
-        out[i, 0] = (child * 0.48, adult * fem, elder * min(fem + 0.1, 0.6))
-        out[i, 1] = (child * 0.52, adult * (1 - fem), elder * (1 - min(fem + 0.1, 0.6)))
+        children = [child * CHILD_AGE_SPLIT[age] for age in AGE_GROUPS[:3]]
+        elder_fem = min(fem + 0.1, 0.6)
+        out[i, 0] = (*(c * 0.48 for c in children), adult * fem, elder * elder_fem)
+        out[i, 1] = (*(c * 0.52 for c in children), adult * (1 - fem), elder * (1 - elder_fem))
         out[i] *= nat_mix[i]
     return out
 

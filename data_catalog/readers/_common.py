@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from data_catalog.errors import MissingColumnError, SourceFormatError
+from data_catalog.limits import check_feature_count
 from data_catalog.readers.report import Action, IngestReport, Issue
 
 PathLike = str | Path
@@ -177,6 +178,7 @@ def read_csv(path: Path, report: IngestReport, *, hxl: bool = True) -> CsvTable:
         lines.append(line)
     if header is None:
         raise SourceFormatError("empty CSV file (no header)", path=path)
+    check_feature_count(len(rows), path, what="rows")
     return CsvTable(header=header, rows=rows, lines=lines)
 
 

@@ -13,6 +13,7 @@ import xarray as xr
 from rasterio.errors import RasterioIOError
 
 from data_catalog.errors import MissingCRSError, SourceFormatError
+from data_catalog.limits import check_raster_size
 from data_catalog.readers._common import BBox
 from data_catalog.readers.report import Action, IngestReport, Issue
 
@@ -70,9 +71,12 @@ def check_raster(target: str, path: Path, report: IngestReport, *,
     Raises:
         SourceFormatError: GDAL cannot open it as a raster.
         MissingCRSError: It has no CRS.
+        IngestLimitError: It declares more pixels or bytes than the ingest limits allow.
     """
     try:
         with rasterio.open(target) as ds:
+            if ds.count:
+                check_raster_size(ds.width, ds.height, ds.count, ds.dtypes[0], path)
             info = {"tags": ds.tags(), "band_tags": ds.tags(1) if ds.count else {},
                     "nodata": ds.nodata, "count": ds.count, "subdatasets": ds.subdatasets,
                     "driver": ds.driver, "assumed_crs": False}

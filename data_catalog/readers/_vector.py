@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import tempfile
-import zipfile
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -15,6 +14,7 @@ from pyogrio.errors import DataSourceError
 from shapely.geometry.base import BaseGeometry
 
 from data_catalog.errors import MissingCRSError, SourceFormatError
+from data_catalog.limits import check_feature_count, safe_extract
 from data_catalog.readers._common import BBox, resolve_columns
 from data_catalog.readers.report import Action, IngestReport, Issue
 
@@ -28,8 +28,9 @@ TABULAR_SUFFIXES = (".csv", ".tsv", ".txt", ".xlsx", ".xls", ".parquet")
 def vector_files(path: Path) -> Iterator[list[Path]]:
     """The vector datasets inside `path`: itself, or those in a (nested) zip archive.
 
-    A zip is extracted to a temporary folder that lives as long as the context; zips inside
-    it (the WDPA download holds three) are extracted too.
+    A zip is extracted to a temporary folder that lives as long as the context, within the
+    ingest limits (`data_catalog.limits.safe_extract`); zips inside it (the WDPA download holds
+    three) are extracted too, one level deep by default.
 
     Raises:
         SourceFormatError: For a tabular file (CSV, Excel, ...) or a zip without vector data.
@@ -46,7 +47,7 @@ def vector_files(path: Path) -> Iterator[list[Path]]:
         return
     with tempfile.TemporaryDirectory(prefix="cmrisk-zip-") as tmp:
         root = Path(tmp)
-        _extract(path, root)
+        safe_extract(path, root)
         found = sorted(
             p for p in root.rglob("*")
             if p.suffix.lower() in VECTOR_SUFFIXES and (p.is_file() or p.suffix.lower() == ".gdb")
@@ -56,25 +57,6 @@ def vector_files(path: Path) -> Iterator[list[Path]]:
             raise SourceFormatError("the zip holds no shapefile, GeoPackage, GeoJSON or FileGDB",
                                     path=path)
         yield found
-
-
-def _extract(archive: Path, into: Path, depth: int = 0) -> None:
-    try:
-        with zipfile.ZipFile(archive) as zf:
-            for member in zf.namelist():
-                # Refuse members that would escape the folder (zip slip).
-                target = (into / member).resolve()
-                if not target.is_relative_to(into.resolve()):
-                    raise SourceFormatError(f"unsafe path in zip: {member!r}", path=archive)
-            zf.extractall(into)
-    except zipfile.BadZipFile as exc:
-        raise SourceFormatError(f"not a valid zip archive ({exc})", path=archive) from exc
-    if depth < 3:
-        for inner in sorted(into.rglob("*.zip")):
-            sub = inner.with_suffix("")
-            sub.mkdir(exist_ok=True)
-            _extract(inner, sub, depth + 1)
-            inner.unlink()
 
 
 def read_layers(
@@ -104,6 +86,8 @@ def read_layers(
                        f"layer {name!r} has no geometry; not read", count=0)
             continue
         try:
+            declared = pyogrio.read_info(path, layer=name, force_feature_count=True)["features"]
+            check_feature_count(int(declared), path)
             gdf = pyogrio.read_dataframe(path, layer=name, bbox=bbox, where=where)
         except (DataSourceError, OSError) as exc:
             raise SourceFormatError(f"cannot read layer {name!r} ({exc})", path=path) from exc

@@ -50,6 +50,7 @@ from data_catalog.readers._common import (
     provenance,
     read_csv,
     resolve_columns,
+    snake,
 )
 from data_catalog.readers.report import Action, IngestReport, Issue, ReadResult
 
@@ -131,6 +132,7 @@ def read_idmc_api_json(
     (p,) = as_paths(path)
     reader = "data_catalog.readers.idmc_gidd:read_idmc_api_json"
     report = new_report(source_id, reader, [p], unit="row")
+    report.positions = "record"
     data = load_json(p, report)
     if isinstance(data, dict) and isinstance(data.get("results"), list):
         if data.get("next"):
@@ -145,7 +147,7 @@ def read_idmc_api_json(
     for i, obj in enumerate(data):
         cols = resolve_columns(obj.keys(), API_REQUIRED, API_OPTIONAL, path=p)
         rec = {k: obj[v] for k, v in cols.items()}
-        rows.append(_event(i, rec, report))
+        rows.append(_event(i, rec, report, i + 1))
     frame = _frame([r for r in rows if r is not None], EVENT_COLUMNS)
     return _finish(frame, report, countries, variant="api_json")
 
@@ -189,11 +191,11 @@ def read_idmc_hdx_csv(
                 "hazard_type_name": raw["Hazard Type"],
                 "new_displacement": raw["New Displacements"],
             }
-            event = _event(i, rec, report)
+            event = _event(i, rec, report, table.lines[i])
             if event is not None:
                 out.append(event)
         else:
-            country_year = _country_year(i, raw, report)
+            country_year = _country_year(i, raw, report, table.lines[i])
             if country_year is not None:
                 out.append(country_year)
     columns = EVENT_COLUMNS if layout is HDX_EVENTS_HEADER else COUNTRY_YEAR_COLUMNS
@@ -205,21 +207,24 @@ def _text(value: Any) -> str | None:
     return clean_text(value)[0] if value is not None else None
 
 
-def _int(value: Any, name: str, report: IngestReport, row: int, key: str) -> int | None:
+def _int(value: Any, name: str, report: IngestReport, row: int, key: str,
+         line: int) -> int | None:
     try:
         return parse_int(value)
     except ValueError:
-        report.add(Issue.INVALID_NUMBER, Action.FIXED, f"{name} {value!r} unreadable; set to NA",
-                   row=row, key=key)
+        report.reject(Issue.INVALID_NUMBER, "not a whole number", row=row, line=line,
+                      column=name, value=str(value), allowed="a whole number of people, or empty",
+                      key=key)
         return None
 
 
-def _date(value: Any, name: str, report: IngestReport, row: int, key: str) -> date | None:
+def _date(value: Any, name: str, report: IngestReport, row: int, key: str,
+          line: int) -> date | None:
     try:
         return parse_date(value)
     except ValueError:
-        report.add(Issue.INVALID_DATE, Action.FIXED, f"{name} {value!r} unreadable; set to NA",
-                   row=row, key=key)
+        report.reject(Issue.INVALID_DATE, "not a date", row=row, line=line, column=name,
+                      value=str(value), allowed="a date such as 2024-01-31, or empty", key=key)
         return None
 
 
@@ -228,14 +233,16 @@ def _key(rec: Mapping[str, Any]) -> str:
     return f"{_text(rec.get('iso3')) or '?'} {rec.get('year') or ''} {name}".strip()
 
 
-def _event(row: int, rec: Mapping[str, Any], report: IngestReport) -> dict[str, Any] | None:
+def _event(row: int, rec: Mapping[str, Any], report: IngestReport,
+           line: int) -> dict[str, Any] | None:
     key = _key(rec)
     iso3 = _text(rec.get("iso3"))
     if not iso3:
-        report.add(Issue.MISSING_ID, Action.DROPPED, "no ISO3 country code", row=row, key=key)
+        report.reject(Issue.MISSING_ID, "no ISO3 country code", row=row, line=line,
+                      column="iso3", value="", allowed="an ISO 3166-1 alpha-3 code", key=key)
         return None
-    start = _date(rec.get("start_date"), "start_date", report, row, key)
-    end = _date(rec.get("end_date"), "end_date", report, row, key)
+    start = _date(rec.get("start_date"), "start_date", report, row, key, line)
+    end = _date(rec.get("end_date"), "end_date", report, row, key, line)
     if start is not None and end is not None and end < start:
         report.add(Issue.END_BEFORE_START, Action.FIXED,
                    f"end_date {end.isoformat()} before start_date {start.isoformat()}; "
@@ -244,7 +251,7 @@ def _event(row: int, rec: Mapping[str, Any], report: IngestReport) -> dict[str, 
     out: dict[str, Any] = {
         "iso3": iso3.upper(),
         "country_name": _text(rec.get("country_name")),
-        "year": _int(rec.get("year"), "year", report, row, key),
+        "year": _int(rec.get("year"), "year", report, row, key, line),
         "event_name": _text(rec.get("event_name")),
         "start_date": start,
         "start_date_accuracy": _text(rec.get("start_date_accuracy")),
@@ -252,9 +259,9 @@ def _event(row: int, rec: Mapping[str, Any], report: IngestReport) -> dict[str, 
         "end_date_accuracy": _text(rec.get("end_date_accuracy")),
     }
     for figure in ("new_displacement", "total_displacement"):
-        exact = _int(rec.get(figure), figure, report, row, key)
+        exact = _int(rec.get(figure), figure, report, row, key, line)
         rounded_key = f"{figure}_rounded"
-        rounded = _int(rec.get(rounded_key), rounded_key, report, row, key)
+        rounded = _int(rec.get(rounded_key), rounded_key, report, row, key, line)
         is_rounded: bool | None = False
         if exact is None and rounded is not None:
             report.add(Issue.ROUNDED_FALLBACK, Action.FIXED,
@@ -273,28 +280,26 @@ def _event(row: int, rec: Mapping[str, Any], report: IngestReport) -> dict[str, 
         out["glide_numbers"] = "; ".join(str(g) for g in glide if g) or None
     else:
         out["glide_numbers"] = _text(glide)
-    return out
+    return None if report.is_rejected(row) else out
 
 
-def _country_year(row: int, raw: Mapping[str, str], report: IngestReport) -> dict[str, Any] | None:
+def _country_year(row: int, raw: Mapping[str, str], report: IngestReport,
+                  line: int) -> dict[str, Any] | None:
     key = f"{raw['ISO3'].strip() or '?'} {raw['Year'].strip()}"
     iso3 = _text(raw["ISO3"])
     if not iso3:
-        report.add(Issue.MISSING_ID, Action.DROPPED, "no ISO3 country code", row=row, key=key)
+        report.reject(Issue.MISSING_ID, "no ISO3 country code", row=row, line=line,
+                      column="ISO3", value="", allowed="an ISO 3166-1 alpha-3 code", key=key)
         return None
-    return {
+    out: dict[str, Any] = {
         "iso3": iso3.upper(),
         "country_name": _text(raw["Name"]),
-        "year": _int(raw["Year"], "Year", report, row, key),
-        "conflict_stock_displacement": _int(raw["Conflict Stock Displacement"],
-                                            "Conflict Stock Displacement", report, row, key),
-        "conflict_internal_displacements": _int(raw["Conflict Internal Displacements"],
-                                                "Conflict Internal Displacements", report, row,
-                                                key),
-        "disaster_internal_displacements": _int(raw["Disaster Internal Displacements"],
-                                                "Disaster Internal Displacements", report, row,
-                                                key),
+        "year": _int(raw["Year"], "Year", report, row, key, line),
     }
+    for name in ("Conflict Stock Displacement", "Conflict Internal Displacements",
+                 "Disaster Internal Displacements"):
+        out[snake(name)] = _int(raw[name], name, report, row, key, line)
+    return None if report.is_rejected(row) else out
 
 
 def _frame(rows: Sequence[Mapping[str, Any]], columns: Sequence[str]) -> pd.DataFrame:

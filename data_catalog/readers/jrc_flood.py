@@ -76,7 +76,8 @@ def read_jrc_flood(
         rp = return_period if return_period is not None else return_period_from_name(path.name)
         if rp is None:
             raise SourceFormatError(
-                "no return period in the file name (e.g. '_RP100_'); pass return_period=",
+                "no return period in the file name: name it as JRC does, e.g. "
+                "'floodMapGL_rp100y.tif' or 'ID_RP100_depth.tif' (or pass return_period=)",
                 path=path)
         if rp not in RETURN_PERIODS:
             report.add(Issue.VALUE_NORMALISED, Action.FLAGGED,

@@ -205,7 +205,8 @@ def read_missing_migrants_csv(
         records.append({CSV_TO_COLUMN[name]: cells[i] for name, i in index.items()})
     report.rows_read = len(records)
     frame = _tidy(records, report, region_bbox=region_bbox,
-                  placeholder_min_places=placeholder_min_places, id_label="Main ID")
+                  placeholder_min_places=placeholder_min_places, id_label="Main ID",
+                  lines=table.lines, names={v: k for k, v in CSV_TO_COLUMN.items()})
     frame.attrs.update(provenance(report, variant="csv"))
     frame.attrs["units"] = dict(UNITS)
     return ReadResult(frame, report)
@@ -243,8 +244,11 @@ def read_missing_migrants_json(
         raise SourceFormatError("expected a JSON array of incident objects", path=p)
     report.rows_read = len(data)
     records = [_json_record(i, obj, report, p) for i, obj in enumerate(data)]
+    report.positions = "record"
     frame = _tidy(records, report, region_bbox=region_bbox,
-                  placeholder_min_places=placeholder_min_places, id_label="web_id")
+                  placeholder_min_places=placeholder_min_places, id_label="web_id",
+                  lines=range(1, len(records) + 1),
+                  names={v: k for k, v in JSON_TO_COLUMN.items()})
     frame.attrs.update(provenance(report, variant="json"))
     frame.attrs["units"] = dict(UNITS)
     return ReadResult(frame, report)
@@ -295,12 +299,27 @@ def _tidy(
     region_bbox: BBox | None,
     placeholder_min_places: int,
     id_label: str,
+    lines: Sequence[int],
+    names: Mapping[str, str],
 ) -> gpd.GeoDataFrame:
+    """The tidy frame of the records; rows with a rejected field are left out of it.
+
+    Args:
+        lines: Where each record is in the file (CSV line, or JSON record number).
+        names: Output column → the file's own name for it (for the report).
+    """
     columns: dict[str, list[Any]] = {c: [] for c in OUTPUT_COLUMNS}
     keys: list[str] = []
     for row, rec in enumerate(records):
+        line = lines[row]
+
         key = f"{id_label} {str(rec.get('mmp_id') or '').strip() or '?'}"
         keys.append(key)
+
+        def number(col: str, parse: Callable[[Any], Any], rec: Mapping[str, Any] = rec,
+                   row: int = row, line: int = line, key: str = key) -> Any:
+            return _number(rec.get(col), parse, names.get(col, col), report, row, key, line)
+
         text: dict[str, str | None] = {}
         changed: dict[str, list[str]] = {}
         for col in TEXT_COLUMNS:
@@ -315,7 +334,7 @@ def _tidy(
         for col in TEXT_COLUMNS:
             columns[col].append(text[col])
 
-        counts = {c: _number(rec.get(c), parse_int, c, report, row, key) for c in COUNT_COLUMNS}
+        counts = {c: number(c, parse_int) for c in COUNT_COLUMNS}
         for c in COUNT_COLUMNS:
             columns[c].append(counts[c])
         dead, missing, total = (counts["number_dead"], counts["number_missing"],
@@ -323,15 +342,17 @@ def _tidy(
         if total is not None and (dead is not None or missing is not None) and (
             (dead or 0) + (missing or 0) != total
         ):
-            report.add(Issue.TOTAL_MISMATCH, Action.FLAGGED,
-                       f"dead {dead} + missing {missing} ≠ total {total}; kept as given",
-                       row=row, key=key)
-        quality = _number(rec.get("source_quality"), parse_int, "source_quality", report, row, key)
+            report.reject(Issue.TOTAL_MISMATCH,
+                          f"dead {dead} + missing {missing} = {(dead or 0) + (missing or 0)}, "
+                          f"not the total {total}", row=row, line=line,
+                          column=names.get("total_dead_and_missing"), value=str(total),
+                          allowed="the number of dead plus the number of missing", key=key)
+        quality = number("source_quality", parse_int)
         columns["source_quality"].append(quality)
 
-        when = _number(rec.get("date"), parse_date, "date", report, row, key)
+        when = number("date", parse_date)
         columns["date"].append(when)
-        year = _number(rec.get("year"), parse_int, "year", report, row, key)
+        year = number("year", parse_int)
         if when is not None and year is not None and when.year != year:
             report.add(Issue.YEAR_MISMATCH, Action.FLAGGED,
                        f"date {when.isoformat()} is not in year {year}; both kept",
@@ -366,16 +387,24 @@ def _tidy(
         Point(lon, lat) if lat is not None and lon is not None else None
         for lat, lon in zip(columns["lat"], columns["lon"], strict=True)
     ]
-    return gpd.GeoDataFrame(data, geometry=geometry, crs="EPSG:4326")
+    frame = gpd.GeoDataFrame(data, geometry=geometry, crs="EPSG:4326")
+    rejected = report.rejected_rows()
+    if rejected:
+        frame = frame[[i not in rejected for i in range(len(frame))]].reset_index(drop=True)
+    return frame
 
 
 def _number(value: Any, parse: Callable[[Any], Any], col: str, report: IngestReport, row: int,
-            key: str) -> Any:
+            key: str, line: int) -> Any:
     try:
         return parse(value)
     except ValueError:
-        issue = Issue.INVALID_DATE if parse is parse_date else Issue.INVALID_NUMBER
-        report.add(issue, Action.FIXED, f"{col} {value!r} unreadable; set to NA", row=row, key=key)
+        is_date = parse is parse_date
+        report.reject(Issue.INVALID_DATE if is_date else Issue.INVALID_NUMBER,
+                      "not a date" if is_date else "not a whole number", row=row, line=line,
+                      column=col, value=str(value),
+                      allowed="a date such as 2024-01-31, or empty" if is_date
+                      else "a whole number, or empty", key=key)
         return None
 
 

@@ -81,6 +81,7 @@ def read_natural_earth(
     """
     files = as_paths(paths)
     report = new_report(source_id, READER, files, unit="feature")
+    report.positions = "feature"
     rows: list[dict[str, Any]] = []
     geoms: list[BaseGeometry] = []
     for row, (raw, geom) in enumerate(vector_rows(files, report, REQUIRED, OPTIONAL,
@@ -114,7 +115,8 @@ def _country(row: int, raw: dict[str, Any], geom: BaseGeometry | None,
     adm0 = _code(raw.get("ADM0_A3"))
     key = f"ADM0_A3 {adm0 or '?'} {raw.get('NAME')}"
     if geom is None or geom.is_empty:
-        report.add(Issue.EMPTY_GEOMETRY, Action.DROPPED, "no geometry", row=row, key=key)
+        report.reject(Issue.EMPTY_GEOMETRY, "no geometry", row=row, line=row + 1,
+                      column="geometry", value="", allowed="a polygon", key=key)
         return None
     iso = _code(raw.get("ISO_A3"))
     if iso is None:
@@ -130,9 +132,10 @@ def _country(row: int, raw: dict[str, Any], geom: BaseGeometry | None,
     try:
         out["pop_est"] = parse_int(raw.get("POP_EST"))
     except ValueError:
-        report.add(Issue.INVALID_NUMBER, Action.FIXED,
-                   f"POP_EST {raw.get('POP_EST')!r} unreadable; set to NA", row=row, key=key)
-        out["pop_est"] = None
+        report.reject(Issue.INVALID_NUMBER, "not a whole number", row=row, line=row + 1,
+                      column="POP_EST", value=str(raw.get("POP_EST")),
+                      allowed="a whole number of persons, or empty", key=key)
+        return None
 
     shape = geom
     if not shape.is_valid:
@@ -150,6 +153,7 @@ def _country(row: int, raw: dict[str, Any], geom: BaseGeometry | None,
                    row=row, key=key)
     multi = as_multipolygon(shape)
     if multi.is_empty:
-        report.add(Issue.EMPTY_GEOMETRY, Action.DROPPED, "no polygonal geometry", row=row, key=key)
+        report.reject(Issue.EMPTY_GEOMETRY, "no polygonal geometry", row=row, line=row + 1,
+                      column="geometry", value=geom.geom_type, allowed="a polygon", key=key)
         return None
     return out, multi

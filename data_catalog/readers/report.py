@@ -1,19 +1,27 @@
 """What a reader did to a file: counts of rows read, kept, dropped and fixed, and why.
 
 Every reader returns a `ReadResult` (the data and an `IngestReport`). Nothing is changed or
-dropped without an entry here: a dropped row, a repaired value, a normalised category, a masked
+dropped without an entry here: a rejected row, a repaired value, a normalised category, a masked
 raster cell, a skipped non-data line. The report serialises to JSON (`to_json`) so that `cmrisk
 ingest` can write it beside the ingested file.
 
 Actions:
 
-| action    | meaning                                                              |
-|-----------|----------------------------------------------------------------------|
-| `dropped` | the row is not in the result                                         |
-| `fixed`   | the row is in the result with a value changed (detail says from/to)  |
-| `flagged` | the row is in the result unchanged, but something about it is doubtful |
-| `skipped` | a line that is not data (e.g. an HXL hashtag row) was passed over    |
-| `masked`  | raster cells set to NaN (nodata); `count` says how many              |
+| action     | meaning                                                               |
+|------------|-----------------------------------------------------------------------|
+| `rejected` | the row is bad (see below); it is not in the result                   |
+| `dropped`  | the row is not in the result by a documented rule of the reader        |
+| `fixed`    | the row is in the result with a value changed (detail says from/to)   |
+| `flagged`  | the row is in the result unchanged, but something about it is doubtful |
+| `skipped`  | a line that is not data (e.g. an HXL hashtag row) was passed over     |
+| `masked`   | raster cells set to NaN (nodata); `count` says how many               |
+
+A row is *rejected* for a value of the wrong type, out of range, an unknown code, a duplicate
+key or a breakdown that does not add up to its total: one entry per bad field, naming the
+file's `line`, the `column`, the `value` and the `allowed` values; `cmrisk ingest` then refuses
+the whole file unless told `--allow-drops`. A row is *dropped* by rule when the reader's
+documented behaviour leaves it out (parcels merged into one area, other designations of one
+place, a WDPA point site without a reported area).
 
 Issue codes are the members of `Issue`; they are stable strings that tests and tools can match.
 """
@@ -30,6 +38,7 @@ from typing import Any, Generic, NamedTuple, TypeVar
 class Action(StrEnum):
     """What a reader did about an issue (see the module docstring)."""
 
+    REJECTED = "rejected"
     DROPPED = "dropped"
     FIXED = "fixed"
     FLAGGED = "flagged"
@@ -51,6 +60,9 @@ class Issue(StrEnum):
     # values
     INVALID_NUMBER = "invalid_number"
     INVALID_DATE = "invalid_date"
+    MISSING_VALUE = "missing_value"
+    OUT_OF_RANGE = "out_of_range"
+    UNKNOWN_CODE = "unknown_code"
     UNEXPECTED_TYPE = "unexpected_type"
     HTML_ENTITIES = "html_entities"
     WHITESPACE = "whitespace"
@@ -100,6 +112,12 @@ class ReportEntry:
             HXL lines), or None for a file-level entry.
         key: The record's natural id when it has one (e.g. `WDPAID 555`, `Main ID 2014.MMP1`).
         count: How many rows or cells the entry covers (1 for a row entry).
+        line: Where the provider finds the record in the file, 1-based: the line of a CSV file
+            (the header is line 1), the record of a JSON array, the feature of a vector layer
+            (the report's `positions` says which).
+        column: The field the entry is about, spelled as in the file.
+        value: The field's value as the file has it.
+        allowed: What the field may hold (e.g. `northbound, southbound`).
     """
 
     issue: str
@@ -108,6 +126,19 @@ class ReportEntry:
     row: int | None = None
     key: str | None = None
     count: int = 1
+    line: int | None = None
+    column: str | None = None
+    value: str | None = None
+    allowed: str | None = None
+
+    def describe(self, positions: str = "line") -> str:
+        """One line for a person: where, which field, what is wrong and what is allowed."""
+        where = f"{positions} {self.line}" if self.line is not None else (
+            f"row {self.row}" if self.row is not None else "file")
+        field = f", {self.column}" if self.column else ""
+        value = f" {self.value!r}" if self.value is not None else ""
+        allowed = f" (allowed: {self.allowed})" if self.allowed else ""
+        return f"{where}{field}{value}: {self.detail}{allowed}"
 
     def to_dict(self) -> dict[str, Any]:
         """This entry as a JSON-ready dict."""
@@ -129,6 +160,7 @@ class IngestReport:
         unit: What a "row" is here: `row` (tables), `feature` (vectors) or `cell` (rasters).
         rows_read: Records found in the input (data rows, features or cells).
         entries: Every issue, in the order met.
+        positions: What an entry's `line` counts: `line` (CSV), `record` (JSON) or `feature`.
     """
 
     source_id: str
@@ -138,6 +170,8 @@ class IngestReport:
     unit: str = "row"
     rows_read: int = 0
     entries: list[ReportEntry] = field(default_factory=list)
+    positions: str = "line"
+    _rejected: set[int] = field(default_factory=set, repr=False, compare=False)
 
     def add(
         self,
@@ -148,12 +182,42 @@ class IngestReport:
         row: int | None = None,
         key: str | None = None,
         count: int = 1,
+        line: int | None = None,
+        column: str | None = None,
+        value: str | None = None,
+        allowed: str | None = None,
     ) -> None:
         """Record one issue (see `ReportEntry` for the arguments)."""
         self.entries.append(
             ReportEntry(issue=str(issue), action=action, detail=detail, row=row, key=key,
-                        count=count)
+                        count=count, line=line, column=column, value=value, allowed=allowed)
         )
+        if action is Action.REJECTED and row is not None:
+            self._rejected.add(row)
+
+    def reject(self, issue: Issue | str, detail: str, *, row: int, line: int | None,
+               column: str | None, value: str | None, allowed: str | None = None,
+               key: str | None = None) -> None:
+        """Record one bad field of a row (action `rejected`): the row leaves the result."""
+        self.add(issue, Action.REJECTED, detail, row=row, key=key, line=line, column=column,
+                 value=value, allowed=allowed)
+
+    def rejected(self) -> list[ReportEntry]:
+        """Every bad field, in the order met (several per row when a row has several)."""
+        return [e for e in self.entries if e.action is Action.REJECTED]
+
+    def rejected_rows(self) -> set[int]:
+        """0-based positions of the rejected rows."""
+        return set(self._rejected)
+
+    def is_rejected(self, row: int) -> bool:
+        """Whether the row at this 0-based position was rejected."""
+        return row in self._rejected
+
+    @property
+    def rows_rejected(self) -> int:
+        """Rows that are bad (see `Action.REJECTED`)."""
+        return len(self._rejected)
 
     def _rows(self, action: Action) -> set[int]:
         return {e.row for e in self.entries if e.action is action and e.row is not None}
@@ -163,8 +227,9 @@ class IngestReport:
 
     @property
     def rows_dropped(self) -> int:
-        """Records not in the result."""
-        return len(self._rows(Action.DROPPED)) + self._file_level(Action.DROPPED)
+        """Records not in the result: rejected, or dropped by a rule."""
+        return (len(self._rows(Action.DROPPED) | self.rejected_rows())
+                + self._file_level(Action.DROPPED))
 
     @property
     def rows_kept(self) -> int:
@@ -174,16 +239,14 @@ class IngestReport:
     @property
     def rows_fixed(self) -> int:
         """Records in the result with at least one value changed."""
-        return len(self._rows(Action.FIXED) - self._rows(Action.DROPPED)) + self._file_level(
-            Action.FIXED
-        )
+        gone = self._rows(Action.DROPPED) | self.rejected_rows()
+        return len(self._rows(Action.FIXED) - gone) + self._file_level(Action.FIXED)
 
     @property
     def rows_flagged(self) -> int:
         """Records in the result, unchanged but flagged as doubtful."""
-        return len(self._rows(Action.FLAGGED) - self._rows(Action.DROPPED)) + self._file_level(
-            Action.FLAGGED
-        )
+        gone = self._rows(Action.DROPPED) | self.rejected_rows()
+        return len(self._rows(Action.FLAGGED) - gone) + self._file_level(Action.FLAGGED)
 
     @property
     def cells_masked(self) -> int:
@@ -208,7 +271,8 @@ class IngestReport:
         parts = [
             f"{self.rows_read} {self.unit}s read",
             f"{self.rows_kept} kept",
-            f"{self.rows_dropped} dropped",
+            f"{self.rows_rejected} rejected",
+            f"{self.rows_dropped - self.rows_rejected} dropped by rule",
             f"{self.rows_fixed} fixed",
             f"{self.rows_flagged} flagged",
         ]
@@ -230,6 +294,8 @@ class IngestReport:
             "rows_read": self.rows_read,
             "rows_kept": self.rows_kept,
             "rows_dropped": self.rows_dropped,
+            "rows_rejected": self.rows_rejected,
+            "positions": self.positions,
             "rows_fixed": self.rows_fixed,
             "rows_flagged": self.rows_flagged,
             "cells_masked": self.cells_masked,
@@ -252,13 +318,26 @@ class IngestReport:
             sha256=list(data.get("sha256", [])),
             unit=data.get("unit", "row"),
             rows_read=int(data.get("rows_read", 0)),
+            positions=data.get("positions", "line"),
         )
         for e in data.get("entries", []):
             report.add(
                 e["issue"], Action(e["action"]), e["detail"], row=e.get("row"),
-                key=e.get("key"), count=int(e.get("count", 1)),
+                key=e.get("key"), count=int(e.get("count", 1)), line=e.get("line"),
+                column=e.get("column"), value=e.get("value"), allowed=e.get("allowed"),
             )
         return report
+
+
+def line_ranges(lines: list[int]) -> str:
+    """Line numbers as ranges: `[2, 3, 4, 7]` → `2-4, 7`."""
+    out: list[str] = []
+    for line in sorted(set(lines)):
+        if out and out[-1].split("-")[-1] == str(line - 1):
+            out[-1] = f"{out[-1].split('-')[0]}-{line}"
+        else:
+            out.append(str(line))
+    return ", ".join(out)
 
 
 T = TypeVar("T")

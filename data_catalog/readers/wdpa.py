@@ -175,6 +175,7 @@ def read_wdpa(
     """
     files = as_paths(paths)
     report = new_report(source_id, READER, files, unit="feature")
+    report.positions = "feature"
     records: list[_Record] = []
     for row, (raw, geom) in enumerate(vector_rows(files, report, REQUIRED, OPTIONAL,
                                                   bbox=bbox)):
@@ -200,11 +201,12 @@ def _record(row: int, raw: dict[str, Any], geom: BaseGeometry | None,
         wdpaid = None
     key = f"WDPAID {raw.get('WDPAID')}"
     if wdpaid is None:
-        report.add(Issue.MISSING_ID, Action.DROPPED, f"WDPAID {raw.get('WDPAID')!r} is not an id",
-                   row=row, key=key)
+        report.reject(Issue.MISSING_ID, "not a WDPA id", row=row, line=row + 1, column="WDPAID",
+                      value=str(raw.get("WDPAID")), allowed="a whole number", key=key)
         return None
     if geom is None or geom.is_empty:
-        report.add(Issue.EMPTY_GEOMETRY, Action.DROPPED, "no geometry", row=row, key=key)
+        report.reject(Issue.EMPTY_GEOMETRY, "no geometry", row=row, line=row + 1,
+                      column="geometry", value="", allowed="a polygon or a point", key=key)
         return None
 
     values: dict[str, Any] = {}
@@ -216,9 +218,12 @@ def _record(row: int, raw: dict[str, Any], geom: BaseGeometry | None,
         try:
             values[dst] = parse_float(raw.get(src))
         except ValueError:
-            report.add(Issue.INVALID_NUMBER, Action.FIXED,
-                       f"{src} {raw.get(src)!r} is not a number; set to NA", row=row, key=key)
+            report.reject(Issue.INVALID_NUMBER, "not a number", row=row, line=row + 1,
+                          column=src, value=str(raw.get(src)), allowed="an area in km², or empty",
+                          key=key)
             values[dst] = None
+    if report.is_rejected(row):
+        return None
     try:
         year = parse_int(raw.get("STATUS_YR"))
     except ValueError:
@@ -263,7 +268,9 @@ def _record(row: int, raw: dict[str, Any], geom: BaseGeometry | None,
                    row=row, key=key)
     shape = as_multipolygon(shape)
     if shape.is_empty:
-        report.add(Issue.EMPTY_GEOMETRY, Action.DROPPED, "no polygonal geometry", row=row, key=key)
+        report.reject(Issue.EMPTY_GEOMETRY, "no polygonal geometry", row=row, line=row + 1,
+                      column="geometry", value=geom.geom_type,
+                      allowed="a polygon or a point", key=key)
         return None
     return _Record(row, wdpaid, values, shape, "polygon")
 

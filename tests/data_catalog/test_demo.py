@@ -266,19 +266,19 @@ def test_crossings_header_and_values(inputs: Path, crossings: pd.DataFrame) -> N
     header = (inputs / INPUT_PATHS["crossings"]).read_text(encoding="utf-8").splitlines()[0]
     assert header == "point_id,month,direction,nationality,sex,age_group,count"
     assert crossings["month"].min() == "2021-01" and crossings["month"].max() == "2024-12"
-    assert set(crossings["direction"]) == {"north-bound", "south-bound"}
+    assert set(crossings["direction"]) == {"northbound", "southbound"}
     assert set(crossings["sex"]) == {"F", "M"}
-    assert set(crossings["age_group"]) == {"0-17", "18-59", "60+"}
+    assert set(crossings["age_group"]) == {"0-4", "5-11", "12-17", "18-59", "60+"}
     assert {"VEN", "HTI", "ECU", "CHN", "COL", "ZZZ"} <= set(crossings["nationality"])
     assert crossings["count"].dtype.kind == "i" and (crossings["count"] >= 0).all()
-    south = crossings[crossings["direction"] == "south-bound"]
+    south = crossings[crossings["direction"] == "southbound"]
     assert set(south["point_id"]) == {"CO-NEC"}
     assert set(south["month"].str[:4]) == {"2024"}
     assert 0 < south["count"].sum() < 0.05 * REAL_TOTALS[2024]
 
 
 def test_north_bound_yearly_totals_are_the_real_ones(crossings: pd.DataFrame) -> None:
-    north = crossings[crossings["direction"] == "north-bound"]
+    north = crossings[crossings["direction"] == "northbound"]
     totals = north.groupby(north["month"].str[:4].astype(int))["count"].sum().to_dict()
     assert totals == REAL_TOTALS == NORTH_BOUND_YEARLY_TOTALS
     assert set(north["point_id"]) == {"PA-BCH", "PA-CAN"}
@@ -287,16 +287,21 @@ def test_north_bound_yearly_totals_are_the_real_ones(crossings: pd.DataFrame) ->
 
 
 def test_children_share_and_peak(crossings: pd.DataFrame) -> None:
-    north = crossings[crossings["direction"] == "north-bound"]
-    share = north.loc[north["age_group"] == "0-17", "count"].sum() / north["count"].sum()
+    north = crossings[crossings["direction"] == "northbound"]
+    children = north[north["age_group"].isin(["0-4", "5-11", "12-17"])]
+    share = children["count"].sum() / north["count"].sum()
     assert 0.17 <= share <= 0.23
+    # The children's mass is split 45/35/20 % before rounding: each share within 0.5 %.
+    by_age = children.groupby("age_group")["count"].sum() / children["count"].sum()
+    assert by_age.to_dict() == pytest.approx({"0-4": 0.45, "5-11": 0.35, "12-17": 0.20},
+                                             abs=0.005)
     monthly = north.groupby("month")["count"].sum()
     assert monthly.idxmax() in {"2023-08", "2023-09"}
     assert 70_000 < monthly.max() < 90_000
 
 
 def test_nationality_mix_changes_by_year(crossings: pd.DataFrame) -> None:
-    north = crossings[crossings["direction"] == "north-bound"]
+    north = crossings[crossings["direction"] == "northbound"]
     by = north.groupby([north["month"].str[:4], "nationality"])["count"].sum().unstack()
     assert by.loc["2021"].idxmax() == "HTI"
     for year in ("2022", "2023", "2024"):
@@ -388,11 +393,11 @@ def test_routes(inputs: Path) -> None:
     routes = gpd.read_file(inputs / INPUT_PATHS["route_segments"])
     assert 5 <= len(routes) <= 10
     assert set(routes["mode"]) == {"boat", "foot", "road"}
-    assert set(routes["direction"]) == {"north-bound", "south-bound"}
+    assert set(routes["direction"]) == {"northbound", "southbound"}
     assert routes["segment_id"].is_unique
     for geom in routes.geometry:
         assert 5 <= len(geom.coords) <= 60
-    north = routes[routes["direction"] == "north-bound"]
+    north = routes[routes["direction"] == "northbound"]
     first = north[north["order"] == 1]
     assert set(first["from_place"]) == {"Necoclí"}
     assert first["share"].sum() == pytest.approx(1.0)

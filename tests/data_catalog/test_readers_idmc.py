@@ -94,10 +94,12 @@ def test_rounded_fallback(api_json: Path) -> None:
     assert pd.isna(none["new_displacement"]) and pd.isna(none["new_displacement_is_rounded"])
 
 
-def test_row_without_country_dropped(api_json: Path) -> None:
-    _, report = read_idmc_api_json(api_json)
+def test_row_without_country_rejected(api_json: Path) -> None:
+    frame, report = read_idmc_api_json(api_json)
     (entry,) = report.for_issue(Issue.MISSING_ID)
-    assert entry.action is Action.DROPPED and entry.row == 4
+    assert entry.action is Action.REJECTED and entry.row == 4
+    assert (entry.line, entry.column, entry.value) == (5, "iso3", "")
+    assert report.positions == "record" and len(frame) == report.rows_read - 1
 
 
 def test_paged_api_response(tmp_path: Path) -> None:

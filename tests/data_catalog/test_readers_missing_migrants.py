@@ -99,7 +99,9 @@ def test_header_is_the_documented_one(mmp_csv: Path) -> None:
 
 def test_csv_tidy_frame(mmp_csv: Path) -> None:
     frame, report = read_missing_migrants_csv(mmp_csv)
-    assert report.rows_read == len(ROWS) == len(frame) == report.rows_kept
+    # Two rows are bad (MMP00110: dead + missing ≠ total; MMP00111: "x" dead, 31/02 date).
+    assert report.rows_read == len(ROWS) == len(frame) + 2 == report.rows_kept + 2
+    assert report.rows_rejected == 2
     assert frame.crs.to_epsg() == 4326
     first = by_id(frame).loc["2023.MMP00101"]
     assert (first["lat"], first["lon"]) == (8.457, -77.679)
@@ -140,11 +142,15 @@ def test_empty_cells_and_numbers(mmp_csv: Path) -> None:
     assert pd.isna(empty["number_dead"]) and pd.isna(empty["total_dead_and_missing"])
     assert empty.geometry is None and pd.isna(empty["lat"])
     assert rows.loc["2023.MMP00105", "number_dead"] == 1022  # "1,022"
-    bad = rows.loc["2023.MMP00111"]
-    assert pd.isna(bad["number_dead"]) and pd.isna(bad["date"])
-    fixed = {(e.key, e.issue) for e in report.entries if e.action is Action.FIXED}
-    assert ("Main ID 2023.MMP00111", "invalid_number") in fixed
-    assert ("Main ID 2023.MMP00111", "invalid_date") in fixed
+    # Unreadable values are never set to NA: the row is rejected, each field named by its line
+    # (MMP00109 spans two lines: a quoted newline).
+    assert "2023.MMP00111" not in rows.index and "2023.MMP00110" not in rows.index
+    rejected = {(e.key, e.issue, e.line, e.column, e.value) for e in report.rejected()}
+    assert rejected == {
+        ("Main ID 2023.MMP00111", "invalid_number", 13, "Number of Dead", "x"),
+        ("Main ID 2023.MMP00111", "invalid_date", 13, "Incident Date", "31/02/2023"),
+        ("Main ID 2023.MMP00110", "total_mismatch", 12, "Total Number of Dead and Missing", "5"),
+    }
     assert [e.key for e in report.for_issue(Issue.MISSING_COORDINATES)] == ["Main ID 2023.MMP00104"]
     assert [e.key for e in report.for_issue(Issue.INVALID_COORDINATES)] == ["Main ID 2023.MMP00107"]
     assert [e.key for e in report.for_issue(Issue.OUTSIDE_REGION)] == ["Main ID 2023.MMP00106"]
@@ -285,7 +291,8 @@ def test_json_same_schema_as_csv(mmp_json: Path, mmp_csv: Path) -> None:
 
 
 def test_json_non_string_value_and_correct_spelling(tmp_path: Path) -> None:
-    row = json_row("2023.MMP00301", "8.4, -77.8", "Lajas Blancas", number_dead=4)
+    row = json_row("2023.MMP00301", "8.4, -77.8", "Lajas Blancas", number_dead=4,
+                   total_dead_and_missing="4")
     row["location_coordinates"] = row.pop("location_coodinates")
     frame, report = read_missing_migrants_json(write_json(tmp_path / "y.json", [row]))
     assert frame["number_dead"].iloc[0] == 4 and frame["lat"].iloc[0] == 8.4

@@ -50,7 +50,7 @@ def test_json_round_trip() -> None:
     data = json.loads(report.to_json())
     assert data["rows_kept"] == 9 and data["entries"][0] == {
         "issue": "invalid_number", "action": "fixed", "detail": "n", "row": 1, "key": "id 1",
-        "count": 1}
+        "count": 1, "line": None, "column": None, "value": None, "allowed": None}
     again = IngestReport.from_dict(data)
     assert again.to_dict() == report.to_dict()
 
@@ -131,3 +131,22 @@ def test_resolve_columns_case_blind() -> None:
     assert cols == {"WDPAID": "wdpaid", "NAME": "Name ", "IUCN_CAT": "IUCN_CAT"}
     with pytest.raises(MissingColumnError, match="'ISO3'"):
         resolve_columns(["WDPAID"], ["WDPAID", "ISO3"])
+
+
+def test_rejected_fields_are_counted_by_row_and_described() -> None:
+    report = IngestReport(source_id="x", reader="m:f", rows_read=4)
+    report.reject(Issue.OUT_OF_RANGE, "a count cannot be negative", row=0, line=2,
+                  column="count", value="-3", allowed="0 or more")
+    report.reject(Issue.UNKNOWN_CODE, "not a direction", row=3, line=5, column="direction",
+                  value="north", allowed="northbound, southbound")
+    report.reject(Issue.UNKNOWN_CODE, "not a sex code", row=3, line=5, column="sex",
+                  value="female", allowed="F, M, U")
+    assert report.rows_rejected == 2 and report.rows_kept == 2
+    assert report.rejected_rows() == {0, 3} and report.is_rejected(3)
+    assert [e.describe() for e in report.rejected()] == [
+        "line 2, count '-3': a count cannot be negative (allowed: 0 or more)",
+        "line 5, direction 'north': not a direction (allowed: northbound, southbound)",
+        "line 5, sex 'female': not a sex code (allowed: F, M, U)",
+    ]
+    again = IngestReport.from_dict(json.loads(report.to_json()))
+    assert again.rows_rejected == 2 and again.rejected()[1].value == "north"

@@ -22,7 +22,7 @@ import shapely
 
 from data_catalog.paths import DataDir
 from geo_service.features.parquet import feature_id_column
-from layers.user_vectors import ingest_vector
+from tests.ingesting import ingest_vector
 from tests.live import live_service
 
 pytestmark = pytest.mark.e2e

@@ -19,8 +19,7 @@ from data_catalog.paths import DataDir
 from geo_service.app import create_app
 from geo_service.auth import TokenSpec, authenticate, token_hash
 from geo_service.settings import Settings
-from layers.user_rasters import ingest_raster
-from layers.user_vectors import ingest_vector
+from tests.ingesting import ingest_raster, ingest_vector
 
 GOOD, OTHER, EXPIRED, STAR = "good-token-1", "other-token-2", "expired-token-3", "star-token-4"
 RASTER, VECTOR = "ministry_raster", "ministry_sites"

@@ -31,7 +31,7 @@ from pipelines.disclosure import (
 )
 
 SEXES = ("F", "M")
-AGES = ("0-17", "18-59", "60+")
+AGES = ("0-4", "5-11", "12-17", "18-59", "60+")
 NATIONALITIES = ("VEN", "HTI", "ECU", "CHN", "AFG", "IND", "ZZZ")
 UNBOUNDED = 1e9
 """An upper bound no count reaches (people)."""
@@ -48,7 +48,7 @@ def flow_table(seed: int, records: int = 120) -> pd.DataFrame:
         counts = rng.multinomial(total, weights)
         for (sex, age, nat), count in zip(itertools.product(SEXES, AGES, NATIONALITIES),
                                           counts, strict=True):
-            rows.append((point, month, "north-bound", nat, sex, age, int(count)))
+            rows.append((point, month, "northbound", nat, sex, age, int(count)))
     return pd.DataFrame(rows, columns=["point_id", "month", "direction", "nationality", "sex",
                                        "age_group", "count"])
 
@@ -195,7 +195,7 @@ def test_published_cells_are_true_and_never_small() -> None:
 
 
 def small(rows: list[tuple[str, str, str, int]]) -> pd.DataFrame:
-    return pd.DataFrame([("p", "2024-01", "north-bound", nat, sex, age, count)
+    return pd.DataFrame([("p", "2024-01", "northbound", nat, sex, age, count)
                          for nat, sex, age, count in rows],
                         columns=["point_id", "month", "direction", "nationality", "sex",
                                  "age_group", "count"])
@@ -231,7 +231,7 @@ def test_two_ones_get_a_third_cell() -> None:
 
 
 def test_small_total_withholds_the_whole_record() -> None:
-    protected = protect_flows(small([("VEN", "F", "18-59", 2), ("HTI", "M", "0-17", 1)]))
+    protected = protect_flows(small([("VEN", "F", "18-59", 2), ("HTI", "M", "5-11", 1)]))
     assert (protected.cells["status"] != PUBLISHED).all()
     assert protected.cells["count"].isna().all()
     wide = protected.wide()
@@ -245,6 +245,17 @@ def test_zeros_are_published_and_empty_records_too() -> None:
     assert protected[("sex", "M")] == (0.0, PUBLISHED)
     empty = cells(protect_flows(small([("VEN", "F", "18-59", 0)])))
     assert empty[("total", "")] == (0.0, PUBLISHED)
+
+
+def test_vocabulary_categories_are_published_even_when_absent() -> None:
+    # The data hold F and 18-59 only: every sex and age group of the vocabulary is a column,
+    # in the vocabulary's order, the absent ones published as 0.
+    protected = protect_flows(small([("VEN", "F", "18-59", 20)]))
+    assert protected.categories["sex"] == ["F", "M", "U"]
+    assert protected.categories["age_group"] == ["0-4", "5-11", "12-17", "18-59", "60+", "U"]
+    wide = protected.wide().iloc[0]
+    assert (wide["sex_F"], wide["sex_M"], wide["sex_U"]) == (20, 0, 0)
+    assert (wide["age_group_0_4"], wide["age_group_18_59"], wide["age_group_U"]) == (0, 20, 0)
 
 
 def test_wide_table_names_and_nulls() -> None:

@@ -25,7 +25,7 @@ from geo_service.features.model import BBox
 from geo_service.features.parquet import CollectionSource, LoadedCollection
 from geo_service.features.query import parse_bbox, parse_datetime
 from geo_service.settings import Settings
-from layers.user_vectors import ingest_vector
+from tests.ingesting import ingest_vector
 
 PROBLEM = "application/problem+json"
 N_POINTS = 12_000

@@ -43,10 +43,10 @@ from geo_service.tiles import (
 )
 from layers.registry import USER_LAYER_ITEM, Registry
 from layers.styles import rgba
-from layers.user_rasters import ingest_raster
 from pipelines.config import load_region
 from pipelines.grid import Grid
 from pipelines.publish import write_cog
+from tests.ingesting import ingest_raster
 from tests.pngs import decode
 
 TMS = morecantile.tms.get("WebMercatorQuad")

@@ -1,4 +1,4 @@
-"""`ingest_raster` / `cmrisk ingest raster`: any raster becomes a COG user layer, atomically."""
+"""`cmrisk ingest raster`: any raster becomes a COG user layer, atomically."""
 
 from __future__ import annotations
 
@@ -15,11 +15,11 @@ from affine import Affine
 from rio_cogeo.cogeo import cog_validate
 from typer.testing import CliRunner
 
-from data_catalog.paths import DataDir
+from data_catalog.ingest import rasters as user_rasters
+from data_catalog.paths import DataDir, switch_symlink
 from geo_service.cli import app as cli
-from layers import user_rasters
 from layers.registry import Registry
-from layers.user_rasters import ingest_raster
+from tests.ingesting import ingest_raster
 
 UTM = "EPSG:32618"
 UTM_CELLS = Affine(100.0, 0, 200_000, 0, -100.0, 1_000_000)
@@ -97,7 +97,9 @@ def test_a_valid_cog_is_kept_byte_for_byte(data: DataDir, tmp_path: Path) -> Non
     assert cog_validate(str(source), strict=True, quiet=True)[0]
     layer = ingest_raster(data, source, layer_id="kept")
     assert (data.layers / "kept" / "data.tif").read_bytes() == source.read_bytes()
-    assert layer.provenance == [{"name": "cog.tif", "synthetic": False, "cog": "kept"}]
+    digest = hashlib.sha256(source.read_bytes()).hexdigest()
+    assert layer.provenance == [{"name": "cog.tif", "synthetic": False, "cog": "kept",
+                                 "sha256": digest}]
 
 
 def test_the_stac_item_and_the_registry(data: DataDir, tmp_path: Path) -> None:
@@ -195,12 +197,11 @@ def test_a_failed_conversion_changes_nothing(data: DataDir, tmp_path: Path,
     assert snapshot(data.root) == before
 
 
-def test_run_layer_ids_are_refused(data: DataDir, tmp_path: Path,
-                                   monkeypatch: pytest.MonkeyPatch) -> None:
-    class FakeLayer:
-        run_id = "r1"
-
-    monkeypatch.setattr(Registry, "layers", lambda self: {"risk": FakeLayer()})
+def test_run_layer_ids_are_refused(data: DataDir, tmp_path: Path) -> None:
+    run = data.runs / "r1"
+    (run / "items").mkdir(parents=True)
+    (run / "items" / "risk.json").write_text("{}")
+    switch_symlink(data.current, run)
     with pytest.raises(ValueError, match="current run"):
         ingest_raster(data, write_tif(tmp_path / "r.tif", np.ones((9, 9), "float32")),
                       layer_id="risk")

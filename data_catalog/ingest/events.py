@@ -3,16 +3,18 @@ and country), published as user collections on the country outlines."""
 
 from __future__ import annotations
 
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
 
 from data_catalog.errors import SourceFormatError
+from data_catalog.ingest.install import staging
+from data_catalog.ingest.refusal import refuse_bad_rows
+from data_catalog.ingest.vectors import ingest_vector
+from data_catalog.ingest.versions import InputVersion, VersionStore, sha256_file
 from data_catalog.paths import DataDir
 from data_catalog.sources import get_source
-from layers.user_vectors import ingest_vector
 
 EVENT_LAYERS = {"idmc_gidd": ("idmc_displacement", "Disaster displacement events (IDMC GIDD)")}
 """Source id → (layer id, title) of the collection its events become."""
@@ -30,25 +32,35 @@ def countries(data: DataDir) -> gpd.GeoDataFrame:
                             "or `cmrisk ingest natural_earth FILE` first")
 
 
-def ingest_events(data: DataDir, source_id: str, path: Path) -> dict[str, Any]:
+def ingest_events(data: DataDir, store: VersionStore, source_id: str, path: Path, *,
+                  allow_drops: bool = False, user: str | None = None,
+                  ) -> tuple[InputVersion, dict[str, Any]]:
     """Read an event file with its source's reader, place each event on its country and publish
-    it as a user collection (same atomic write as `cmrisk ingest vector`).
+    it as a user collection (a new version of `layer:<layer id>`, as `ingest vector`).
 
     Returns:
-        The vector ingest report plus the reader's (`reader`).
+        The new version, and the vector ingest report plus the reader's (`reader`) and what
+        `--allow-drops` dropped (`dropped`).
+
+    Raises:
+        IngestRefused: rows the reader rejected, without `allow_drops`.
+        SourceFormatError: a file the reader cannot read, or no event placed on a country.
     """
     layer_id, title = EVENT_LAYERS[source_id]
     source = get_source(source_id)
     result = source.reader_function()(path, countries=countries(data))
+    dropped = refuse_bad_rows(result.report, path, allow_drops=allow_drops)
     frame = result.data
     if not isinstance(frame, gpd.GeoDataFrame) or frame.geometry.notna().sum() == 0:
-        raise SourceFormatError(f"{path.name}: no event could be placed on a country",
-                                path=path)
+        raise SourceFormatError("no event could be placed on a country", path=path)
     located = frame[frame.geometry.notna()].reset_index(drop=True)
-    with tempfile.TemporaryDirectory(dir=data.root) as tmp:
-        staged = Path(tmp) / f"{layer_id}.parquet"
+    with staging(data, f"events-{layer_id}") as folder:
+        staged = folder / f"{layer_id}.parquet"
         located.to_parquet(staged, index=False)
-        report = ingest_vector(data, staged, layer_id=layer_id, title=title, units="people",
-                               value_type="count", attribution=source.citation)
+        version, report = ingest_vector(
+            data, store, staged, layer_id=layer_id, title=title, units="people",
+            value_type="count", attribution=source.citation, user=user, file_name=path.name,
+            file_sha256=sha256_file(path))
     report["reader"] = result.report.to_dict()
-    return report
+    report["dropped"] = dropped
+    return version, report

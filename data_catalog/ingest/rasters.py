@@ -2,9 +2,9 @@
 
 Any raster GDAL reads (any CRS, any dtype, nodata or NaN) becomes a Cloud-Optimized GeoTIFF
 (`data.tif`) with a STAC item (`item.json`) beside it. A file that already is a valid COG is
-copied byte for byte; anything else is converted with rio-cogeo in its own CRS. The layer is
-staged in a scratch folder of the data dir and renamed into place, so a failed ingest leaves
-the data dir as it was and the service sees either the old layer or the new one.
+copied byte for byte; anything else is converted with rio-cogeo in its own CRS. A raster that
+declares more pixels or bytes than the ingest limits allow is refused before anything is read
+or written. Each ingest is a new version of the input `layer:<id>`.
 """
 
 from __future__ import annotations
@@ -12,11 +12,10 @@ from __future__ import annotations
 import json
 import math
 import shutil
-import uuid
 import warnings
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import rasterio
@@ -24,11 +23,12 @@ from rasterio.errors import NotGeoreferencedWarning, RasterioIOError
 from rasterio.warp import transform_bounds
 from rio_cogeo.cogeo import cog_translate, cog_validate
 
-from data_catalog.paths import SAFE_ID, DataDir, replace_folder
-from data_catalog.stac import COG_MEDIA_TYPE, layer_item
-from layers.models import Access, Layer
-from layers.registry import USER_LAYER_ITEM, Registry
-from layers.styles import ALLOWED_COLORMAPS
+from data_catalog.errors import MissingCRSError, SourceFormatError
+from data_catalog.ingest.install import install, layer_input, staging
+from data_catalog.ingest.versions import InputVersion, VersionStore, sha256_file
+from data_catalog.limits import check_free_disk, check_raster_size
+from data_catalog.paths import SAFE_ID, USER_LAYER_ITEM, DataDir
+from data_catalog.stac import COG_MEDIA_TYPE, COLORMAPS, layer_item
 
 DATA_FILE = "data.tif"
 DEFAULT_COLORMAP = "viridis"
@@ -36,6 +36,8 @@ STATS_MAX_SIZE = 1024
 """Longest edge (pixels) of the decimated read the default rescale is computed from."""
 DEFAULT_PERCENTILES = (2.0, 98.0)
 """Percentiles of valid values that make the default rescale of float rasters."""
+
+Access = Literal["public", "restricted"]
 
 
 def parse_rescale(text: str) -> tuple[float, float]:
@@ -55,10 +57,18 @@ def parse_rescale(text: str) -> tuple[float, float]:
     return low, high
 
 
-def _check_id(layer_id: str) -> None:
+def check_layer_id(data: DataDir, layer_id: str) -> None:
+    """A user layer id must be safe and must not name a layer of the current run.
+
+    Raises:
+        ValueError: naming the id and what an id may be.
+    """
     if not SAFE_ID.fullmatch(layer_id):
         raise ValueError(f"layer id {layer_id[:80]!r} must be lower-case letters, digits, "
                          "'_' or '-' (at most 64, starting with a letter or digit)")
+    run = data.current_run()
+    if run is not None and (run / "items" / f"{layer_id}.json").is_file():
+        raise ValueError(f"{layer_id!r} is a layer of the current run; choose another id")
 
 
 def _open_checked(path: Path) -> rasterio.DatasetReader:
@@ -67,15 +77,18 @@ def _open_checked(path: Path) -> rasterio.DatasetReader:
         try:
             src = rasterio.open(path)
         except NotGeoreferencedWarning:
-            raise ValueError(f"{path.name}: the raster is not georeferenced") from None
+            raise MissingCRSError(path=path, what="raster (it is not georeferenced)") from None
         except RasterioIOError as exc:
-            raise ValueError(f"{path.name}: cannot open as a raster ({exc})") from None
-    if src.crs is None:
+            raise SourceFormatError(f"cannot open as a raster ({exc})", path=path) from None
+    try:
+        check_raster_size(src.width, src.height, src.count, src.dtypes[0], path)
+        if src.crs is None:
+            raise MissingCRSError(path=path, what="raster")
+        if np.dtype(src.dtypes[0]).kind == "c":
+            raise SourceFormatError("complex-valued rasters cannot be drawn", path=path)
+    except BaseException:
         src.close()
-        raise ValueError(f"{path.name}: the raster has no CRS; give a file with one")
-    if np.dtype(src.dtypes[0]).kind == "c":
-        src.close()
-        raise ValueError(f"{path.name}: complex-valued rasters cannot be drawn")
+        raise
     return src
 
 
@@ -106,11 +119,13 @@ def _to_cog(src: rasterio.DatasetReader, target: Path) -> None:
     # A float raster without a nodata tag gets NaN as nodata, so NaN cells stay out of the
     # averages and every reader (GDAL, QGIS, TiTiler) treats them as empty.
     nodata = float("nan") if floating and src.nodata is None else None
+    # rio-cogeo writes its intermediate file beside the output (in the data dir's scratch
+    # folder, which the free-disk check covers), not in the system's temporary folder.
     cog_translate(src, str(target), profile, nodata=nodata, overview_resampling=resampling,
-                  forward_band_tags=True, quiet=True)
+                  forward_band_tags=True, quiet=True, temporary_compression="ZSTD")
     valid, errors, _ = cog_validate(str(target), quiet=True)
     if not valid:
-        raise ValueError(f"conversion to COG failed: {'; '.join(errors)}")
+        raise SourceFormatError(f"conversion to COG failed: {'; '.join(errors)}")
 
 
 def _default_rescale(path: Path) -> tuple[float, float]:
@@ -122,7 +137,7 @@ def _default_rescale(path: Path) -> tuple[float, float]:
         floating = np.dtype(src.dtypes[0]).kind == "f"
     values = values[np.isfinite(values)]
     if values.size == 0:
-        raise ValueError(f"{path.name}: the raster has no valid cell")
+        raise SourceFormatError("the raster has no valid cell", path=path)
     if floating:
         low, high = (float(v) for v in np.percentile(values, DEFAULT_PERCENTILES))
     else:
@@ -138,58 +153,58 @@ def _lonlat_bbox(src: rasterio.DatasetReader) -> list[float]:
             round(min(east, 180.0), 6), round(min(north, 90.0), 6)]
 
 
-def ingest_raster(data: DataDir, path: Path, *, layer_id: str, title: str | None = None,
-                  units: str | None = None, colormap: str | None = None,
-                  rescale: str | None = None, access: Access = "public",
-                  now: datetime | None = None) -> Layer:
-    """Add a raster file as the user layer `layer_id` (replacing a user layer of that id).
+def ingest_raster(data: DataDir, store: VersionStore, path: Path, *, layer_id: str,
+                  title: str | None = None, units: str | None = None,
+                  colormap: str | None = None, rescale: str | None = None,
+                  access: Access = "public", now: datetime | None = None,
+                  user: str | None = None) -> tuple[InputVersion, dict[str, Any]]:
+    """Add a raster file as the user layer `layer_id` (a new version of `layer:<id>`).
 
     Band 1 is drawn: `colormap` stretched between the `rescale` values.
 
     Args:
         data: the data dir.
+        store: the version store.
         path: any raster GDAL reads, in any CRS, of any real dtype.
         layer_id: the layer id: lower-case letters, digits, `_`, `-`.
         title: the layer title (default: the file name without suffix).
         units: units of the values (shown in the legend).
-        colormap: a name from `layers.styles.ALLOWED_COLORMAPS` (default viridis).
+        colormap: a name from `data_catalog.stac.COLORMAPS` (default viridis).
         rescale: `MIN,MAX` of the colour stretch in layer units (default: the 2nd–98th
             percentile of valid values for float data, min–max for integer data).
         access: `public`, or `restricted` (served only to tokens scoped to the layer).
         now: the item time (UTC); defaults to the clock.
+        user: who ingests (default: the account running the command).
 
     Returns:
-        The new layer, as the registry serves it.
+        The new version and a report (`id`, `cog`, `rescale`, `bbox`).
 
     Raises:
         ValueError: a bad id (or one of the current run's layers), an unknown colormap, a
-            malformed rescale, a file that is not a georeferenced raster, or one without any
-            valid cell. The data dir is then unchanged.
+            malformed rescale.
+        SourceFormatError: a file that is not a georeferenced raster (`MissingCRSError` for
+            one without CRS), one without any valid cell, or one beyond the ingest limits
+            (`IngestLimitError`). The data dir is then unchanged.
     """
-    _check_id(layer_id)
+    check_layer_id(data, layer_id)
     colormap = colormap or DEFAULT_COLORMAP
-    if colormap not in ALLOWED_COLORMAPS:
+    if colormap not in COLORMAPS:
         raise ValueError(f"unknown colormap {colormap[:40]!r}; allowed: "
-                         + ", ".join(sorted(ALLOWED_COLORMAPS)))
+                         + ", ".join(sorted(COLORMAPS)))
     stretch = parse_rescale(rescale) if rescale is not None else None
-    existing = Registry(data).layers().get(layer_id)
-    if existing is not None and existing.run_id is not None:
-        raise ValueError(f"{layer_id!r} is a layer of the current run; choose another id")
-
     with _open_checked(path) as src:
+        declared = check_raster_size(src.width, src.height, src.count, src.dtypes[0], path)
         bbox = _lonlat_bbox(src)
         keep = _is_cog(path)
-        scratch = data.root / ".tmp"
-        scratch_existed = scratch.exists()
-        staging = scratch / f"layer-{layer_id}-{uuid.uuid4().hex[:12]}"
-        staging.mkdir(parents=True)
-        try:
-            target = staging / DATA_FILE
+        check_free_disk(data.root, path.stat().st_size if keep else declared, path=path)
+        with staging(data, f"layer-{layer_id}") as folder:
+            target = folder / DATA_FILE
             if keep:
                 shutil.copyfile(path, target)
             else:
                 _to_cog(src, target)
             low, high = stretch or _default_rescale(target)
+            file_sha = sha256_file(path)
             item = layer_item(
                 layer_id=layer_id, asset_path=target, bbox=bbox,
                 when=now or datetime.now(UTC), media_type=COG_MEDIA_TYPE,
@@ -198,14 +213,18 @@ def ingest_raster(data: DataDir, path: Path, *, layer_id: str, title: str | None
                         "access": access, "colormap": colormap, "rescale": [low, high],
                         "attribution": "",
                         "provenance": [{"name": path.name, "synthetic": False,
-                                        "cog": "kept" if keep else "converted"}]})
-            (staging / USER_LAYER_ITEM).write_text(json.dumps(
+                                        "cog": "kept" if keep else "converted",
+                                        "sha256": file_sha}]})
+            (folder / USER_LAYER_ITEM).write_text(json.dumps(
                 item.to_dict(include_self_link=False, transform_hrefs=False), indent=2),
                 encoding="utf-8")
-            data.layers.mkdir(parents=True, exist_ok=True)
-            replace_folder(staging, data.layers / layer_id, scratch)
-        finally:
-            shutil.rmtree(staging, ignore_errors=True)
-            if not scratch_existed:
-                shutil.rmtree(scratch, ignore_errors=True)
-    return Registry(data).get(layer_id)
+            base = f"layers/{layer_id}"
+            version = install(
+                data, store, layer_input(layer_id),
+                {f"{base}/{DATA_FILE}": target,
+                 f"{base}/{USER_LAYER_ITEM}": folder / USER_LAYER_ITEM},
+                whole=True, file_name=path.name, file_sha256=file_sha, user=user,
+                rows={"pixels": src.width * src.height},
+                note=f"raster layer {layer_id!r}: COG {'kept' if keep else 'converted'}")
+    return version, {"id": layer_id, "cog": "kept" if keep else "converted",
+                     "rescale": [low, high], "bbox": bbox}

@@ -15,7 +15,7 @@ import shapely
 from affine import Affine
 
 from data_catalog.errors import MissingColumnError, MissingCRSError, SourceFormatError
-from data_catalog.ingest import ingest_reports, ingest_source
+from data_catalog.ingest import IngestOptions, IngestOutcome, ingest
 from data_catalog.paths import DataDir
 from data_catalog.readers.missing_migrants import CSV_HEADER
 from pipelines.config import load_region
@@ -23,6 +23,12 @@ from pipelines.run import run
 
 CONFIG = load_region("darien")
 BBOX = CONFIG.grid.bounds_lonlat
+
+
+def ingest_source(data: DataDir, source: str, path: Path, *,
+                  bbox: tuple[float, float, float, float] | None = None,
+                  **options: object) -> IngestOutcome:
+    return ingest(data, source, path, IngestOptions(bbox=bbox, **options))  # type: ignore[arg-type]
 
 
 def tree_digest(folder: Path) -> str:
@@ -87,9 +93,11 @@ def test_ingested_files_drive_the_next_run(data: DataDir, tmp_path: Path) -> Non
 
     ingested_mmp = ingest_source(data, "missing_migrants", mmp, bbox=BBOX)
     ingested_wdpa = ingest_source(data, "wdpa", wdpa, bbox=BBOX)
-    assert ingested_mmp.files == ["missing_migrants/incidents.parquet"]
-    assert ingested_wdpa.files == ["wdpa/protected_areas.parquet"]
-    assert set(ingest_reports(data)) == {"missing_migrants", "wdpa"}
+    assert set(ingested_mmp.version.files) == {"inputs/missing_migrants/incidents.parquet",
+                                               "inputs/missing_migrants/ingest.json"}
+    assert set(ingested_wdpa.version.files) == {"inputs/wdpa/protected_areas.parquet",
+                                                "inputs/wdpa/ingest.json"}
+    assert (ingested_mmp.version.version, ingested_wdpa.version.version) == (2, 2)
 
     result = run(CONFIG, data)
     assert result.summary["inputs"]["incidents"] == "real"
@@ -122,6 +130,7 @@ def test_swapped_coordinates_are_fixed_and_reported(data: DataDir, tmp_path: Pat
     incidents = gpd.read_parquet(data.inputs / "missing_migrants/incidents.parquet")
     assert len(incidents) == 30  # the swapped one is fixed, not dropped
     assert incidents.geometry.within(shapely.box(*BBOX)).all()
+    assert result.report is not None
     assert any("swap" in code for code in result.report.issues())
 
 
@@ -151,42 +160,15 @@ def test_bad_inputs_leave_the_data_dir_unchanged(data: DataDir, tmp_path: Path) 
     assert tree_digest(data.root) == before
 
 
-def test_a_source_that_is_not_a_pipeline_input(data: DataDir, tmp_path: Path) -> None:
-    path = tmp_path / "x.csv"
-    path.write_text("ISO3,Name,Year\n")
-    with pytest.raises(SourceFormatError, match="not a pipeline input"):
-        ingest_source(data, "idmc_gidd", path)
+def test_a_source_that_cannot_be_ingested(data: DataDir, tmp_path: Path,
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    from data_catalog.ingest import pipeline_inputs
 
-
-def write_flow_template(path: Path) -> int:
-    """Our published template: 2023 counts at Bajo Chiquito, lower-case id; returns the total."""
-    rows, total = [], 0
-    for month in range(1, 13):
-        for sex in ("female", "male"):
-            for age, people in (("0-4", 700), ("5-11", 900), ("12-17", 400), ("18-59", 9000),
-                                ("60+", 3)):
-                rows.append(f"pa-bch,2023-{month:02d},northbound,VEN,{sex},{age},{people}")
-                total += people
-    path.write_text("point_id,month,direction,nationality,sex,age_group,count\n"
-                    + "\n".join(rows) + "\n", encoding="utf-8")
-    return total
-
-
-def test_flow_counts_template_feeds_the_protected_crossings(data: DataDir,
-                                                           tmp_path: Path) -> None:
-    template = tmp_path / "flows.csv"
-    total = write_flow_template(template)
-    ingest_source(data, "flow_counts", template)
-    result = run(CONFIG, data)
-    assert result.summary["inputs"]["crossings"] == "real"
-    crossings = gpd.read_parquet(result.folder / "crossings.parquet")
-    year = crossings[crossings["month"].str.startswith("2023")]
-    assert set(year["point_id"]) == {"PA-BCH"}
-    assert int(year["total"].sum()) == total
-    # 0-4, 5-11 and 12-17 are one children's group: 2 sexes × 2,000 a month.
-    assert set(year["age_group_0_17"]) == {4000}
-    # 60+ is 3 + 3 = 6 people a month: published, as the margins never split it by sex.
-    assert set(year["age_group_60plus"]) == {6}
+    monkeypatch.delitem(pipeline_inputs.ADAPTERS, "chirps")
+    path = tmp_path / "x.tif"
+    path.write_text("x")
+    with pytest.raises(SourceFormatError, match=r"cannot be ingested; what can: .*raster"):
+        ingest_source(data, "chirps", path)
 
 
 def test_idmc_events_are_served_as_a_collection(data: DataDir, tmp_path: Path) -> None:
@@ -194,7 +176,6 @@ def test_idmc_events_are_served_as_a_collection(data: DataDir, tmp_path: Path) -
 
     from geo_service.app import create_app
     from geo_service.settings import Settings
-    from layers.events import ingest_events
 
     events = [
         {"iso3": iso3, "country_name": name, "year": 2022, "start_date": "2022-11-06",
@@ -209,7 +190,7 @@ def test_idmc_events_are_served_as_a_collection(data: DataDir, tmp_path: Path) -
         for iso3, name, people in (("PAN", "Panama", 1234), ("COL", "Colombia", 5000))]
     path = tmp_path / "gidd.json"
     path.write_text(json.dumps(events), encoding="utf-8")
-    report = ingest_events(data, "idmc_gidd", path)
+    report = ingest(data, "idmc_gidd", path).details
     assert report["id"] == "idmc_displacement" and report["features_written"] == 2
     client = TestClient(create_app(Settings(data_dir=data.root)))
     page = client.get("/collections/idmc_displacement/items").json()

@@ -1,0 +1,42 @@
+"""Ingestion in one place: every file enters the data dir through `ingest`.
+
+```
+dispatch.py         ingest(data, SOURCE, PATH, IngestOptions) -> IngestOutcome: the one dispatcher
+refusal.py          all or nothing: IngestRefused names every bad field by its line
+pipeline_inputs.py  sources that feed the pipeline (wdpa, missing_migrants, flow_counts, ...)
+flows.py            flow counts merged by (point, month); --replace on purpose
+events.py           sources without coordinates of their own (IDMC GIDD) as a collection
+rasters.py          user raster layers (COG + STAC item)
+vectors.py          user vector layers (GeoParquet + STAC item)
+install.py          write, then switch: staged files become a version, then the files in use
+versions.py         the store of versions (VersionStore; FileVersionStore in the data dir)
+```
+
+Limits on what one file may make an ingest read and write are in `data_catalog.limits`.
+"""
+
+from data_catalog.ingest.dispatch import IngestOptions, IngestOutcome, ingest, ingestible
+from data_catalog.ingest.install import rollback
+from data_catalog.ingest.refusal import IngestRefused, report_document
+from data_catalog.ingest.versions import (
+    FileVersionStore,
+    InputVersion,
+    UnknownVersion,
+    VersionStore,
+    version_store,
+)
+
+__all__ = [
+    "FileVersionStore",
+    "IngestOptions",
+    "IngestOutcome",
+    "IngestRefused",
+    "InputVersion",
+    "UnknownVersion",
+    "VersionStore",
+    "ingest",
+    "ingestible",
+    "report_document",
+    "rollback",
+    "version_store",
+]

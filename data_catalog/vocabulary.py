@@ -1,0 +1,74 @@
+"""The one vocabulary of flow counts: template, JSON Schema, demo, pipeline and served data.
+
+- `point_id`: `^[A-Z]{2}-[A-Z0-9]{2,8}$`, the ISO 3166-1 alpha-2 code of the point's
+  country, a hyphen, a short local code (`PA-BCH`, `CO-NEC`);
+- `month`: `YYYY-MM`;
+- `direction`: `northbound`, `southbound`;
+- `nationality`: ISO 3166-1 alpha-3; `ZZZ` = unknown or not stated;
+- `sex`: `F`, `M`, `U` (unknown or not stated);
+- `age_group`: `0-4`, `5-11`, `12-17`, `18-59`, `60+`, `U`; children = 0-4 + 5-11 + 12-17;
+- `count`: persons, an integer >= 0.
+
+A row may also state a **total** instead of a breakdown: `_T` (SDMX's code for "total") in
+`nationality`, `sex` and/or `age_group` means "all values of this column". A total row is
+checked against the detail rows it sums (same point, month, direction and the same values in
+the columns that are not `_T`) and is not stored: the detail rows carry the counts.
+
+Every module that names one of these values imports it from here.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+from typing import Final
+
+import pycountry
+
+POINT_ID_PATTERN: Final[str] = r"^[A-Z]{2}-[A-Z0-9]{2,8}$"
+"""A crossing point id: ISO 3166-1 alpha-2, a hyphen, 2 to 8 upper-case letters or digits."""
+
+MONTH_PATTERN: Final[str] = r"^[0-9]{4}-(0[1-9]|1[0-2])$"
+"""A calendar month, `YYYY-MM`."""
+
+DIRECTIONS: Final[tuple[str, ...]] = ("northbound", "southbound")
+"""Directions of travel."""
+
+SEXES: Final[tuple[str, ...]] = ("F", "M", "U")
+"""Sex codes: F and M as SDMX, U = unknown or not stated."""
+
+AGE_GROUPS: Final[tuple[str, ...]] = ("0-4", "5-11", "12-17", "18-59", "60+", "U")
+"""Age groups in years (`60+` is 60 and over; U = unknown)."""
+
+CHILD_AGE_GROUPS: Final[tuple[str, ...]] = ("0-4", "5-11", "12-17")
+"""The age groups whose sum is the number of children."""
+
+UNKNOWN_NATIONALITY: Final[str] = "ZZZ"
+"""Nationality unknown or not stated (a user-assigned ISO 3166-1 code)."""
+
+TOTAL: Final[str] = "_T"
+"""In `nationality`, `sex` or `age_group`: the row states the total over that column."""
+
+BREAKDOWN_COLUMNS: Final[tuple[str, ...]] = ("nationality", "sex", "age_group")
+"""The columns a total row may sum over."""
+
+COLUMNS: Final[tuple[str, ...]] = (
+    "point_id", "month", "direction", "nationality", "sex", "age_group", "count")
+"""The template's columns, in order."""
+
+KEY: Final[tuple[str, ...]] = COLUMNS[:-1]
+"""The columns that identify a row (all but `count`)."""
+
+CELL: Final[tuple[str, str]] = ("point_id", "month")
+"""What flow counts are merged by: a new file replaces whole (point, month) cells."""
+
+
+@cache
+def nationality_codes() -> frozenset[str]:
+    """Every allowed nationality: the ISO 3166-1 alpha-3 codes and `ZZZ`."""
+    return frozenset({c.alpha_3 for c in pycountry.countries} | {UNKNOWN_NATIONALITY})
+
+
+def is_point_id(value: str) -> bool:
+    """Whether `value` has the form of a crossing point id."""
+    return re.fullmatch(POINT_ID_PATTERN, value) is not None
