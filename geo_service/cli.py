@@ -268,7 +268,9 @@ def ingest(
     units: Annotated[str | None, typer.Option(help="Units of the values.")] = None,
     colormap: Annotated[str | None, typer.Option(help="Colormap name (raster).")] = None,
     rescale: Annotated[str | None, typer.Option(help="MIN,MAX of the colour stretch.")] = None,
-    region: Annotated[str | None, typer.Option(help="Clip to this region.")] = None,
+    region: Annotated[str | None, typer.Option(
+        help=f"The region whose input this becomes (default {DEFAULT_REGION}); the file is "
+        "clipped to its bounds.")] = None,
     access: Annotated[str, typer.Option(
         help="public, or restricted: served only to tokens scoped to the layer.")] = "public",
     allow_drops: Annotated[bool, typer.Option(
@@ -302,6 +304,7 @@ def ingest(
             bbox = load_region(region).grid.bounds_lonlat
         options = IngestOptions(layer_id=layer_id, title=title, units=units, colormap=colormap,
                                 rescale=rescale, access=level, bbox=bbox,
+                                region=region or DEFAULT_REGION,
                                 allow_drops=allow_drops, replace=replace)
         outcome = ingest(data, source, path, options)
     except IngestRefused as exc:

@@ -24,7 +24,7 @@ from data_catalog.ingest.refusal import refuse_bad_rows
 from data_catalog.ingest.vectors import ingest_vector
 from data_catalog.ingest.versions import InputVersion, version_store
 from data_catalog.limits import IngestLimits, current_limits, use_limits
-from data_catalog.paths import DataDir
+from data_catalog.paths import DEFAULT_REGION, DataDir
 from data_catalog.readers._common import BBox, sha256_file
 from data_catalog.readers.report import IngestReport
 from data_catalog.sources import get_source, load_sources
@@ -45,6 +45,8 @@ class IngestOptions:
         rescale: `MIN,MAX` of the colour stretch (user rasters).
         access: `public` or `restricted` (user layers).
         value_type: `continuous`, `class` or `count` (user vector layers).
+        region: The region whose pipeline input the file becomes (sources; default the
+            data dir's default region). Its versions are kept as `<source>@<region>`.
         bbox: Keep only what intersects (west, south, east, north), degrees (sources).
         allow_drops: Store the good rows of a file with bad ones, on purpose.
         replace: Replace the whole input instead of merging into it (flow counts).
@@ -60,6 +62,7 @@ class IngestOptions:
     rescale: str | None = None
     access: Access = "public"
     value_type: Literal["continuous", "class", "count"] = "class"
+    region: str = DEFAULT_REGION
     bbox: BBox | None = None
     allow_drops: bool = False
     replace: bool = False
@@ -151,31 +154,43 @@ def _pipeline_input(data: DataDir, source_id: str, path: Path,
         takes = sorted({*ADAPTERS, *EVENT_LAYERS, *USER_LAYER_KINDS})
         raise SourceFormatError(
             f"source {source.id!r} cannot be ingested; what can: {', '.join(takes)}")
-    result = source.reader_function()(path, **reader_options(source.id, data.inputs))
+    inputs = data.region(options.region).inputs
+    result = source.reader_function()(path, **reader_options(source.id, inputs))
     dropped = refuse_bad_rows(result.report, path, allow_drops=options.allow_drops)
-    adapted = adapter(result, AdaptContext(data.inputs, path, options.bbox, options.replace))
+    adapted = adapter(result, AdaptContext(inputs, path, options.bbox, options.replace))
     if empty_outputs(adapted):
         raise SourceFormatError("nothing of it lies in the region", path=path)
     data.ensure()
     store = version_store(data)
+    input_id = source_input(source.id, options.region)
+
+    def under_data_dir(relative: str) -> str:
+        return (inputs / relative).relative_to(data.root).as_posix()
+
     with staging(data, f"ingest-{source.id}") as folder:
         staged: dict[str, Path] = {}
         for relative, value in adapted.outputs.items():
             write_output(folder / relative, value)
-            staged[f"inputs/{relative}"] = folder / relative
+            staged[under_data_dir(relative)] = folder / relative
         report_path = folder / source.id / REPORT_NAME
         report_path.parent.mkdir(parents=True, exist_ok=True)
         report_path.write_text(result.report.to_json(), encoding="utf-8")
-        staged[f"inputs/{source.id}/{REPORT_NAME}"] = report_path
+        staged[under_data_dir(f"{source.id}/{REPORT_NAME}")] = report_path
         version = install(
-            data, store, source.id, staged, whole=False,
+            data, store, input_id, staged, whole=False,
             file_name=path.name, file_sha256=sha256_file(path), user=options.user,
             rows=report_counts(result.report) | adapted.rows,
             note="; ".join(adapted.notes) or result.report.summary(),
             report=store_report(store, result.report))
-    lines = [*dropped, f"{source.id} version {version.version}: {path.name} "
+    lines = [*dropped, f"{input_id} version {version.version}: {path.name} "
              f"({result.report.summary()})", *adapted.notes]
-    return IngestOutcome(source.id, version, result.report, lines)
+    return IngestOutcome(input_id, version, result.report, lines)
+
+
+def source_input(source_id: str, region: str) -> str:
+    """The input id of a source's pipeline input in a region: the source id in the default
+    region, `<source>@<region>` in any other."""
+    return source_id if region == DEFAULT_REGION else f"{source_id}@{region}"
 
 
 def store_report(store: Any, report: IngestReport) -> str | None:

@@ -49,7 +49,7 @@ class AdaptContext:
     """What an adapter may need besides the reader's result.
 
     Attributes:
-        inputs: The data dir's `inputs/` folder.
+        inputs: The inputs folder of the region the file is ingested into.
         path: The ingested file (named in messages).
         bbox: Keep only what intersects (west, south, east, north), degrees.
         replace: Replace the whole input instead of merging (flow counts).
