@@ -2,10 +2,17 @@
 `cmrisk serve --workers 2`, mixing tiles, item pages, downloads and area analysis.
 
     .venv/bin/python bench/load.py [--clients 64] [--seconds 60]
+    .venv/bin/python bench/load.py --worst-case [--clients 16] [--seconds 60]
 
 Builds a fresh demo data dir, starts the service on a free 127.0.0.1 port, runs the mix,
 stops everything, and writes the `## Load` section of bench/RESULTS.md: requests, errors,
 throughput and p50/p99 per kind.
+
+`--worst-case` adds, beside the clients, four attackers sending issue 10's worst-case
+requests (`tests/worstcase.py`: star polygons of 1,001, 999 and 99,997 vertices, 100,000
+nested arrays, a huge area, an oversized body) back to back, and a probe calling /healthz;
+it writes `## Load: worst case`: the answers each family got and their time, /healthz p50/p99
+under the attack, and the peak RSS of each worker's process tree.
 """
 
 from __future__ import annotations
@@ -21,6 +28,7 @@ import sys
 import tempfile
 import time
 from collections import defaultdict
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
@@ -33,6 +41,7 @@ sys.path.insert(0, str(ROOT))
 from results import replace_section  # noqa: E402
 
 from tests.live import free_port, wait_until_up  # noqa: E402
+from tests.worstcase import FAMILIES, RssSampler, worker_pids  # noqa: E402
 
 WEST, SOUTH, EAST, NORTH = -79.3, 7.0, -76.7, 9.6
 TMS = morecantile.tms.get("WebMercatorQuad")
@@ -89,9 +98,58 @@ async def client_loop(client: httpx.AsyncClient, seed: int, deadline: float,
             errors[kind] += 1
 
 
-async def run_load(url: str, clients: int, seconds: float) -> tuple[dict[str, list[float]],
-                                                                    dict[str, int], float]:
-    """Run the mix; returns latencies (s) by kind, errors by kind and the wall time (s)."""
+ATTACKERS = 4
+"""Worst-case requests in flight at once (issue 10: 2-4)."""
+
+
+async def attacker_loop(url: str, seed: int, deadline: float,
+                        answers: dict[str, list[tuple[str, float]]]) -> None:
+    """One attacker: worst-case requests back to back, each on a new connection."""
+    rng = random.Random(1000 + seed)
+    names = sorted(FAMILIES)
+    async with httpx.AsyncClient(base_url=url, timeout=300) as client:
+        while time.monotonic() < deadline:
+            family = rng.choice(names)
+            started = time.perf_counter()
+            try:
+                response = await client.post("/analysis", content=FAMILIES[family],
+                                             headers={"content-type": "application/json"})
+                status = str(response.status_code)
+                if response.status_code >= 400:
+                    status += f" {response.json().get('title', '')}"
+            except httpx.HTTPError as exc:
+                status = type(exc).__name__
+            answers[family].append((status, time.perf_counter() - started))
+
+
+async def probe_loop(url: str, deadline: float, latencies: list[float],
+                     statuses: dict[int, int]) -> None:
+    """/healthz back to back: the latency a load balancer's health check sees."""
+    async with httpx.AsyncClient(base_url=url, timeout=120) as client:
+        while time.monotonic() < deadline:
+            started = time.perf_counter()
+            try:
+                status = (await client.get("/healthz")).status_code
+            except httpx.HTTPError:
+                status = 0
+            latencies.append(time.perf_counter() - started)
+            statuses[status] += 1
+
+
+@dataclass
+class Attack:
+    """What the worst-case part of a run saw."""
+
+    answers: dict[str, list[tuple[str, float]]] = field(
+        default_factory=lambda: defaultdict(list))
+    probe: list[float] = field(default_factory=list)
+    probe_statuses: dict[int, int] = field(default_factory=lambda: defaultdict(int))
+
+
+async def run_load(url: str, clients: int, seconds: float, attack: Attack | None = None
+                   ) -> tuple[dict[str, list[float]], dict[str, int], float]:
+    """Run the mix (and the attack); returns latencies (s) by kind, errors by kind and the
+    wall time (s)."""
     results: dict[str, list[float]] = defaultdict(list)
     errors: dict[str, int] = defaultdict(int)
     budget = [MAX_REQUESTS]
@@ -99,10 +157,56 @@ async def run_load(url: str, clients: int, seconds: float) -> tuple[dict[str, li
     async with httpx.AsyncClient(base_url=url, timeout=60, limits=limits) as client:
         started = time.monotonic()
         deadline = started + seconds
-        await asyncio.gather(*(client_loop(client, seed, deadline, results, errors, budget)
-                               for seed in range(clients)))
+        tasks = [client_loop(client, seed, deadline, results, errors, budget)
+                 for seed in range(clients)]
+        if attack is not None:
+            tasks += [attacker_loop(url, seed, deadline, attack.answers)
+                      for seed in range(ATTACKERS)]
+            tasks.append(probe_loop(url, deadline, attack.probe, attack.probe_statuses))
+        await asyncio.gather(*tasks)
         wall = time.monotonic() - started
     return results, errors, wall
+
+
+def percentile(values: list[float], share: float) -> float:
+    """The `share` quantile of `values` (nearest rank)."""
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
+
+
+def attack_lines(attack: Attack, peaks: dict[int, int], clients: int, wall: float
+                 ) -> list[str]:
+    """The `## Load: worst case` section."""
+    lines = [
+        f"`cmrisk serve --workers 2` on the demo run (work processes: 1 per worker, "
+        f"{os.environ.get('CMRISK_WORK_MEMORY_MB', '768')} MiB address space each, 20 s time "
+        f"limit), {wall:.0f} s on loopback: {clients} clients running the ordinary mix, "
+        f"{ATTACKERS} attackers sending worst-case requests back to back (so 2-4 at once), "
+        "and a probe calling /healthz back to back.",
+        "",
+        "| family | answers (status title × count) | median answer (s) | max answer (s) |",
+        "|---|---|---:|---:|",
+    ]
+    for family in sorted(attack.answers):
+        got = attack.answers[family]
+        statuses: dict[str, int] = defaultdict(int)
+        for status, _ in got:
+            statuses[status] += 1
+        times = [t for _, t in got]
+        counts = ", ".join(f"{s} × {n}" for s, n in sorted(statuses.items()))
+        lines.append(f"| {family} | {counts} | {statistics.median(times):.2f} | "
+                     f"{max(times):.2f} |")
+    probe = attack.probe
+    lines += [
+        "",
+        f"/healthz under the attack: {len(probe):,} calls, statuses "
+        f"{dict(sorted(attack.probe_statuses.items()))}, p50 {1000 * percentile(probe, 0.5):.1f}"
+        f" ms, p99 {1000 * percentile(probe, 0.99):.1f} ms, max {1000 * max(probe):.0f} ms.",
+        "",
+        "Peak RSS of each worker's process tree (worker + its work process), sampled every "
+        "50 ms: " + ", ".join(f"{v / 2**20:.0f} MB" for v in peaks.values()) + ".",
+    ]
+    return lines
 
 
 def main() -> None:
@@ -111,6 +215,8 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=64)
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--no-write", action="store_true", help="print, do not write RESULTS")
+    parser.add_argument("--worst-case", action="store_true",
+                        help="add issue 10's worst-case requests and a /healthz probe")
     args = parser.parse_args()
     cmrisk = [sys.executable, "-m", "geo_service.cli"]
     with tempfile.TemporaryDirectory() as tmp:
@@ -126,9 +232,16 @@ def main() -> None:
             [*cmrisk, "serve", "--workers", "2", "--port", str(port), "--data-dir", str(data)],
             stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         url = f"http://127.0.0.1:{port}"
+        attack = Attack() if args.worst_case else None
+        peaks: dict[int, int] = {}
         try:
             wait_until_up(f"{url}/healthz", server)
-            results, errors, wall = asyncio.run(run_load(url, args.clients, args.seconds))
+            sampler = RssSampler(worker_pids(server.pid)).start()
+            try:
+                results, errors, wall = asyncio.run(
+                    run_load(url, args.clients, args.seconds, attack))
+            finally:
+                peaks = sampler.stop()
         finally:
             os.killpg(server.pid, signal.SIGTERM)  # the supervisor and its workers
             try:
@@ -137,6 +250,7 @@ def main() -> None:
                 os.killpg(server.pid, signal.SIGKILL)
                 server.wait(timeout=30)
             log.close()
+    load_before = os.getloadavg()[0]
     total = sum(len(v) for v in results.values())
     failed = sum(errors.values())
     lines = [
@@ -159,7 +273,20 @@ def main() -> None:
                      f"{1000 * statistics.median(values):.1f} | {1000 * p99:.1f} |")
     if kinds_seen:
         lines += ["", "Failures: " + ", ".join(f"{k}: {v}" for k, v in sorted(kinds_seen.items()))]
-    replace_section(HERE / "RESULTS.md", "Load", "\n".join(lines))
+    lines += [
+        "",
+        "Analyses run in work processes (`work_processes` 1 and `work_queue` 8 per worker): at "
+        "most 9 per worker are in flight, waiting included, and more are refused at once "
+        "(503 `Busy`, `Retry-After`) rather than piling up; every other kind runs in the "
+        f"server's threads. Load average (1 min) at the end of the run: {load_before:.2f} on "
+        f"{os.cpu_count()} cores (other work on the machine shares them).",
+    ]
+    title = "Load"
+    if attack is not None:
+        title = "Load: worst case"
+        lines += ["", *attack_lines(attack, peaks, args.clients, wall)]
+    if not args.no_write:
+        replace_section(HERE / "RESULTS.md", title, "\n".join(lines))
     print("\n".join(lines))
 
 

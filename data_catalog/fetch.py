@@ -17,7 +17,12 @@
 - **credentials** come only from the environment variables named in the YAML (`auth.env`),
   sent as a header or query parameter; they never appear in file names, records or messages;
 - **base URL**: `base_url=` or the environment variable `CMRISK_FETCH_BASE_<SOURCE_ID>` (upper
-  case) replaces the YAML's `base_url`, so tests can point at a loopback server.
+  case) replaces the YAML's `base_url`, so tests can point at a loopback server;
+- **hosts**: every request, and every redirect it is sent on, must go to the host of the base
+  URL, of a file URL, or one the YAML lists under `hosts`; redirects are followed by hand, at
+  most `MAX_REDIRECTS`, never from https to http, and credentials go only to the first host;
+- **size**: a file larger than the source's `max_bytes` (declared or as it arrives) is refused
+  and its partial bytes removed; a checksum sidecar may hold `MAX_SIDECAR_BYTES`.
 
 httpx is used (imported when `fetch` runs): it gives streaming, timeouts and an injectable
 `client` (tests pass a `httpx.Client` or a mock transport).
@@ -32,7 +37,7 @@ import json
 import os
 import re
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -55,6 +60,11 @@ BASE_ENV_PREFIX = "CMRISK_FETCH_BASE_"
 USER_AGENT = "cmrisk-fetch/0.1"
 RETRY_STATUS = frozenset({429, 500, 502, 503, 504})
 MAX_RETRY_AFTER_S = 60.0
+MAX_REDIRECTS = 5
+"""Redirects followed per request."""
+MAX_SIDECAR_BYTES = 1024 * 1024
+"""Largest checksum sidecar read, bytes."""
+REDIRECT_STATUS = frozenset({301, 302, 303, 307, 308})
 
 
 @dataclass(frozen=True)
@@ -189,12 +199,49 @@ class _Downloader:
     """Downloads with resume, retries, checksums and a cache (see the module doc)."""
 
     def __init__(self, client: httpx.Client, *, credential: tuple[Auth, str] | None,
-                 retries: int, backoff_s: float, progress: Progress | None) -> None:
+                 retries: int, backoff_s: float, progress: Progress | None,
+                 hosts: frozenset[str] = frozenset(), max_bytes: int | None = None) -> None:
         self.client = client
         self.credential = credential
         self.retries = retries
         self.backoff_s = backoff_s
         self.progress = progress
+        self.hosts = hosts
+        self.max_bytes = max_bytes
+
+    @contextlib.contextmanager
+    def _get(self, url: str, headers: Mapping[str, str]) -> Iterator[httpx.Response]:
+        """A streamed GET of `url`, redirects followed by hand within the source's hosts.
+
+        Raises:
+            FetchError: a host outside the source's, a redirect from https to http, or more
+                than `MAX_REDIRECTS` redirects.
+        """
+
+        target, sent = self._request(url, headers)
+        first_host = target.host
+        for _ in range(MAX_REDIRECTS + 1):
+            if self.hosts and target.host not in self.hosts:
+                raise FetchError(f"{url}: refused to fetch from {target.host!r}, which is not "
+                                 f"a host of this source ({', '.join(sorted(self.hosts))})")
+            request = self.client.build_request("GET", target, headers=sent)
+            response = self.client.send(request, stream=True, follow_redirects=False)
+            location = response.headers.get("location")
+            if response.status_code not in REDIRECT_STATUS or not location:
+                try:
+                    yield response
+                finally:
+                    response.close()
+                return
+            response.close()
+            following = target.join(location)
+            if target.scheme == "https" and following.scheme != "https":
+                raise FetchError(f"{url}: refused a redirect from https to {following.scheme}")
+            if following.host == first_host:
+                target, sent = self._request(str(following), headers)
+            else:  # credentials are for the first host only
+                target, sent = following, dict(headers)
+        raise FetchError(f"{url}: more than {MAX_REDIRECTS} redirects")
 
     # -- requests -----------------------------------------------------------------------------
     def _request(self, url: str, headers: Mapping[str, str]) -> tuple[httpx.URL, dict[str, str]]:
@@ -225,20 +272,28 @@ class _Downloader:
 
         for attempt in range(self.retries + 1):
             try:
-                target, headers = self._request(url, {})
-                response = self.client.get(target, headers=headers)
+                with self._get(url, {}) as response:
+                    status = response.status_code
+                    retry_after = response.headers.get("retry-after")
+                    body = b""
+                    if status == 200:
+                        for chunk in response.iter_bytes():
+                            body += chunk
+                            if len(body) > MAX_SIDECAR_BYTES:
+                                raise FetchError(f"{url}: a checksum file over "
+                                                 f"{MAX_SIDECAR_BYTES} bytes")
             except httpx.TransportError as exc:
                 if attempt == self.retries:
                     raise FetchError(f"{url}: {type(exc).__name__} after {attempt + 1} tries") \
                         from exc
                 self._sleep(attempt)
                 continue
-            if response.status_code in RETRY_STATUS and attempt < self.retries:
-                self._sleep(attempt, response.headers.get("retry-after"))
+            if status in RETRY_STATUS and attempt < self.retries:
+                self._sleep(attempt, retry_after)
                 continue
-            if response.status_code != 200:
-                raise FetchError(f"{url}: HTTP {response.status_code}")
-            return response.text
+            if status != 200:
+                raise FetchError(f"{url}: HTTP {status}")
+            return body.decode("utf-8", errors="replace")
         raise FetchError(f"{url}: gave up after {self.retries + 1} tries")  # pragma: no cover
 
     # -- one file -------------------------------------------------------------------------
@@ -281,9 +336,8 @@ class _Downloader:
                 headers["Range"] = f"bytes={have}-"
                 if record.get("part_etag"):
                     headers["If-Range"] = record["part_etag"]
-            target, headers = self._request(planned.url, headers)
             try:
-                with self.client.stream("GET", target, headers=headers) as r:
+                with self._get(planned.url, headers) as r:
                     status = r.status_code
                     if status == 304 and conditional:
                         if task is not None and self.progress is not None:
@@ -328,12 +382,22 @@ class _Downloader:
                     length = r.headers.get("content-length")
                     total = (have + int(length) if length and length.isdigit() and not encoded
                              else None)
+                    if self.max_bytes is not None and total is not None \
+                            and total > self.max_bytes:
+                        part.unlink(missing_ok=True)
+                        raise FetchError(f"{planned.url}: {total} bytes, over the source's "
+                                         f"limit of {self.max_bytes}")
                     if task is not None and self.progress is not None:
                         self.progress.update(task, total=total, completed=have)
                     chunks = r.iter_bytes() if encoded else r.iter_raw()
                     with part.open(mode) as fh:
                         for chunk in chunks:
                             fh.write(chunk)
+                            if self.max_bytes is not None and fh.tell() > self.max_bytes:
+                                fh.close()
+                                part.unlink(missing_ok=True)
+                                raise FetchError(f"{planned.url}: more than the source's "
+                                                 f"limit of {self.max_bytes} bytes")
                             if task is not None and self.progress is not None:
                                 self.progress.advance(task, len(chunk))
                     if total is not None and part.stat().st_size != total:
@@ -366,6 +430,20 @@ class _Downloader:
         })
         _write_record(record_path, record)
         return final
+
+
+def source_hosts(source: Source, base: str) -> frozenset[str]:
+    """The hosts a source's files may come from: the base URL's, the file URLs' own, and the
+    YAML's `hosts`."""
+    import httpx
+
+    assert source.download is not None
+    urls = [base, *(f.url for f in source.download.files if not f.url.startswith("{base}"))]
+    for extra in (source.download.tile_index, source.download.checksum):
+        if extra is not None and not extra.url.startswith("{"):
+            urls.append(extra.url)
+    found = {httpx.URL(re.sub(r"{\w+}", "x", url)).host for url in urls}
+    return frozenset(h for h in found | set(source.download.hosts) if h)
 
 
 def _read_record(path: Path) -> dict[str, Any]:
@@ -459,6 +537,7 @@ def fetch(
     timeout_s: float = 60.0,
     progress: bool = True,
     force: bool = False,
+    max_bytes: int | None = None,
 ) -> list[Path]:
     """Download a source's files into `dest_dir` (see the module doc for resume, cache, ...).
 
@@ -476,6 +555,7 @@ def fetch(
         timeout_s: Connect/read timeout in seconds for a new client.
         progress: Show a rich progress bar on stderr.
         force: Download even when a cached copy is valid.
+        max_bytes: Largest file accepted, bytes (default: the source's `max_bytes`).
 
     Returns:
         The local paths, in the order of the source's file list.
@@ -494,17 +574,19 @@ def fetch(
                          "with `cmrisk ingest`")
     credential = _auth_value(source)
     base = base_url_for(source, base_url)
+    hosts = source_hosts(source, base)
     dest = Path(dest_dir)
     dest.mkdir(parents=True, exist_ok=True)
     own_client = client is None
     http = client or httpx.Client(
-        follow_redirects=True, timeout=httpx.Timeout(timeout_s),
+        follow_redirects=False, timeout=httpx.Timeout(timeout_s),
         headers={"User-Agent": USER_AGENT},
     )
     try:
         with _progress(progress) as bar:
             loader = _Downloader(http, credential=credential, retries=retries,
-                                 backoff_s=backoff_s, progress=bar)
+                                 backoff_s=backoff_s, progress=bar, hosts=hosts,
+                                 max_bytes=max_bytes or source.download.max_bytes)
             tiles = _tiles(loader, source, base, dest, bbox, force)
             planned = plan(source, base=base, bbox=bbox, years=years, params=params,
                            tiles=tiles, formats=formats)

@@ -171,6 +171,9 @@ class Download(_Model):
         checksum: Where a checksum is published, if anywhere.
         auth: How credentials are sent, if any are needed.
         tile_index: A tile index to choose files by bbox.
+        hosts: Other hosts the provider's files may come from (e.g. a CDN it redirects to);
+            fetch refuses any host but these and those of `base_url` and the file URLs.
+        max_bytes: The largest file fetch accepts from this source, bytes.
         notes: Anything a user must know (terms to accept, size).
     """
 
@@ -182,6 +185,8 @@ class Download(_Model):
     checksum: Checksum | None = None
     auth: Auth | None = None
     tile_index: TileIndex | None = None
+    hosts: list[str] = Field(default_factory=list)
+    max_bytes: int = Field(default=4 * 1024**3, gt=0)
     notes: str = ""
 
 

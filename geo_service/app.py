@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
+from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.openapi.utils import get_openapi
 
+from geo_service import metrics
 from geo_service.auth import PrivateResponses
 from geo_service.errors import install_error_handlers
+from geo_service.guards import Guards
+from geo_service.metrics import RequestMetrics, worker_stopped
 from geo_service.regions import REGION_PREFIX, Regions, region_path
 from geo_service.routers import (
     analysis,
@@ -23,11 +29,33 @@ from geo_service.routers import (
     tiles,
 )
 from geo_service.settings import Settings
+from geo_service.workpool import WorkPool
 
 REGION_ROUTERS = (landing, layers, areas, maps, analysis, tiles, stac, features)
 """Route groups served for the default region and, under `/regions/{region}`, for any."""
 
 OPENAPI_MEDIA_TYPE = "application/vnd.oai.openapi+json;version=3.1"
+
+
+def allowed_hosts(settings: Settings) -> list[str]:
+    """The hosts requests may name: the configured ones and the host of `public_url`."""
+    hosts = list(settings.allowed_hosts)
+    if settings.public_url:
+        public = urlsplit(settings.public_url).hostname
+        if public:
+            hosts.append(public)
+    return hosts
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """Start nothing; at shutdown, stop the work processes and retire this worker's
+    metrics."""
+    yield
+    pool: WorkPool | None = getattr(app.state, "work_pool", None)
+    if pool is not None:
+        pool.close()
+    worker_stopped()
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -42,8 +70,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         summary="Climate-mobility risk: tiles, OGC API - Features, areas and planning maps.",
         version="0.1.0",
         openapi_url="/api",
-        docs_url="/docs",
+        docs_url=None,  # served offline, with its own CSP: routers/landing.py
         redoc_url=None,
+        lifespan=lifespan,
     )
     app.state.settings = settings
     app.state.regions = Regions(settings.data, settings.default_region)
@@ -52,7 +81,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     if settings.cors_origins:
         app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins,
                            allow_methods=["GET", "POST"], allow_headers=["Authorization"])
-    for module in (landing, layers, areas, maps, analysis, tiles, stac, regions):
+    app.add_middleware(Guards, allowed_hosts=allowed_hosts(settings),
+                       body_timeout_s=settings.body_timeout_s)
+    app.add_middleware(RequestMetrics)  # outermost: every answer is counted
+    for module in (landing, layers, areas, maps, analysis, tiles, stac, regions, metrics):
         app.include_router(module.router)
     app.include_router(maps.static_router)
 

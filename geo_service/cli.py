@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import os
+import shutil
 import signal
+import tempfile
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -195,6 +198,41 @@ def runs_rollback(run_id: str, data_dir: DataOption = None,
     console.print(f"current run of {region} is now {run_id}")
 
 
+METRICS_DIR_PREFIX = "cmrisk-metrics-"
+"""Temporary folders of the workers' metrics: `cmrisk-metrics-<pid of serve>-<random>`."""
+
+
+def remove_stale_metrics_dirs() -> list[Path]:
+    """Remove the metrics folders of `cmrisk serve` processes that no longer run."""
+    removed = []
+    for folder in Path(tempfile.gettempdir()).glob(f"{METRICS_DIR_PREFIX}*-*"):
+        pid = folder.name[len(METRICS_DIR_PREFIX):].split("-", 1)[0]
+        if not pid.isdigit() or _alive(int(pid)):
+            continue
+        shutil.rmtree(folder, ignore_errors=True)
+        removed.append(folder)
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def log_config() -> dict[str, Any]:
+    """uvicorn's logging, with the service's own loggers (`cmrisk.*`) written the same way."""
+    from uvicorn.config import LOGGING_CONFIG
+
+    config = copy.deepcopy(LOGGING_CONFIG)
+    config["loggers"]["cmrisk"] = {"handlers": ["default"], "level": "INFO", "propagate": False}
+    return config
+
+
 @app.command()
 def serve(
     host: Annotated[str, typer.Option(help="Address to bind.")] = "127.0.0.1",
@@ -205,6 +243,8 @@ def serve(
     """Serve tiles, features, areas and maps over HTTP."""
     import uvicorn
 
+    from geo_service.settings import METRICS_DIR_ENV
+
     data = _data(data_dir)
     if not data.root.is_dir() or not os.access(data.root, os.R_OK | os.X_OK):
         raise _fail(f"data dir {data.root} is missing or unreadable; run `cmrisk demo` and "
@@ -212,10 +252,26 @@ def serve(
     if data.current_run() is None:
         console.print("[yellow]no pipeline run yet: the service starts empty; run `cmrisk run`")
     os.environ[DATA_DIR_ENV] = str(data.root)
-    # Keep-alive above the usual 60 s of load balancers, so an idle connection is closed by
-    # the client side first, never under a request it is sending.
-    uvicorn.run("geo_service.asgi:app", host=host, port=port, workers=workers,
-                log_level="info", timeout_keep_alive=KEEP_ALIVE_S)
+    # Two malloc arenas, not eight per core: memory freed by one request thread is reused by
+    # the next instead of staying with its thread (workers then keep less after peaks).
+    os.environ.setdefault("MALLOC_ARENA_MAX", "2")
+    # Metrics of all workers meet in one folder (prometheus-client's multiprocess mode); it
+    # must start empty and is removed when the service stops (or, when a signal ends the
+    # process before that, by the next `serve`).
+    metrics_dir = None
+    if not os.environ.get(METRICS_DIR_ENV):
+        remove_stale_metrics_dirs()
+        metrics_dir = tempfile.mkdtemp(prefix=f"{METRICS_DIR_PREFIX}{os.getpid()}-")
+        os.environ[METRICS_DIR_ENV] = metrics_dir
+    try:
+        # Keep-alive above the usual 60 s of load balancers, so an idle connection is closed
+        # by the client side first, never under a request it is sending.
+        uvicorn.run("geo_service.asgi:app", host=host, port=port, workers=workers,
+                    log_level="info", log_config=log_config(),
+                    timeout_keep_alive=KEEP_ALIVE_S)
+    finally:
+        if metrics_dir is not None:
+            shutil.rmtree(metrics_dir, ignore_errors=True)
 
 
 @app.command("map")

@@ -1,4 +1,5 @@
-"""Dependencies shared by the routers: settings, the region's registry, areas and URLs.
+"""Dependencies shared by the routers: settings, the region's registry, areas and URLs, the
+work pool.
 
 A request's region is its `{region}` path parameter under `/regions/{region}/…`, else the
 default region (`geo_service.regions`); every dependency below answers for that region.
@@ -6,6 +7,8 @@ default region (`geo_service.regions`); every dependency below answers for that 
 
 from __future__ import annotations
 
+import threading
+import weakref
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -13,7 +16,12 @@ from fastapi import Depends, Request
 from geo_service.areas_store import AreasStore
 from geo_service.regions import region_prefix, region_services
 from geo_service.settings import Settings
+from geo_service.workpool import WorkPool
 from layers.registry import Registry
+
+WORK_PRELOAD = ("geo_service.jobs",)
+"""Modules every work process imports before its first job."""
+_pool_lock = threading.Lock()
 
 
 def get_settings(request: Request) -> Settings:
@@ -46,8 +54,25 @@ def base_url(request: Request) -> str:
     return service_url(request) + region_prefix(request)
 
 
+def get_work_pool(request: Request) -> WorkPool:
+    """The app's work pool (made on first use; its processes start when a job needs one)."""
+    pool: WorkPool | None = getattr(request.app.state, "work_pool", None)
+    if pool is None:
+        with _pool_lock:
+            pool = getattr(request.app.state, "work_pool", None)
+            if pool is None:
+                settings: Settings = request.app.state.settings
+                pool = WorkPool(processes=settings.work_processes,
+                                memory_mb=settings.work_memory_mb, queue=settings.work_queue,
+                                preload=WORK_PRELOAD)
+                request.app.state.work_pool = pool
+                weakref.finalize(request.app, pool.close)  # also for apps never shut down
+    return pool
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 RegistryDep = Annotated[Registry, Depends(get_registry)]
 AreasDep = Annotated[AreasStore, Depends(get_areas)]
 BaseUrlDep = Annotated[str, Depends(base_url)]
 ServiceUrlDep = Annotated[str, Depends(service_url)]
+WorkPoolDep = Annotated[WorkPool, Depends(get_work_pool)]

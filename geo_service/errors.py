@@ -1,4 +1,12 @@
-"""One error model: every 4xx/5xx is `application/problem+json` (RFC 9457), handled here."""
+"""One error model: every 4xx/5xx is `application/problem+json` (RFC 9457), from one handler.
+
+The errors themselves are `data_catalog.problems.Problem` subclasses, each with its status
+(the named errors of the feature store and the layer registry are among them); this module adds
+the service's own few and `problem_response`, the one handler every exception goes through:
+a `Problem` gives its status, title, detail and parameter; FastAPI's validation errors and
+Starlette's HTTP errors become problems of the same shape; a client that went away is one log
+line; anything else is a 500 with a request id (logged with its traceback, never shown).
+"""
 
 from __future__ import annotations
 
@@ -10,43 +18,13 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
+from starlette.responses import Response
 
-from geo_service.features.errors import (
-    AreaRejected,
-    CollectionNotFound,
-    FeatureNotFound,
-    InvalidQuery,
-)
-from layers.registry import LayerNotFound
+from data_catalog.problems import NotFound, Problem, Unavailable
 
 PROBLEM_JSON = "application/problem+json"
 log = logging.getLogger("cmrisk.service")
-
-
-class ApiError(Exception):
-    """Base of the service's named errors: status, title and the parameter at fault."""
-
-    status = 400
-    title = "Bad request"
-
-    def __init__(self, detail: str, *, parameter: str | None = None) -> None:
-        super().__init__(detail)
-        self.detail = detail
-        self.parameter = parameter
-
-
-class InvalidParameter(ApiError):
-    """A query or path parameter with a value the service cannot use."""
-
-    status = 400
-    title = "Invalid parameter"
-
-
-class NotFound(ApiError):
-    """A resource that does not exist (or is not visible to the caller)."""
-
-    status = 404
-    title = "Not found"
 
 
 class TileOutsideMatrix(NotFound):
@@ -55,32 +33,28 @@ class TileOutsideMatrix(NotFound):
     title = "Tile outside the tile matrix set"
 
 
-class Unprocessable(ApiError):
-    """A well-formed request whose content cannot be processed (e.g. an area too large)."""
+class NoData(Unavailable):
+    """The service has no pipeline run to serve yet."""
 
-    status = 422
-    title = "Unprocessable content"
-
-
-class PayloadTooLarge(ApiError):
-    """A request body over the configured size limit."""
-
-    status = 413
-    title = "Content too large"
+    title = "No data yet"
 
 
-class RequestTimeout(ApiError):
-    """Raster work that ran past the configured time limit."""
+class WorkTimeout(Unavailable):
+    """Work that ran past its time limit; it was stopped."""
 
-    status = 503
     title = "Request took too long"
 
 
-class ServiceUnavailable(ApiError):
-    """The service has no data to serve yet."""
+class WorkOutOfMemory(Unavailable):
+    """Work that ran past its memory limit; it was stopped."""
 
-    status = 503
-    title = "No data yet"
+    title = "Request needed too much memory"
+
+
+class Busy(Unavailable):
+    """Every work process is taken and the queue is full (or waiting used up the budget)."""
+
+    title = "Busy"
 
 
 def problem(status: int, title: str, detail: str, *, parameter: str | None = None,
@@ -101,61 +75,55 @@ def _location(loc: tuple[Any, ...]) -> str:
     return ".".join(parts) or "request"
 
 
-def install_error_handlers(app: FastAPI) -> None:
-    """Map every exception the service raises to one problem+json shape."""
-
-    @app.exception_handler(ApiError)
-    async def _api_error(request: Request, exc: ApiError) -> JSONResponse:
-        return problem(exc.status, exc.title, exc.detail, parameter=exc.parameter,
-                       instance=request.url.path)
-
-    @app.exception_handler(LayerNotFound)
-    async def _layer_missing(request: Request, exc: LayerNotFound) -> JSONResponse:
-        return problem(404, "Not found", str(exc), parameter="layer", instance=request.url.path)
-
-    @app.exception_handler(CollectionNotFound)
-    async def _collection_missing(request: Request, exc: CollectionNotFound) -> JSONResponse:
-        return problem(404, "Not found", str(exc), parameter="collectionId",
-                       instance=request.url.path[:200])
-
-    @app.exception_handler(FeatureNotFound)
-    async def _feature_missing(request: Request, exc: FeatureNotFound) -> JSONResponse:
-        return problem(404, "Not found", str(exc), parameter="featureId",
-                       instance=request.url.path[:200])
-
-    @app.exception_handler(InvalidQuery)
-    async def _bad_query(request: Request, exc: InvalidQuery) -> JSONResponse:
-        return problem(400, "Invalid parameter", exc.detail, parameter=exc.parameter,
-                       instance=request.url.path[:200])
-
-    @app.exception_handler(AreaRejected)
-    async def _area_rejected(request: Request, exc: AreaRejected) -> JSONResponse:
-        return problem(422, "Unprocessable content", exc.detail, parameter=exc.parameter,
-                       instance=request.url.path[:200])
-
-    @app.exception_handler(RequestValidationError)
-    async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+def as_problem(exc: Exception, path: str) -> Problem | None:
+    """The problem an exception stands for; None for an unexpected error (a 500)."""
+    if isinstance(exc, Problem):
+        return exc if exc.status < 500 or isinstance(exc, Unavailable) else None
+    if isinstance(exc, RequestValidationError):
         errors = exc.errors()
         names = sorted({_location(tuple(e.get("loc", ()))) for e in errors})
         detail = "; ".join(f"{_location(tuple(e.get('loc', ())))}: {e.get('msg', 'invalid')}"
                            for e in errors)
-        return problem(422, "Invalid request", detail, parameter=", ".join(names),
-                       instance=request.url.path)
-
-    @app.exception_handler(StarletteHTTPException)
-    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        invalid = Problem(detail, parameter=", ".join(names))
+        invalid.status, invalid.title = 422, "Invalid request"
+        return invalid
+    if isinstance(exc, StarletteHTTPException):
         title = "Not found" if exc.status_code == 404 else "HTTP error"
         detail = exc.detail if isinstance(exc.detail, str) else title
         if exc.status_code == 404 and detail == "Not Found":
-            detail = f"no resource at {request.url.path[:200]}"
-        return problem(exc.status_code, title, detail, instance=request.url.path[:200])
+            detail = f"no resource at {path[:200]}"
+        http = Problem(detail)
+        http.status, http.title = exc.status_code, title
+        return http
+    return None
 
-    @app.exception_handler(Exception)
-    async def _crash(request: Request, exc: Exception) -> JSONResponse:
-        request_id = uuid.uuid4().hex
-        log.exception("unhandled error, request id %s", request_id)
-        response = problem(500, "Internal error",
-                           f"the request failed; request id {request_id}",
-                           extra={"request_id": request_id})
-        response.headers["X-Request-ID"] = request_id
+
+async def problem_response(request: Request, exc: Exception) -> Response:
+    """The one exception handler: every error as problem+json (see the module docstring)."""
+    path = request.url.path
+    if isinstance(exc, ClientDisconnect):
+        log.info("client closed the connection during %s %s", request.method, path[:200])
+        return Response(status_code=400)  # nobody is listening; sent nowhere
+    found = as_problem(exc, path)
+    if found is not None:
+        response: Response = problem(found.status, found.title, found.detail,
+                                     parameter=found.parameter, instance=path)
+        if found.status == 503:
+            response.headers["Retry-After"] = "5"
         return response
+    request_id = uuid.uuid4().hex
+    log.error("unhandled error, request id %s", request_id, exc_info=exc)
+    response = problem(500, "Internal error", f"the request failed; request id {request_id}",
+                       extra={"request_id": request_id})
+    response.headers["X-Request-ID"] = request_id
+    return response
+
+
+HANDLED = (Problem, RequestValidationError, StarletteHTTPException, ClientDisconnect, Exception)
+"""The exception classes `problem_response` is registered for."""
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Send every exception the service meets through `problem_response`."""
+    for cls in HANDLED:
+        app.add_exception_handler(cls, problem_response)

@@ -1,7 +1,9 @@
-"""Offline web assets: the JS/CSS the planning map needs, served by the service itself.
+"""Offline web assets: the JS/CSS the planning map and the API docs need, served by the
+service itself.
 
-The files come from XStatic packages installed from PyPI with cmrisk (nothing is vendored in the
-repository). `localize` rewrites the CDN URLs that Folium elements declare (`default_js`,
+The files come from packages installed from PyPI with cmrisk (XStatic packages, and
+swagger-ui-bundle for `/docs`; nothing is vendored in the repository). `localize` rewrites the
+CDN URLs that Folium elements declare (`default_js`,
 `default_css`) into `/static/{package}/{file}` URLs of this service, and drops assets the map
 does not use; an asset it does not know raises `UnknownAsset`, so a new plugin cannot silently
 bring a CDN back.
@@ -15,12 +17,14 @@ from pathlib import Path
 
 from branca.element import Element
 
-PACKAGES: dict[str, str] = {
-    "leaflet": "xstatic.pkg.leaflet",
-    "jquery": "xstatic.pkg.jquery",
-    "leaflet_markercluster": "xstatic.pkg.leaflet_markercluster",
+PACKAGES: dict[str, tuple[str, str]] = {
+    "leaflet": ("xstatic.pkg.leaflet", "BASE_DIR"),
+    "jquery": ("xstatic.pkg.jquery", "BASE_DIR"),
+    "leaflet_markercluster": ("xstatic.pkg.leaflet_markercluster", "BASE_DIR"),
+    "swagger-ui": ("swagger_ui_bundle", "swagger_ui_path"),
 }
-"""Static package name (first segment of `/static/...`) → XStatic module."""
+"""Static package name (first segment of `/static/...`) → (module, attribute naming its
+folder of files)."""
 
 FOLIUM_ASSETS: dict[str, tuple[str, str] | None] = {
     # folium.Map
@@ -54,10 +58,11 @@ class UnknownAsset(LookupError):
 @cache
 def package_dir(package: str) -> Path | None:
     """The data folder of a static package, or None when the name is not one of ours."""
-    module = PACKAGES.get(package)
-    if module is None:
+    found = PACKAGES.get(package)
+    if found is None:
         return None
-    return Path(importlib.import_module(module).BASE_DIR).resolve()
+    module, attribute = found
+    return Path(getattr(importlib.import_module(module), attribute)).resolve()
 
 
 def asset_file(package: str, path: str) -> Path | None:

@@ -49,6 +49,7 @@ from rio_tiler.errors import TileOutsideBounds
 from rio_tiler.io import Reader
 from rio_tiler.utils import linear_rescale
 
+from geo_service.metrics import TILE_CACHE
 from layers.models import LegendClass, Style
 from layers.styles import ALLOWED_COLORMAPS, interval_colormap
 
@@ -531,6 +532,7 @@ class TileRenderer:
     def render(self, key: TileKey, source: RasterSource, style: TileStyle) -> bytes:
         """The PNG of the tile named by `key` = (layer id, version, style key, z, x, y)."""
         body: bytes | None = self.tiles.get(key)
+        TILE_CACHE.labels(key[0], "miss" if body is None else "hit").inc()
         if body is None:
             z, x, y = key[3], key[4], key[5]
             data = source.read(x, y, z)

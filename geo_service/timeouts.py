@@ -1,4 +1,7 @@
-"""A time limit on every request that reads rasters (tiles, analysis, area statistics)."""
+"""The time limit of tile requests: their work is bounded by their size (one tile's worth of
+the overview that matches the zoom), so it runs in the server's threads. Work whose cost a
+client can make unbounded (analysis, area statistics) runs in `geo_service.workpool`
+instead, where it is stopped at the limit."""
 
 from __future__ import annotations
 
@@ -8,7 +11,7 @@ from typing import ParamSpec, TypeVar
 
 from starlette.concurrency import run_in_threadpool
 
-from geo_service.errors import RequestTimeout
+from geo_service.errors import WorkTimeout
 from geo_service.settings import Settings
 
 P = ParamSpec("P")
@@ -20,13 +23,13 @@ async def raster_work(settings: Settings, func: Callable[P, T], *args: P.args,
     """Run blocking raster work in the threadpool, answering 503 after
     `settings.raster_timeout_s` seconds.
 
-    The thread cannot be interrupted and finishes on its own; the client is answered at once
-    and the event loop never waits for it.
+    The thread cannot be interrupted and finishes its (bounded) tile on its own; the client
+    is answered at once and the event loop never waits for it.
     """
     try:
         return await asyncio.wait_for(run_in_threadpool(func, *args, **kwargs),
                                       timeout=settings.raster_timeout_s)
     except TimeoutError:
-        raise RequestTimeout(
+        raise WorkTimeout(
             f"reading the rasters took longer than {settings.raster_timeout_s:g} s; "
             "try a smaller area or fewer layers") from None

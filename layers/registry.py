@@ -15,6 +15,7 @@ from typing import Any
 import pystac
 
 from data_catalog.paths import DEFAULT_REGION, SAFE_ID, USER_LAYER_ITEM, DataDir
+from data_catalog.problems import NotFound
 from data_catalog.runs import RUN_MANIFEST
 from data_catalog.stac import cmrisk_fields, read_items
 from layers.models import Layer, LegendClass, MapPlacement, Style
@@ -31,8 +32,10 @@ USER_LAYER_ORDER = 1_000_000
 """User layers come after every run layer."""
 
 
-class LayerNotFound(LookupError):
-    """No layer with this id (or it is not visible to the caller)."""
+class LayerNotFound(NotFound, LookupError):
+    """No layer with this id (or it is not visible to the caller): a 404 naming `layer`."""
+
+    default_parameter = "layer"
 
     def __init__(self, layer_id: str) -> None:
         self.layer_id = layer_id

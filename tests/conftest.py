@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -18,6 +19,10 @@ settings.register_profile("cmrisk", deadline=None, derandomize=True, database=No
 settings.load_profile("cmrisk")
 
 REPO = Path(__file__).resolve().parents[1]
+
+# The test clients name the host "testserver" (Starlette's TestClient); live servers are
+# reached at 127.0.0.1. Every app a test makes, and every server it starts, allows both.
+os.environ.setdefault("CMRISK_ALLOWED_HOSTS", '["testserver", "127.0.0.1", "localhost", "::1"]')
 
 
 @pytest.fixture

@@ -41,18 +41,20 @@ def wait_until_up(url: str, process: subprocess.Popen[bytes], timeout_s: float =
 
 @contextmanager
 def live_service(data_dir: Path | None, *, command: Sequence[str] | None = None,
-                 env: dict[str, str] | None = None, timeout_s: float = 60) -> Iterator[str]:
+                 env: dict[str, str] | None = None, timeout_s: float = 60,
+                 log_file: Path | None = None) -> Iterator[str]:
     """Serve `data_dir` with uvicorn on a free loopback port; yields the base URL.
 
     `command` replaces the default server command (e.g. a peer such as TiTiler); `{port}` in
-    it is filled in. The server must answer `/healthz` with 200 once up.
+    it is filled in. The server must answer `/healthz` with 200 once up. Its output goes to
+    `log_file` when given (for tests that read the log), else to a temporary file.
     """
     port = free_port()
     argv = [part.format(port=port) for part in command] if command else [
         sys.executable, "-m", "uvicorn", "geo_service.asgi:app", "--host", "127.0.0.1",
         "--port", str(port), "--log-level", "warning"]
     # Output to a file, never an unread pipe: a full pipe would block the server.
-    with tempfile.TemporaryFile() as log:
+    with (log_file.open("w+b") if log_file else tempfile.TemporaryFile()) as log:
         process = subprocess.Popen(
             argv, env={**os.environ, **({"CMRISK_DATA_DIR": str(data_dir)} if data_dir else {}),
                        **(env or {})},

@@ -59,3 +59,12 @@ def test_dockerfile_copies_real_paths_and_calls_real_commands() -> None:
             used.add(words[1])
     assert used <= cli_commands(), used - cli_commands()
     assert {"demo", "run", "serve"} <= used
+
+
+def test_every_setting_is_documented_in_security_md() -> None:
+    from geo_service.settings import Settings
+
+    text = (REPO / "SECURITY.md").read_text(encoding="utf-8")
+    undocumented = [name for name in Settings.model_fields if name != "data_dir"
+                    and f"`{name}`" not in text and f"CMRISK_{name.upper()}" not in text]
+    assert undocumented == []

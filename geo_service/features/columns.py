@@ -2,6 +2,11 @@
 
 A column answers `lookup(key)` (the rows equal to a value, ascending) from a sorted index built
 on first use, so a filter costs O(log n + matches) rather than a scan of the collection.
+
+Values are held as they are published (`layers/fields.yaml`): numbers rounded to the
+property's decimals (so a value read from a page filters equal to itself), and text or
+timestamps declared as dates or date-times converted to them, so every format writes one
+type per property.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ import pandas as pd
 
 from geo_service.features.errors import InvalidQuery
 from geo_service.features.model import Queryable, QueryableType
+from layers.fields import field_spec
 
 _TRUE, _FALSE = {"true", "1"}, {"false", "0"}
 
@@ -39,9 +45,22 @@ def jsonable(value: Any) -> Any:
     return str(value)
 
 
+def _published(values: pd.Series, declared: str | None) -> pd.Series:
+    """Text or timestamps declared as `date`/`datetime` in fields.yaml, as UTC timestamps
+    (values that do not parse become missing)."""
+    if declared is None:
+        return values
+    if pd.api.types.is_datetime64_any_dtype(values.dtype):
+        return pd.to_datetime(values, utc=True)
+    if pd.api.types.is_string_dtype(values.dtype) or pd.api.types.is_object_dtype(values.dtype):
+        return pd.to_datetime(values, utc=True, errors="coerce", format="ISO8601")
+    return values
+
+
 class Column:
-    """One property of a collection, by kind: string (categorical codes), integer, number,
-    boolean, datetime (UTC, ns) or other (served as is, not queryable)."""
+    """One property of a collection, by kind: string (categorical codes), integer, number
+    (rounded to its published decimals), boolean, datetime (UTC, ms), date, or other (served
+    as is, not queryable)."""
 
     def __init__(self, name: str, series: pd.Series) -> None:
         self.name = name
@@ -49,7 +68,8 @@ class Column:
         self._order: np.ndarray | None = None
         self._sorted: np.ndarray | None = None
         self._codes_of: dict[str, int] | None = None
-        values = series.reset_index(drop=True)
+        spec, _ = field_spec(name)
+        values = _published(series.reset_index(drop=True), spec.type)
         dtype = values.dtype
         self.valid = ~values.isna().to_numpy()
         is_object = pd.api.types.is_object_dtype(dtype)
@@ -69,12 +89,14 @@ class Column:
             self.values = values.where(self.valid, 0).astype("int64").to_numpy()
         elif pd.api.types.is_float_dtype(dtype):
             self.kind = "number"
-            self.values = values.astype("float64").to_numpy()
+            self.values = np.round(values.astype("float64").to_numpy(), spec.decimals)
             self.valid &= np.isfinite(self.values)
         elif pd.api.types.is_datetime64_any_dtype(dtype):
-            self.kind = "datetime"
+            self.kind = "date" if spec.type == "date" else "datetime"
             stamps = pd.to_datetime(values, utc=True)
-            self.values = stamps.dt.tz_localize(None).to_numpy().astype("datetime64[ms]")
+            self.valid = ~stamps.isna().to_numpy()
+            unit = "datetime64[D]" if self.kind == "date" else "datetime64[ms]"
+            self.values = stamps.dt.tz_localize(None).to_numpy().astype(unit)
         else:
             self.kind = "other"
             self.values = values.to_numpy(dtype=object)
@@ -97,6 +119,8 @@ class Column:
         if self.kind == "datetime":
             text = np.datetime_as_string(self.values[rows], unit="ms") + "Z"
             out = text.astype(object)
+        elif self.kind == "date":
+            out = np.datetime_as_string(self.values[rows], unit="D").astype(object)
         else:
             out = self.values[rows].astype(object)
         if not valid.all():

@@ -1,22 +1,29 @@
-"""Errors of the feature stores; the service maps them to problem+json in `geo_service.errors`."""
+"""Errors of the feature stores: `data_catalog.problems` errors, so the service answers each
+with its status (`geo_service.errors`)."""
 
 from __future__ import annotations
 
+from data_catalog.problems import InvalidParameter, NotFound, Problem, Unprocessable
 
-class FeatureStoreError(Exception):
+
+class FeatureStoreError(Problem):
     """Base of the feature-store errors."""
 
 
-class CollectionNotFound(FeatureStoreError, LookupError):
+class CollectionNotFound(NotFound, FeatureStoreError, LookupError):
     """No collection with this id (or it is not visible to the caller)."""
+
+    default_parameter = "collectionId"
 
     def __init__(self, collection_id: str) -> None:
         self.collection_id = collection_id
         super().__init__(f"no collection {collection_id[:80]!r}")
 
 
-class FeatureNotFound(FeatureStoreError, LookupError):
+class FeatureNotFound(NotFound, FeatureStoreError, LookupError):
     """No feature with this id in the collection."""
+
+    default_parameter = "featureId"
 
     def __init__(self, collection_id: str, feature_id: str) -> None:
         self.collection_id = collection_id
@@ -24,19 +31,15 @@ class FeatureNotFound(FeatureStoreError, LookupError):
         super().__init__(f"no feature {feature_id[:80]!r} in collection {collection_id[:80]!r}")
 
 
-class InvalidQuery(FeatureStoreError, ValueError):
+class InvalidQuery(InvalidParameter, FeatureStoreError, ValueError):
     """A query parameter the store cannot use; `parameter` names it."""
 
     def __init__(self, detail: str, *, parameter: str) -> None:
-        self.detail = detail
-        self.parameter = parameter
-        super().__init__(detail)
+        super().__init__(detail, parameter=parameter)
 
 
-class AreaRejected(FeatureStoreError, ValueError):
+class AreaRejected(Unprocessable, FeatureStoreError, ValueError):
     """A valid area the service will not analyse (too large, too many vertices)."""
 
     def __init__(self, detail: str, *, parameter: str) -> None:
-        self.detail = detail
-        self.parameter = parameter
-        super().__init__(detail)
+        super().__init__(detail, parameter=parameter)

@@ -25,6 +25,13 @@ CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
 
 QueryableType = Literal["string", "integer", "number", "boolean"]
 
+KIND_SCHEMAS: dict[str, dict[str, str]] = {
+    "string": {"type": "string"}, "integer": {"type": "integer"}, "number": {"type": "number"},
+    "boolean": {"type": "boolean"}, "datetime": {"type": "string", "format": "date-time"},
+    "date": {"type": "string", "format": "date"}, "other": {},
+}
+"""The JSON Schema of each property kind (as published: dates as RFC 3339 text)."""
+
 
 @dataclass(frozen=True)
 class BBox:
@@ -119,6 +126,8 @@ class CollectionInfo:
         synthetic: whether the data are synthetic.
         attribution: source attribution.
         properties: every property name, in order.
+        property_kinds: the kind of each property, in the same order: string, integer,
+            number, boolean, datetime, date or other.
     """
 
     id: str
@@ -136,6 +145,11 @@ class CollectionInfo:
     synthetic: bool = False
     attribution: str = ""
     properties: tuple[str, ...] = ()
+    property_kinds: tuple[str, ...] = ()
+
+    def kinds(self) -> dict[str, str]:
+        """Property name → kind."""
+        return dict(zip(self.properties, self.property_kinds, strict=True))
 
     def queryable(self, name: str) -> Queryable | None:
         """The queryable called `name`, or None."""

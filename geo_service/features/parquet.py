@@ -158,7 +158,8 @@ class LoadedCollection:
             if len(present) == 1 else "Geometry",
             version=source.version, value_type=source.value_type, units=source.units,
             synthetic=source.synthetic, attribution=source.attribution,
-            properties=tuple(self.columns))
+            properties=tuple(self.columns),
+            property_kinds=tuple(c.kind for c in self.columns.values()))
 
     def _read_times(self, properties: pd.DataFrame) -> None:
         for name in TIME_PROPERTIES:

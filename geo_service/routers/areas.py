@@ -4,18 +4,19 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
+import shapely
 from fastapi import APIRouter, Query
 from starlette.concurrency import run_in_threadpool
 
+from data_catalog.problems import InvalidParameter, NotFound
+from geo_service import jobs
 from geo_service.areas_store import area_layers
 from geo_service.auth import PrincipalDep
-from geo_service.deps import AreasDep, BaseUrlDep, RegistryDep, SettingsDep
-from geo_service.errors import InvalidParameter, NotFound, ServiceUnavailable
+from geo_service.deps import AreasDep, BaseUrlDep, RegistryDep, SettingsDep, WorkPoolDep
+from geo_service.errors import NoData
 from geo_service.features.errors import CollectionNotFound, FeatureNotFound
 from geo_service.features.model import FeatureStore
-from geo_service.features.zonal import analyse, stored_area
 from geo_service.routers.features import FeatureStoreDep
-from geo_service.timeouts import raster_work
 from layers.registry import Registry, by_role
 from pipelines import area_record as col
 
@@ -35,10 +36,10 @@ def list_areas(
 ) -> dict[str, Any]:
     """Areas sorted by risk rank within their kind (1 = highest risk)."""
     if areas.frame().empty:
-        raise ServiceUnavailable("no pipeline run is current yet; run `cmrisk run`")
+        raise NoData("no pipeline run is current yet; run `cmrisk run`")
     frame = areas.visible_frame(principal)
     if frame.empty:
-        raise ServiceUnavailable("no pipeline run is current yet; run `cmrisk run`")
+        raise NoData("no pipeline run is current yet; run `cmrisk run`")
     if kind is not None:
         kinds = set(frame[col.KIND])
         if kind not in kinds:
@@ -54,28 +55,34 @@ def list_areas(
     return {"areas": items, "numberMatched": len(frame), "numberReturned": len(items)}
 
 
-def area_stats(area_id: str, registry: Registry, store: FeatureStore) -> dict[str, Any] | None:
-    """The `/analysis` statistics of a stored area over the map's overlays (the layers whose
-    role is `overlay`), or None when the area has no shape."""
+def area_geometry(area_id: str, registry: Registry,
+                  store: FeatureStore) -> shapely.Geometry | None:
+    """The shape of a stored area (from the area layers the caller may read), or None."""
     for layer in area_layers(registry):
         try:
-            batch = store.feature(layer.id, area_id)
+            return store.feature(layer.id, area_id).geometry[0]
         except (CollectionNotFound, FeatureNotFound):
             continue
-        chosen = by_role(registry.layers(), "overlay")
-        return analyse(stored_area(batch.geometry[0]), chosen, store, registry.classes())
     return None
 
 
-@router.get("/areas/{area_id}", summary="One scored area")
+@router.get("/areas/{area_id}", summary="One scored area",
+            responses={503: {"description": "The statistics ran out of time or memory"}})
 async def get_area(area_id: str, areas: AreasDep, registry: RegistryDep,
                    store: FeatureStoreDep, principal: PrincipalDep,
-                   settings: SettingsDep) -> dict[str, Any]:
+                   settings: SettingsDep, pool: WorkPoolDep) -> dict[str, Any]:
     """An area's score card: score, class, dimensions, ranks and interval, top indicator, and
     `stats`: the same per-layer statistics as `POST /analysis` for the score layers."""
     frame = await run_in_threadpool(areas.visible_frame, principal)
     if frame.empty or area_id not in frame.index:
         raise NotFound(f"no area {area_id[:80]!r}", parameter="area_id")
     body = areas.as_json(frame.loc[area_id], registry.classes())
-    body["stats"] = await raster_work(settings, area_stats, area_id, registry, store)
+    geometry = await run_in_threadpool(area_geometry, area_id, registry, store)
+    body["stats"] = None
+    if geometry is not None:
+        # The statistics of the map's overlays (the layers whose role is `overlay`).
+        chosen = by_role(registry.layers(), "overlay")
+        body["stats"] = await pool.arun(settings.raster_timeout_s, jobs.analyse_stored,
+                                        settings.data_dir, registry.region, geometry, chosen,
+                                        registry.classes(), settings.analysis_max_cells)
     return body

@@ -9,27 +9,29 @@ the OpenAPI document under that collection's own items path (see `install`).
 from __future__ import annotations
 
 import copy
-import shutil
+import os
 import tempfile
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, BinaryIO
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, FastAPI, Query, Request
-from fastapi.responses import FileResponse, Response, StreamingResponse
+from fastapi.responses import Response, StreamingResponse
 from pydantic import WithJsonSchema
-from starlette.background import BackgroundTask
 
-from geo_service.auth import get_principal
+from data_catalog.problems import InvalidParameter
+from geo_service.auth import get_principal, visible_layers
 from geo_service.deps import base_url
-from geo_service.errors import InvalidParameter
 from geo_service.features import encode
 from geo_service.features.model import (
     CRS84,
+    KIND_SCHEMAS,
     BBox,
     CollectionInfo,
+    FeatureBatch,
     FeatureQuery,
     FeatureStore,
     Interval,
@@ -44,6 +46,7 @@ from geo_service.features.query import (
     parse_offset,
 )
 from geo_service.regions import region_services
+from layers.fields import FieldTexts
 
 router = APIRouter(tags=["features"])
 
@@ -255,15 +258,17 @@ def get_collection(collectionId: str, store: FeatureStoreDep, base: BaseDep,
 @router.get("/collections/{collectionId}/queryables", summary="Queryable properties",
             response_class=Response,
             responses={200: {"content": {SCHEMA_JSON: {"schema": {"type": "object"}}}}})
-def get_queryables(collectionId: str, store: FeatureStoreDep, base: BaseDep,
+def get_queryables(collectionId: str, request: Request, store: FeatureStoreDep, base: BaseDep,
                    f: Annotated[str, Depends(json_format)]) -> Response:
-    """The properties that take equality filters on `/items`, as a JSON Schema."""
+    """The properties that take equality filters on `/items`, as a JSON Schema (each with
+    its title, description and units)."""
     info = store.collection(collectionId)
+    texts = field_texts(request)
     schema = {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$id": f"{base}/collections/{info.id}/queryables",
         "type": "object", "title": info.title,
-        "properties": {q.name: q.schema() for q in info.queryables
+        "properties": {q.name: texts.schema(q.name, q.schema()) for q in info.queryables
                        if q.name not in ITEMS_PARAMETERS},
         "additionalProperties": False,
     }
@@ -329,37 +334,93 @@ def get_item(collectionId: str, featureId: str, store: FeatureStoreDep,
     return Response(encode.feature_document(batch, links), media_type=encode.GEOJSON)
 
 
+def field_texts(request: Request) -> FieldTexts:
+    """Titles and descriptions of properties for this run, from the layers the caller sees."""
+    registry = region_services(request).registry
+    manifest = registry.run_manifest() or {}
+    return FieldTexts(visible_layers(registry, get_principal(request)),
+                      list(manifest.get("config", {}).get("classes", [])))
+
+
+def properties_schema(info: CollectionInfo, texts: FieldTexts) -> dict[str, Any]:
+    """The JSON Schema of a collection's properties: type, title, description and units."""
+    return {"type": "object", "properties": {
+        name: texts.schema(name, KIND_SCHEMAS.get(kind, {}))
+        for name, kind in info.kinds().items()}}
+
+
+def field_docs(names: list[str], texts: FieldTexts) -> dict[str, encode.FieldDoc]:
+    """What `gpkg_data_columns` says about each column: the English title, and a description
+    with the units and the Spanish title and description."""
+    docs: dict[str, encode.FieldDoc] = {}
+    for name in names:
+        text = texts.text(name)
+        parts = [text.description.get("en", "")]
+        if text.units:
+            parts.append(f"Units: {text.units}.")
+        parts.append(f"Español: {text.title['es']}." + (
+            f" {text.description['es']}" if "es" in text.description else ""))
+        docs[name] = encode.FieldDoc(text.title["en"], " ".join(p for p in parts if p))
+    return docs
+
+
+def _file_chunks(handle: BinaryIO, size: int = 1 << 16) -> Iterator[bytes]:
+    """The bytes of an open file, then closed (also when the client goes away)."""
+    try:
+        while chunk := handle.read(size):
+            yield chunk
+    finally:
+        handle.close()
+
+
+def gpkg_file(batches: Iterable[FeatureBatch], info: CollectionInfo,
+              texts: FieldTexts) -> BinaryIO:
+    """The result written as a GeoPackage, open for reading; its file is already deleted, so
+    nothing is left on disk whatever becomes of the response."""
+    with tempfile.TemporaryDirectory(prefix="cmrisk-download-") as folder:
+        path = Path(folder) / f"{info.id}.gpkg"
+        geometry_type = "Unknown" if info.geometry_type == "Geometry" else info.geometry_type
+        encode.write_gpkg(batches, path, layer=info.id, kinds=info.kinds(),
+                          docs=field_docs(["id", *info.properties], texts),
+                          description=f"{info.title}. {info.description}".strip(". ")[:1000],
+                          geometry_type=geometry_type)
+        return path.open("rb")  # the open file outlives its deleted name (POSIX)
+
+
 @router.get("/collections/{collectionId}/download", summary="Download a filtered collection",
             response_class=Response,
             responses={200: {"content": {media: {} for media, _ in DOWNLOAD_FORMATS.values()},
                              "description": "The whole filtered result as a file"}})
+@router.head("/collections/{collectionId}/download", include_in_schema=False)
 def download(collectionId: str, request: Request, store: FeatureStoreDep,
              filters: FilterDep, f: Annotated[str, Depends(download_format)]) -> Response:
     """Every feature that matches `bbox`, `datetime` and the property filters, as GeoJSON or
-    CSV (streamed) or GeoPackage (written to a temporary file first)."""
+    CSV (streamed) or GeoPackage 1.2.
+
+    Every property has one type in all three formats (dates as dates, counts as integers,
+    numbers rounded as published); GeoJSON carries a `schema` member and GeoPackage its
+    `gpkg_data_columns` with each property's title, description and units; CSV text cells
+    and headers are neutralised against formula injection. `HEAD` checks the request and
+    answers the headers without writing the file."""
     info = store.collection(collectionId)
     properties = property_filters(request, info, DOWNLOAD_PARAMETERS)
     batches = store.batches(info.id, feature_query(filters, properties))
     media, suffix = DOWNLOAD_FORMATS[f]
     headers = {"Content-Disposition": f'attachment; filename="{info.id}.{suffix}"'}
+    if request.method == "HEAD":
+        return Response(media_type=media, headers=headers)
     columns = list(info.properties)
+    texts = field_texts(request)
     if f == "geojson":
-        stream = encode.geojson_stream(batches, name=info.id, timestamp=_timestamp())
+        stream = encode.geojson_stream(batches, name=info.id, timestamp=_timestamp(),
+                                       schema=properties_schema(info, texts))
         return StreamingResponse(stream, media_type=media, headers=headers)
     if f == "csv":
         return StreamingResponse(encode.csv_stream(batches, columns), media_type=media,
                                  headers=headers)
-    folder = Path(tempfile.mkdtemp(prefix="cmrisk-download-"))
-    try:
-        path = folder / f"{info.id}.gpkg"
-        geometry_type = "Unknown" if info.geometry_type == "Geometry" else info.geometry_type
-        encode.write_gpkg(batches, path, layer=info.id, columns=columns,
-                          geometry_type=geometry_type)
-    except BaseException:
-        shutil.rmtree(folder, ignore_errors=True)
-        raise
-    return FileResponse(path, media_type=media, headers=headers,
-                        background=BackgroundTask(shutil.rmtree, folder, ignore_errors=True))
+    handle = gpkg_file(batches, info, texts)
+    headers["Content-Length"] = str(os.fstat(handle.fileno()).st_size)
+    return StreamingResponse(_file_chunks(handle), media_type=media, headers=headers)
 
 
 def _collection_paths(store: FeatureStore, generic: dict[str, Any]) -> dict[str, Any]:

@@ -6,9 +6,13 @@ from html import escape
 from typing import Any
 
 from fastapi import APIRouter, Request
+from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
+from geo_service.auth import PrincipalDep
 from geo_service.deps import BaseUrlDep, RegistryDep, ServiceUrlDep
+from geo_service.guards import page_csp
+from geo_service.static_assets import static_url
 
 router = APIRouter(tags=["service"])
 
@@ -86,9 +90,25 @@ def landing(request: Request, registry: RegistryDep, base: BaseUrlDep,
 
 
 @router.get("/healthz", summary="Liveness and readiness")
-def healthz(registry: RegistryDep) -> dict[str, Any]:
-    """`ok` with the current run id and the number of layers served."""
+def healthz(registry: RegistryDep, principal: PrincipalDep) -> dict[str, Any]:
+    """`ok` (or `no-data` before the first run) with the current run id; a caller with a
+    token also gets the number of layers it may see (anonymous callers get no counts)."""
     layers = registry.layers()
     manifest = registry.run_manifest() or {}
-    return {"status": "ok" if layers else "no-data", "run_id": manifest.get("run_id"),
-            "layers": len(layers)}
+    body: dict[str, Any] = {"status": "ok" if layers else "no-data",
+                            "run_id": manifest.get("run_id")}
+    if principal.scopes:
+        body["layers"] = sum(principal.can_read(layer) for layer in layers.values())
+    return body
+
+
+@router.get("/docs", include_in_schema=False)
+def api_docs(base: BaseUrlDep) -> HTMLResponse:
+    """The interactive API documentation (Swagger UI, served from this service)."""
+    page = get_swagger_ui_html(
+        openapi_url=f"{base}/api", title="cmrisk API",
+        swagger_js_url=static_url(base, "swagger-ui", "swagger-ui-bundle.js"),
+        swagger_css_url=static_url(base, "swagger-ui", "swagger-ui.css"),
+        swagger_favicon_url=static_url(base, "swagger-ui", "favicon-32x32.png"))
+    html = bytes(page.body).decode("utf-8")
+    return HTMLResponse(html, headers={"Content-Security-Policy": page_csp(html)})

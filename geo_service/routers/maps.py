@@ -9,10 +9,13 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse
 
+from data_catalog.problems import NotFound
 from geo_service.auth import PrincipalDep, visible_layers
 from geo_service.deps import BaseUrlDep, RegistryDep, ServiceUrlDep
-from geo_service.errors import NotFound, ServiceUnavailable
+from geo_service.errors import NoData
+from geo_service.guards import page_csp
 from geo_service.maps import NothingToMap, risk_map
+from geo_service.metrics import MAP_PAGE_CACHE
 from geo_service.static_assets import asset_file, media_type
 
 router = APIRouter(tags=["maps"])
@@ -20,6 +23,8 @@ static_router = APIRouter(tags=["maps"])
 """The planning map's JS/CSS, the same for every region (served once, unprefixed)."""
 
 STATIC_MAX_AGE_S = 86400
+ONLINE_BASEMAP_IMAGES = ("https://tile.openstreetmap.org",)
+"""Image sources the page may load with `basemaps=online` (OpenStreetMap's tiles)."""
 PAGES_KEPT = 16
 """Rendered map pages kept per app (by run, visible layers, language, base URL)."""
 
@@ -29,18 +34,18 @@ class PageCache:
 
     def __init__(self, size: int) -> None:
         self.size = size
-        self.pages: OrderedDict[tuple[object, ...], str] = OrderedDict()
+        self.pages: OrderedDict[tuple[object, ...], tuple[str, str]] = OrderedDict()
         self.lock = threading.Lock()
 
-    def get(self, key: tuple[object, ...]) -> str | None:
-        """The page for `key`, if kept."""
+    def get(self, key: tuple[object, ...]) -> tuple[str, str] | None:
+        """The page and its Content-Security-Policy for `key`, if kept."""
         with self.lock:
             page = self.pages.get(key)
             if page is not None:
                 self.pages.move_to_end(key)
             return page
 
-    def put(self, key: tuple[object, ...], page: str) -> None:
+    def put(self, key: tuple[object, ...], page: tuple[str, str]) -> None:
         """Keep a page, dropping the least recently used beyond `size`."""
         with self.lock:
             self.pages[key] = page
@@ -71,23 +76,28 @@ def risk_map_page(
     """The planning map of the region's current run as an HTML page.
 
     Building it takes about a second, so each page is kept per worker for its run, layers,
-    language and address (`PAGES_KEPT` of them); a new run or ingest makes a new page.
+    language and address (`PAGES_KEPT` of them); a new run or ingest makes a new page. The
+    page's Content-Security-Policy allows its own inline scripts (by hash) and this origin.
     """
     if not registry.layers():
-        raise ServiceUnavailable("no pipeline run is current yet; run `cmrisk run`")
+        raise NoData("no pipeline run is current yet; run `cmrisk run`")
     versions = tuple(sorted((k, v.version) for k, v in visible_layers(registry, principal).items()))
     key = (base, lang, basemaps, versions)
     cache = page_cache(request)
-    page = cache.get(key)
-    if page is None:
+    kept = cache.get(key)
+    MAP_PAGE_CACHE.labels("miss" if kept is None else "hit").inc()
+    if kept is None:
         try:
             fmap = risk_map(registry, base, lang, online_basemaps=basemaps == "online",
                             principal=principal, static_url=service)
         except NothingToMap as exc:
-            raise ServiceUnavailable(f"{exc}; run `cmrisk run`") from None
+            raise NoData(f"{exc}; run `cmrisk run`") from None
         page = fmap.get_root().render()
-        cache.put(key, page)
-    return HTMLResponse(page)
+        images = ONLINE_BASEMAP_IMAGES if basemaps == "online" else ()
+        kept = (page, page_csp(page, images=images))
+        cache.put(key, kept)
+    page, policy = kept
+    return HTMLResponse(page, headers={"Content-Security-Policy": policy})
 
 
 @static_router.get("/static/{package}/{path:path}", response_class=FileResponse,

@@ -15,12 +15,12 @@ from fastapi import APIRouter
 from fastapi.responses import FileResponse
 
 from data_catalog.paths import SAFE_ID
+from data_catalog.problems import NotFound
 from data_catalog.runs import RUN_MANIFEST, complete_runs
 from data_catalog.sources import Source, load_sources
 from data_catalog.stac import cmrisk_fields, read_items
 from geo_service.auth import ALL_SCOPES, Principal, PrincipalDep, visible_layers
 from geo_service.deps import BaseUrlDep, RegistryDep
-from geo_service.errors import NotFound
 from layers.registry import USER_LAYER_ITEM, Registry
 
 router = APIRouter(prefix="/stac", tags=["stac"])
@@ -191,6 +191,7 @@ def run_item(run_id: str, item_id: str, base: BaseUrlDep, registry: RegistryDep,
 
 @router.get("/runs/{run_id}/items/{item_id}/data", summary="Download a run layer's file",
             response_class=FileResponse)
+@router.head("/runs/{run_id}/items/{item_id}/data", include_in_schema=False)
 def run_item_data(run_id: str, item_id: str, registry: RegistryDep,
                   principal: PrincipalDep) -> FileResponse:
     """The COG or GeoParquet file of a run layer."""
@@ -237,6 +238,7 @@ def user_layer_item(item_id: str, base: BaseUrlDep, registry: RegistryDep,
 
 @router.get("/user-layers/items/{item_id}/data", summary="Download a user layer's file",
             response_class=FileResponse)
+@router.head("/user-layers/items/{item_id}/data", include_in_schema=False)
 def user_layer_data(item_id: str, registry: RegistryDep,
                     principal: PrincipalDep) -> FileResponse:
     """The file of a user layer."""

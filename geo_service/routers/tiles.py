@@ -26,9 +26,10 @@ from fastapi import APIRouter, Depends, Header, Path, Query, Request
 from fastapi.responses import Response
 from pydantic import BeforeValidator
 
+from data_catalog.problems import InvalidParameter, NotFound
 from geo_service.auth import Principal, get_principal, visible_layer
 from geo_service.deps import base_url, get_registry
-from geo_service.errors import InvalidParameter, NotFound, TileOutsideMatrix
+from geo_service.errors import TileOutsideMatrix
 from geo_service.settings import Settings
 from geo_service.tiles import (
     OVERZOOM_LEVELS,
@@ -253,6 +254,7 @@ def _matches(if_none_match: str | None, etag: str) -> bool:
                              "than the layer's max zoom + 4)."},
     },
 )
+@router.head("/tiles/{layer}/{z}/{x}/{y}.png", include_in_schema=False)
 async def get_tile(
     layer: LayerPath,
     z: Annotated[int, BeforeValidator(_integer_text),
@@ -267,7 +269,8 @@ async def get_tile(
     """A tile of a raster layer in its legend's style (or the asked colormap and rescale).
 
     NaN and nodata cells are transparent, also in files without a nodata tag; a tile inside
-    the matrix set but outside the layer's data is a transparent 256 × 256 PNG.
+    the matrix set but outside the layer's data is a transparent 256 × 256 PNG. `HEAD` gives
+    the same status and headers without the body.
     """
     return await raster_work(context.settings, tile_response, context, layer, z, x, y, style,
                              if_none_match)

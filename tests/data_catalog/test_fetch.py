@@ -43,6 +43,8 @@ class Server:
     fail_first: dict[str, int] = field(default_factory=dict)
     cut: dict[str, int] = field(default_factory=dict)
     require_header: tuple[str, str] | None = None
+    redirects: dict[str, str] = field(default_factory=dict)
+    hide_length: set[str] = field(default_factory=set)
     seen: list[Seen] = field(default_factory=list)
     base: str = ""
 
@@ -88,6 +90,17 @@ def make_handler(server: Server) -> type[BaseHTTPRequestHandler]:
             if server.fail_first.get(path, 0) > 0:
                 server.fail_first[path] -= 1
                 self._send(503, b"", {"Retry-After": "0"})
+                return
+            if path in server.redirects:
+                self._send(302, b"", {"Location": server.redirects[path]})
+                return
+            if path in server.hide_length:  # a body of unknown length, ended by closing
+                self.seen.status, self.seen.body_bytes = 200, len(server.files[path])
+                self.send_response(200)
+                self.send_header("Connection", "close")
+                self.end_headers()
+                self.wfile.write(server.files[path])
+                self.close_connection = True
                 return
             if path not in server.files:
                 self._send(404, b"not found")
@@ -398,3 +411,66 @@ def test_parse_checksum_forms() -> None:
     assert parse_checksum(f"SHA256 (f.tif) = {digest.upper()}", "f.tif") == digest
     with pytest.raises(FetchError):
         parse_checksum("nothing here", "f.tif")
+
+
+def test_redirects_within_the_source_are_followed(server: Server, tmp_path: Path) -> None:
+    server.files["/data/rain_2024.tif"] = BODY
+    server.redirects["/old/rain_2024.tif"] = "/moved/rain_2024.tif"
+    server.redirects["/moved/rain_2024.tif"] = f"{server.base}/data/rain_2024.tif"
+    source = custom_source(files=[{"url": "{base}/old/rain_{year}.tif",
+                                   "filename": "rain_{year}.tif", "format": "geotiff"}])
+    [path] = fetch(source, tmp_path, base_url=server.base, **FAST)
+    assert path.read_bytes() == BODY
+
+
+def test_redirects_to_other_hosts_are_refused(server: Server, tmp_path: Path) -> None:
+    server.files["/data/rain_2024.tif"] = BODY
+    port = server.base.rsplit(":", 1)[1]
+    elsewhere = f"http://localhost:{port}/data/rain_2024.tif"  # the same server, another name
+    server.redirects["/data/rain_2024.tif"] = elsewhere
+    with pytest.raises(FetchError, match="'localhost', which is not a host of this source"):
+        fetch(custom_source(), tmp_path, base_url=server.base, **FAST)
+    assert len(server.gets("/data/rain_2024.tif")) == 1  # asked once, never followed
+    assert list(tmp_path.glob("rain_*")) == []
+    # A host the source lists is allowed (credentials stay with the first host).
+    server.redirects.clear()
+    server.redirects["/cdn/rain_2024.tif"] = elsewhere
+    source = custom_source(hosts=["localhost"], files=[
+        {"url": "{base}/cdn/rain_{year}.tif", "filename": "rain_{year}.tif",
+         "format": "geotiff"}])
+    [path] = fetch(source, tmp_path, base_url=server.base, **FAST)
+    assert path.read_bytes() == BODY
+
+
+def test_redirect_loops_stop(server: Server, tmp_path: Path) -> None:
+    server.redirects["/data/rain_2024.tif"] = "/loop"
+    server.redirects["/loop"] = "/data/rain_2024.tif"
+    with pytest.raises(FetchError, match="more than 5 redirects"):
+        fetch(custom_source(), tmp_path, base_url=server.base, **FAST)
+    assert len(server.seen) == 6
+
+
+def test_files_over_the_size_cap_are_refused(server: Server, tmp_path: Path) -> None:
+    server.files["/data/rain_2024.tif"] = BODY  # 200,000 bytes
+    with pytest.raises(FetchError, match="200000 bytes, over the source's limit of 1000"):
+        fetch(custom_source(max_bytes=1000), tmp_path, base_url=server.base, **FAST)
+    assert server.bodies("/data/rain_2024.tif") <= 200_000
+    assert list(tmp_path.glob("rain_*")) == []
+    server.hide_length.add("/data/rain_2024.tif")  # no Content-Length: counted as it arrives
+    with pytest.raises(FetchError, match="more than the source's limit of 100000 bytes"):
+        fetch(custom_source(), tmp_path, base_url=server.base, max_bytes=100_000, **FAST)
+    assert list(tmp_path.glob("rain_*")) == []
+
+
+def test_every_source_names_its_hosts() -> None:
+    from data_catalog.fetch import source_hosts
+    from data_catalog.sources import load_sources
+
+    for source in load_sources().values():
+        if source.download is None:
+            continue
+        hosts = source_hosts(source, source.download.base_url)
+        assert hosts and all("{" not in h and "/" not in h for h in hosts), source.id
+    wdpa = get_source("wdpa")
+    assert wdpa.download is not None
+    assert source_hosts(wdpa, wdpa.download.base_url) == {"d1gam3xoknrgr2.cloudfront.net"}

@@ -196,6 +196,23 @@ def test_areas_of_each_region(client: TestClient) -> None:
     assert client.get(f"/areas/{first['id']}").status_code == 404  # not a Darién area
 
 
+def test_analysis_reads_the_region_it_is_asked_of(client: TestClient) -> None:
+    """The work process opens the rasters and collections of the request's region."""
+    # Around CATEM Sur (Paso Canoas, Costa Rica): in the corridor, far outside Darién's grid.
+    box = {"type": "Polygon", "coordinates": [[[-83.1, 8.3], [-82.6, 8.3], [-82.6, 8.8],
+                                               [-83.1, 8.8], [-83.1, 8.3]]]}
+    body = {"geometry": box, "layers": ["risk", "stations"]}
+    corridor = client.post("/regions/corridor/analysis", json=body)
+    assert corridor.status_code == 200, corridor.text
+    risk, stations = (corridor.json()["layers"][k] for k in ("risk", "stations"))
+    assert risk["cells"] > 0 and risk["mean"] is not None
+    assert stations["features"] == 1  # CATEM Sur
+    darien = client.post("/analysis", json=body)  # the same place, asked of Darién
+    assert darien.status_code == 200, darien.text
+    assert darien.json()["layers"]["risk"]["cells"] == 0
+    assert darien.json()["layers"]["stations"]["features"] == 0
+
+
 def test_the_map_of_the_corridor(client: TestClient) -> None:
     page = client.get("/regions/corridor/maps/risk").text
     assert "/regions/corridor/tiles/risk/" in page and "http://testserver/static/leaflet/" in page

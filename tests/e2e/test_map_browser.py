@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import io
 import re
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -93,6 +94,16 @@ def embed_file(demo_run: Path, tmp_path_factory: pytest.TempPathFactory) -> Path
     return target
 
 
+def wait_until(page: Page, expression: str, timeout_s: float) -> None:
+    """Poll a JavaScript expression until it is true. (Playwright's `wait_for_function`
+    evaluates its predicate with `eval` inside the page, which the page's Content Security
+    Policy rightly forbids; `evaluate` goes through the DevTools protocol instead.)"""
+    deadline = time.monotonic() + timeout_s
+    while not page.evaluate(expression):
+        assert time.monotonic() < deadline, f"never true: {expression}"
+        time.sleep(0.05)
+
+
 @pytest.fixture(scope="module", params=["service", "file"])
 def map_page(request: pytest.FixtureRequest, browser: Browser,
              demo_run: Path) -> Iterator[tuple[Page, PageLog]]:
@@ -125,10 +136,9 @@ def map_page(request: pytest.FixtureRequest, browser: Browser,
             assert title
             page.locator(".leaflet-control-layers-overlays label",
                          has_text=title).first.locator("input").check()
-    page.wait_for_function(
-        "document.querySelectorAll('.leaflet-tile-loaded').length >= 8 && "
-        "document.querySelectorAll('.leaflet-tile:not(.leaflet-tile-loaded)').length === 0",
-        timeout=30_000)
+    wait_until(page, "document.querySelectorAll('.leaflet-tile-loaded').length >= 8 && "
+               "document.querySelectorAll('.leaflet-tile:not(.leaflet-tile-loaded)').length "
+               "=== 0", timeout_s=30)
     page.wait_for_load_state("networkidle")
     yield page, log
     context.close()
@@ -333,3 +343,25 @@ def test_incidents_cluster_and_planning_units_have_their_legend(
     toggle.uncheck()
     assert not block.is_visible()
     assert page.locator('#cmrisk-legend [data-layer="risk"]').is_visible()
+
+
+def test_api_docs_work_offline_under_their_policy(browser: Browser, live_server: str) -> None:
+    """`/docs` (Swagger UI served by the service, under a CSP that allows only its own
+    scripts) renders every operation with no foreign request and no console error."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    log = PageLog(origin=live_server)
+    page.on("request", log.on_request)
+    page.on("requestfailed", log.on_failed)
+    page.on("response", log.on_response)
+    page.on("console", lambda m: log.console_errors.append(m.text) if m.type == "error"
+            else None)
+    page.on("pageerror", lambda e: log.console_errors.append(str(e)))
+    response = page.goto(f"{live_server}/docs", wait_until="networkidle", timeout=60_000)
+    assert response is not None and "frame-ancestors 'none'" in response.headers[
+        "content-security-policy"]
+    wait_until(page, "document.querySelectorAll('.opblock').length >= 10", timeout_s=30)
+    text = page.locator("#swagger-ui").inner_text()
+    assert "/analysis" in text and "/collections/{collectionId}/items" in text
+    assert log.console_errors == [] and log.failed == [] and log.foreign == []
+    context.close()

@@ -164,3 +164,75 @@ def test_body_limits(client: TestClient) -> None:
 
     response = client.post("/analysis", content=chunks())
     assert response.status_code == 413
+
+
+def star(vertices: int, radius: float = 0.2) -> list[list[float]]:
+    """A self-intersecting star: vertex i at angle i·k·2π/n with k ≈ n/2, so nearly every
+    edge crosses every other (repair is quadratic or worse in n)."""
+    step = vertices // 2
+    points = [[-77.8 + radius * np.cos(2 * np.pi * step * i / vertices),
+               8.3 + radius * np.sin(2 * np.pi * step * i / vertices)]
+              for i in range(vertices)]
+    return [*points, points[0]]
+
+
+@pytest.mark.parametrize("vertices", [201, 1_001, 9_999])
+def test_invalid_polygons_over_the_repair_limit_are_refused_unrepaired(
+        client: TestClient, vertices: int) -> None:
+    # 201: checked before the work pool; 9,999: validated inside it (over 5,000 vertices).
+    response = client.post("/analysis", json={"geometry": {
+        "type": "Polygon", "coordinates": [star(vertices)]}})
+    assert response.status_code == 422, response.text
+    body = response.json()
+    assert body["parameter"] == "geometry"
+    assert f"has {vertices + 1} vertices" in body["detail"]  # the ring closes: one more
+    assert "repaired up to 200 vertices" in body["detail"]
+
+
+def test_invalid_polygons_within_the_repair_limit_are_repaired(client: TestClient) -> None:
+    body = analyse(client, {"geometry": {"type": "Polygon", "coordinates": [star(151)]}})
+    assert body["repaired"] is True and body["vertices"] == 152
+    # The star's repaired outline is its 151-point star shape: smaller than the circle it
+    # spans (radius 0.2°), and not empty.
+    circle_km2 = np.pi * (0.2 * 111.32) ** 2 * np.cos(np.radians(8.3))
+    assert 0 < body["area_km2"] < circle_km2
+
+
+def test_deeply_nested_json_is_a_400_not_a_crash(client: TestClient) -> None:
+    for body in (b"[" * 100_000, b"[" * 100_000 + b"]" * 100_000,
+                 b'{"geometry": ' + b"[" * 50 + b"]" * 50 + b"}"):
+        response = client.post("/analysis", content=body,
+                               headers={"content-type": "application/json"})
+        assert response.status_code == 400, response.text[:200]
+        assert response.headers["content-type"] == PROBLEM
+        assert response.json()["parameter"] == "body"
+
+
+def test_statistics_state_their_resolution(client: TestClient, run_folder: Path) -> None:
+    import rasterio
+
+    with rasterio.open(run_folder / "risk.tif") as src:
+        cell = abs(src.transform.a)
+    stats = analyse(client, {"geometry": BOX, "layers": ["risk"]})["layers"]["risk"]
+    assert stats["resolution"] == {"x": cell, "y": cell, "units": "metre",
+                                   "overview_factor": 1}
+
+
+def test_many_crossings_are_found_before_the_work_pool() -> None:
+    from geo_service.features.zonal import crossing_found
+
+    assert crossing_found(shapely.Polygon(star(99_997)))
+    assert not crossing_found(shapely.Point(-77.8, 8.3).buffer(0.2, quad_segs=5_000))
+    # One crossing between the sampled edges is not found here...
+    circle = ring(10_000)
+    circle[80], circle[81] = circle[81], circle[80]
+    assert not crossing_found(shapely.Polygon(circle))
+
+
+def test_a_crossing_the_samples_miss_is_still_refused(client: TestClient) -> None:
+    circle = ring(10_000)
+    circle[80], circle[81] = circle[81], circle[80]  # a tiny bow tie in a 10,000-gon
+    response = client.post("/analysis", json={"geometry": {"type": "Polygon",
+                                                           "coordinates": [circle]}})
+    assert response.status_code == 422  # ...but by the validity check in the work pool
+    assert "has 10001 vertices" in response.json()["detail"]

@@ -181,10 +181,12 @@ def test_queryables_are_a_json_schema(client: TestClient) -> None:
     schema = response.json()
     assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
     assert schema["$id"].endswith("/collections/events/queryables")
-    assert schema["properties"]["kind"] == {"type": "string"}
-    assert schema["properties"]["people"] == {"type": "integer"}
-    assert schema["properties"]["severity"] == {"type": "number"}
-    assert schema["properties"]["verified"] == {"type": "boolean"}
+    assert schema["properties"]["kind"] == {"type": "string", "title": "Kind",
+                                            "x-titles": {"en": "Kind", "es": "Tipo"}}
+    # Properties the field descriptions do not know are titled by their name.
+    for name, kind in (("people", "integer"), ("severity", "number"), ("verified", "boolean")):
+        assert schema["properties"][name] == {"type": kind, "title": name,
+                                              "x-titles": {"en": name, "es": name}}
     assert schema["additionalProperties"] is False
 
 

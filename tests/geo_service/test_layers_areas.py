@@ -30,7 +30,8 @@ def test_landing_json_and_html(client: TestClient) -> None:
 
 def test_healthz_reports_the_run(client: TestClient) -> None:
     body = client.get("/healthz").json()
-    assert body["status"] == "ok" and body["run_id"] and body["layers"] > 20
+    assert body["status"] == "ok" and body["run_id"]
+    assert "layers" not in body  # no counts for anonymous callers
 
 
 def test_layers_shape_and_legend(client: TestClient) -> None:

@@ -12,7 +12,7 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from geo_service.errors import InvalidParameter
+from data_catalog.problems import InvalidParameter
 from geo_service.features.errors import AreaRejected, InvalidQuery
 from geo_service.features.query import parse_bbox, parse_datetime
 from geo_service.features.zonal import AnalysisLimits, parse_area
