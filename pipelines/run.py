@@ -38,6 +38,7 @@ from data_catalog.stac import write_catalog
 from pipelines import areas as area_stats
 from pipelines.align import align_to_grid
 from pipelines.config import RegionConfig
+from pipelines.disclosure_audit import audit_flow_layers
 from pipelines.grid import Grid
 from pipelines.indicators import build_indicator
 from pipelines.inputs import (
@@ -202,6 +203,7 @@ def _run_in(folder: Path, run_id: str, config: RegionConfig, data: DataDir, grid
 
     with timer.stage("validate"):
         validate_run(folder, written)
+        audit_flow_layers(config, written, paths)  # a table that can be attacked is not served
 
     summary = area_stats.summary(scored_areas, {n: r.synthetic for n, r in records.items()},
                                  config.id)

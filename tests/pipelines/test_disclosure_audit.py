@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import inspect
 import math
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import geopandas as gpd
@@ -25,6 +26,8 @@ from data_catalog.demo.flows import crossings_table
 from data_catalog.demo.generate import write_demo
 from data_catalog.demo.spec import load_demo
 from data_catalog.paths import DataDir
+from pipelines import inputs as pipeline_inputs
+from pipelines.config import load_region
 from pipelines.disclosure import (
     MARGINS,
     PRIMARY,
@@ -38,6 +41,8 @@ from pipelines.disclosure import (
     protect_flows,
 )
 from pipelines.disclosure_audit import AuditReport, audit_published, national_totals
+from pipelines.errors import RunValidationError
+from pipelines.run import run
 from tests.geo_service.test_disclosure import attack, true_cells
 
 COLUMNS = ["point_id", "month", "direction", "nationality", "sex", "age_group", "count"]
@@ -423,3 +428,32 @@ def test_the_served_demo_table_passes_the_audit(demo_run: Path) -> None:
         protect_flows(raw).cells["status"] != PUBLISHED).sum()
     text = served.select_dtypes(include=["object", "string"]).astype(str)
     assert not text.apply(lambda c: c.str.contains("primary|secondary|record")).any().any()
+
+
+@pytest.fixture
+def old_protection(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Runs publish the table the pre-issue-15 protection makes (a fault injected on purpose)."""
+    monkeypatch.setattr(pipeline_inputs, "protect_flows", protect_flows_old)
+    yield
+
+
+def test_a_run_whose_table_fails_the_audit_is_not_served(
+        demo_run: Path, copy_data_dir: Callable[[Path], Path], old_protection: None) -> None:
+    data = DataDir(copy_data_dir(demo_run))
+    served = data.current_run()
+    runs = sorted(p.name for p in data.runs.iterdir())
+    assert served is not None
+    with pytest.raises(RunValidationError) as failed:
+        run(load_region("darien"), data)
+    message = str(failed.value)
+    assert message.startswith("disclosure audit failed (the table is not served): crossings: ")
+    raw = pd.read_csv(data.inputs / "flows" / "crossings_monthly.csv",
+                      dtype={"month": str, "point_id": str})
+    failing = {k: v for k, v in closed_form(raw, protect_flows_old(raw)).items() if v < THRESHOLD}
+    assert f"{len(failing)} of " in message
+    first = min((p, m) for p, m, _ in failing)  # the first record with a failure, all named
+    assert [f"{first[0]} {first[1]} {c} <= {v}" in message
+            for (p, m, c), v in failing.items() if (p, m) == first] == [True] * sum(
+                1 for p, m, _ in failing if (p, m) == first)
+    assert data.current_run() == served
+    assert sorted(p.name for p in data.runs.iterdir()) == runs
