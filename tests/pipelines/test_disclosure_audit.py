@@ -5,7 +5,8 @@ withheld cell can take given everything published and the rules (zeros are publi
 withheld cell is at least 1). Here: hand-computed bounds on small tables, the demo tables of
 both regions, random tables (hypothesis), a public national total across points, a control
 protected with the secondary choice used before issue 15 (which the audit must fail, naming
-the cells), minimality of the new choice, and a run whose table fails the audit.
+the cells), minimality of the new choice, the sums the service shows (of published cells only),
+and a run whose table fails the audit.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
+import shapely
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -26,6 +28,7 @@ from data_catalog.demo.flows import crossings_table
 from data_catalog.demo.generate import write_demo
 from data_catalog.demo.spec import load_demo
 from data_catalog.paths import DataDir
+from geo_service.map_widgets import monthly_series
 from pipelines import inputs as pipeline_inputs
 from pipelines.config import load_region
 from pipelines.disclosure import (
@@ -42,6 +45,8 @@ from pipelines.disclosure import (
 )
 from pipelines.disclosure_audit import AuditReport, audit_published, national_totals
 from pipelines.errors import RunValidationError
+from pipelines.inputs import published_crossings
+from pipelines.mobility import segment_people, yearly_flow
 from pipelines.run import run
 from tests.geo_service.test_disclosure import attack, true_cells
 
@@ -239,6 +244,27 @@ def test_a_table_that_does_not_add_up_is_inconsistent() -> None:
     report = audit_published(wide)
     assert not report.passed
     assert report.inconsistent == ("p 2024-01 sex: published numbers differ by 1",)
+
+
+def test_what_the_service_sums_is_a_sum_of_published_cells() -> None:
+    # The monthly series of the map, the yearly flows along the route (and the surfaces made of
+    # them) read the protected layer: withheld totals (PA-A, and its partner PA-B) are shown as
+    # withheld and left out of sums, never estimated. Northbound published: 100 + 7.
+    points = gpd.GeoDataFrame(
+        {"point_id": ["PA-A", "PA-B", "PA-C", "CO-D"], "name": ["A", "B", "C", "D"],
+         "direction_default": ["northbound"] * 4},
+        geometry=gpd.points_from_xy([-77.5, -77.6, -77.7, -76.7], [8.4, 8.5, 8.6, 8.5]),
+        crs="EPSG:4326")
+    layer = published_crossings(NATIONAL, points)
+    assert yearly_flow(layer, 2024) == {"northbound": 107.0}
+    segments = gpd.GeoDataFrame(
+        {"direction": ["northbound", "northbound"], "share": [1.0, 0.5],
+         "flow_points": ["", "PA-A PA-B PA-C"]},
+        geometry=[shapely.LineString([(0, 0), (1, 1)])] * 2, crs="EPSG:4326")
+    assert list(segment_people(segments, layer, 2024)) == [107.0, 50.0]
+    series = monthly_series(layer, key="point_id", time="month", count="total", label="name")
+    assert {p["id"]: p["totals"] for p in series["points"]} == {
+        "CO-D": [7], "PA-A": [None], "PA-B": [None], "PA-C": [100]}
 
 
 # --- the demo tables of both regions -------------------------------------------------------
