@@ -7,8 +7,9 @@ PORT ?= 8000
 HOST ?= 127.0.0.1
 REGION ?= darien
 export CMRISK_DATA_DIR ?= $(CURDIR)/data
-# Debian packages the test suite drives as real clients (GDAL's OAPIF driver, headless Chromium).
-DEB_TEST_PACKAGES ?= gdal-bin chromium
+# Debian packages the test suite drives as real clients (GDAL's OAPIF driver, headless Chromium),
+# the PostGIS server of the feature-store tests, and docker-compose to validate the compose file.
+DEB_TEST_PACKAGES ?= gdal-bin chromium postgresql-15-postgis-3 docker-compose
 PYTEST_ARGS ?=
 
 .PHONY: run install demo pipeline serve test lint bench bench-venv clean debs

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI
@@ -25,7 +27,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         settings: service settings; read from `CMRISK_*` environment variables when None.
     """
     settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        features.close_store(app)
+
     app = FastAPI(
+        lifespan=lifespan,
         title="cmrisk",
         summary="Climate-mobility risk: tiles, OGC API - Features, areas and planning maps.",
         version="0.1.0",
@@ -35,7 +44,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.registry = Registry(settings.data)
-    app.state.areas = AreasStore(app.state.registry)
+    app.state.areas = AreasStore(app.state.registry, lambda: features.shared_store(app))
     install_error_handlers(app)
     app.add_middleware(PrivateResponses)
     if settings.cors_origins:

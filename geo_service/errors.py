@@ -16,6 +16,7 @@ from geo_service.features.errors import (
     CollectionNotFound,
     FeatureNotFound,
     InvalidQuery,
+    StoreUnavailable,
 )
 from layers.registry import LayerNotFound
 
@@ -131,6 +132,11 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(AreaRejected)
     async def _area_rejected(request: Request, exc: AreaRejected) -> JSONResponse:
         return problem(422, "Unprocessable content", exc.detail, parameter=exc.parameter,
+                       instance=request.url.path[:200])
+
+    @app.exception_handler(StoreUnavailable)
+    async def _store_down(request: Request, exc: StoreUnavailable) -> JSONResponse:
+        return problem(503, "Feature store unavailable", exc.detail,
                        instance=request.url.path[:200])
 
     @app.exception_handler(RequestValidationError)

@@ -65,6 +65,26 @@ def layer_from_item(item: pystac.Item, version: str) -> Layer:
     )
 
 
+def read_layers(data: DataDir, run: Path | None) -> tuple[dict[str, Layer], dict[str, Any] | None]:
+    """The layers of the run folder `run` and the user layers, by id, and the run's run.json.
+
+    The registry serves those of the current run; a run about to become current can publish
+    its own (e.g. to PostGIS) before the switch.
+    """
+    layers: dict[str, Layer] = {}
+    run_manifest = None
+    if run is not None and (run / "catalog.json").is_file():
+        run_manifest = json.loads((run / RUN_MANIFEST).read_text(encoding="utf-8"))
+        for item in read_items(run / "catalog.json"):
+            layers[item.id] = layer_from_item(item, version=run.name)
+    for item_path in sorted(data.layers.glob(f"*/{USER_LAYER_ITEM}")):
+        item = pystac.Item.from_file(str(item_path))
+        item.make_asset_hrefs_absolute()
+        checksum = str(item.assets["data"].extra_fields.get("file:checksum", ""))[-16:]
+        layers[item.id] = layer_from_item(item, version=f"user-{checksum}")
+    return layers, run_manifest
+
+
 class Registry:
     """The layers the service can show, keyed by id."""
 
@@ -87,18 +107,7 @@ class Registry:
         key = self._state_key()
         if key == self._key:
             return
-        layers: dict[str, Layer] = {}
-        run_manifest = None
-        run = self.data.current_run()
-        if run is not None and (run / "catalog.json").is_file():
-            run_manifest = json.loads((run / RUN_MANIFEST).read_text(encoding="utf-8"))
-            for item in read_items(run / "catalog.json"):
-                layers[item.id] = layer_from_item(item, version=run.name)
-        for item_path in sorted(self.data.layers.glob(f"*/{USER_LAYER_ITEM}")):
-            item = pystac.Item.from_file(str(item_path))
-            item.make_asset_hrefs_absolute()
-            checksum = str(item.assets["data"].extra_fields.get("file:checksum", ""))[-16:]
-            layers[item.id] = layer_from_item(item, version=f"user-{checksum}")
+        layers, run_manifest = read_layers(self.data, self.data.current_run())
         self._layers, self._run, self._key = layers, run_manifest, key
 
     def layers(self) -> dict[str, Layer]:

@@ -33,6 +33,14 @@ class InvalidQuery(FeatureStoreError, ValueError):
         super().__init__(detail)
 
 
+class StoreUnavailable(FeatureStoreError):
+    """The store cannot answer now (its database is unreachable or has no free connection)."""
+
+    def __init__(self, detail: str) -> None:
+        self.detail = detail
+        super().__init__(detail)
+
+
 class AreaRejected(FeatureStoreError, ValueError):
     """A valid area the service will not analyse (too large, too many vertices)."""
 

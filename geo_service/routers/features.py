@@ -46,6 +46,8 @@ from geo_service.features.query import (
     parse_offset,
 )
 from geo_service.features.sources import registry_sources
+from geo_service.settings import Settings
+from layers.registry import Registry
 
 router = APIRouter(tags=["features"])
 
@@ -69,16 +71,36 @@ DOWNLOAD_FORMATS = {"geojson": (encode.GEOJSON, "geojson"), "csv": (encode.CSV, 
 _store_lock = threading.Lock()
 
 
+def new_store(settings: Settings, registry: Registry) -> FeatureStore:
+    """The feature store the settings ask for: PostGIS when a database URL is set, else the
+    embedded GeoParquet store over the registry's vector layers."""
+    if settings.database_url:
+        from geo_service.features.postgis import PostGISFeatureStore
+
+        return PostGISFeatureStore(settings.database_url,
+                                   max_connections=settings.database_pool_size)
+    return GeoParquetFeatureStore(registry_sources(registry))
+
+
 def shared_store(app: FastAPI) -> FeatureStore:
-    """The app's feature store over every vector layer (made on first use)."""
+    """The app's feature store (made on first use)."""
     store: FeatureStore | None = getattr(app.state, "features", None)
     if store is None:
         with _store_lock:
             store = getattr(app.state, "features", None)
             if store is None:
-                store = GeoParquetFeatureStore(registry_sources(app.state.registry))
+                store = new_store(app.state.settings, app.state.registry)
                 app.state.features = store
     return store
+
+
+def close_store(app: FastAPI) -> None:
+    """Release the app's feature store (its database connections), if one was made."""
+    store = getattr(app.state, "features", None)
+    close = getattr(store, "close", None)
+    if close is not None:
+        close()
+    app.state.features = None
 
 
 async def get_feature_store(request: Request) -> FeatureStore:
