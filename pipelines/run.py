@@ -197,7 +197,7 @@ def _lonlat_bbox(grid: Grid) -> tuple[float, float, float, float]:
 
 def run(config: RegionConfig, data: DataDir, *, scale: int = 1,
         hook: StageHook | None = None, now: datetime | None = None,
-        switch: bool = True) -> RunResult:
+        switch: bool = True, publish: Callable[[Path], None] | None = None) -> RunResult:
     """Run the pipeline for one region and make it current.
 
     Args:
@@ -207,6 +207,8 @@ def run(config: RegionConfig, data: DataDir, *, scale: int = 1,
         hook: progress callback, called at the start and end of each stage in `STAGES`.
         now: the run's time (UTC); defaults to the clock.
         switch: move `current` to the new run when it validates.
+        publish: called with the complete run folder just before `current` moves (e.g. to
+            load its vectors into PostGIS); if it raises, the run fails and nothing moves.
 
     Raises:
         PipelineError: a missing input, an invalid config or outputs that fail validation;
@@ -222,7 +224,7 @@ def run(config: RegionConfig, data: DataDir, *, scale: int = 1,
     grid = Grid.from_spec(config.grid, scale)
 
     try:
-        return _run_in(folder, run_id, config, data, grid, scale, timer, now, switch)
+        return _run_in(folder, run_id, config, data, grid, scale, timer, now, switch, publish)
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)  # a failed run leaves nothing behind
         raise
@@ -240,7 +242,8 @@ def _read_input(name: str, path: Path, read: Callable[[Path], Any]) -> Any:
 
 
 def _run_in(folder: Path, run_id: str, config: RegionConfig, data: DataDir, grid: Grid,
-            scale: int, timer: _Timer, now: datetime, switch: bool) -> RunResult:
+            scale: int, timer: _Timer, now: datetime, switch: bool,
+            publish: Callable[[Path], None] | None) -> RunResult:
     """The stages of `run`, writing into `folder`."""
     with timer.stage("inputs"):
         records = provenance(config, data.inputs)
@@ -316,6 +319,8 @@ def _run_in(folder: Path, run_id: str, config: RegionConfig, data: DataDir, grid
         })
     with timer.stage("switch"):
         if switch:
+            if publish is not None:
+                publish(folder)
             switch_symlink(data.current, folder)
             prune_runs(data, config.runs_kept)
     return RunResult(run_id, folder, timer.timings, summary, scored_areas)
