@@ -44,6 +44,8 @@ class Settings(BaseSettings):
     GeoParquet store reads the data dir."""
     database_pool_size: int = Field(default=8, gt=0)
     """Database connections per service process (PostGIS store)."""
+    database_timeout_s: float = Field(default=10.0, gt=0)
+    """Longest wait for a database connection, s; 503 problem+json past it."""
     tokens: list[TokenSpec] = Field(default_factory=list)
     """Bearer tokens for restricted layers, as JSON in `CMRISK_TOKENS`: a list of
     {name, sha256, scopes, expires}; only hashes, never tokens, are configured."""

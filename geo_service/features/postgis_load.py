@@ -5,8 +5,8 @@ transaction it writes a new table for each collection whose version is not alrea
 (features prepared by the embedded store's own code, `parquet.LoadedCollection`, so both stores
 serve the same ids, order, geometries and values), then switches `cmrisk.collections` to them.
 Until the commit every reader keeps the previous version; if the process dies or anything
-fails before it, PostgreSQL rolls the whole load back. Tables a load stops serving are dropped
-by the load after next (readers that took their table name just before a switch can finish).
+fails before it, PostgreSQL rolls the whole load back. Tables a load stops serving stay until
+the next load (readers that took their name just before the switch finish their query).
 
 `cmrisk run` and `cmrisk ingest` call it when `CMRISK_DATABASE_URL` is set; `cmrisk db load`
 calls it on the current layers.
@@ -61,6 +61,10 @@ COPY_ROWS = 50_000
 """Rows prepared per slice while copying (bounds the memory of the text rows)."""
 
 
+class LoadError(Exception):
+    """A load the database refused or could not finish; nothing was changed."""
+
+
 @dataclass
 class LoadReport:
     """What a load did.
@@ -101,15 +105,24 @@ def load_collections(url: str, sources: Sequence[CollectionSource], *,
         What the load did.
 
     Raises:
-        psycopg.Error: the database refused or failed; nothing was changed.
+        LoadError: the database refused or failed (e.g. cannot be reached); nothing changed.
         ValueError: duplicate collection ids; nothing was changed.
     """
+    try:
+        return _load(url, sources, hook or (lambda event: None))
+    except psycopg.Error as exc:
+        message = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        raise LoadError(f"the PostGIS load failed ({exc.__class__.__name__}: "
+                        f"{message[:300]}); the previous collections are still served"
+                        ) from exc
+
+
+def _load(url: str, sources: Sequence[CollectionSource], emit: LoadHook) -> LoadReport:
     ids = [s.id for s in sources]
     if len(set(ids)) != len(ids):
         twice = sorted({i for i in ids if ids.count(i) > 1})
         raise ValueError(f"duplicate collection ids: {twice}")
     started = time.perf_counter()
-    emit = hook or (lambda event: None)
     with psycopg.connect(url, autocommit=False) as conn:  # commits on success, else rolls back
         conn.execute("SELECT pg_advisory_xact_lock(%s)", (LOAD_LOCK,))
         conn.execute("CREATE EXTENSION IF NOT EXISTS postgis")
@@ -157,13 +170,13 @@ def _new_generation(conn: psycopg.Connection[Any]) -> int:
 
 
 def _drop_retired(conn: psycopg.Connection[Any], generation: int) -> list[str]:
-    """Drop tables retired by loads before the last committed one; a table a reader still
-    holds is left for a later load."""
+    """Drop the tables earlier loads retired; one a reader still holds (a long download) is
+    left for a later load. A reader that took a table's name just before it went reads the
+    catalog again (`PostGISFeatureStore._read`)."""
     rows = conn.execute(
         f"""SELECT table_name FROM {SCHEMA}.feature_tables
-            WHERE retired IS NOT NULL AND retired < (
-                SELECT coalesce(max(generation), 0) FROM {SCHEMA}.loads
-                WHERE generation < %s)""", (generation,)).fetchall()
+            WHERE retired IS NOT NULL AND retired < %s ORDER BY table_name""",
+        (generation,)).fetchall()
     dropped = []
     for (name,) in rows:
         try:

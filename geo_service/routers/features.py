@@ -78,7 +78,8 @@ def new_store(settings: Settings, registry: Registry) -> FeatureStore:
         from geo_service.features.postgis import PostGISFeatureStore
 
         return PostGISFeatureStore(settings.database_url,
-                                   max_connections=settings.database_pool_size)
+                                   max_connections=settings.database_pool_size,
+                                   timeout_s=settings.database_timeout_s)
     return GeoParquetFeatureStore(registry_sources(registry))
 
 
