@@ -12,7 +12,6 @@ encoders as the embedded store's (`FeatureBatch`), so both stores answer byte fo
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
@@ -70,9 +69,9 @@ class PostGISFeatureStore(FeatureStore):
                                    timeout=timeout_s, kwargs={"autocommit": True},
                                    open=False, name="cmrisk-features")
         self.pool.open(wait=False)
-        self._lock = threading.Lock()
-        self._generation: int | None = None
-        self._catalog: dict[str, StoredCollection] = {}
+        # (generation, catalog) as one value, so a reader never pairs one with the other's
+        # predecessor; None until read.
+        self._state: tuple[int | None, dict[str, StoredCollection]] | None = None
 
     def close(self) -> None:
         """Close every pooled connection."""
@@ -94,13 +93,13 @@ class PostGISFeatureStore(FeatureStore):
             row = conn.execute(GENERATION_SQL).fetchone()
         except psycopg.errors.UndefinedTable:  # nothing was ever loaded
             return {}
-        if row is not None and row[0] is not None and row[0] == self._generation:
-            return self._catalog
+        state = self._state
+        if state is not None and row is not None and row[0] == state[0]:
+            return state[1]
         rows = conn.execute(CATALOG_SQL).fetchall()
         catalog = {info["id"]: StoredCollection.from_row(table, info)
                    for _, table, info in rows if table is not None}
-        with self._lock:
-            self._generation, self._catalog = (rows[0][0] if rows else None), catalog
+        self._state = (rows[0][0] if rows else None, catalog)
         return catalog
 
     def _stored(self, conn: psycopg.Connection[Any], collection_id: str) -> StoredCollection:
@@ -117,8 +116,7 @@ class PostGISFeatureStore(FeatureStore):
             try:
                 return work(conn, self._stored(conn, collection_id))
             except psycopg.errors.UndefinedTable:
-                with self._lock:
-                    self._generation = None
+                self._state = None
                 return work(conn, self._stored(conn, collection_id))
 
     def collections(self) -> list[CollectionInfo]:
