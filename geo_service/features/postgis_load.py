@@ -105,7 +105,8 @@ def load_collections(url: str, sources: Sequence[CollectionSource], *,
         What the load did.
 
     Raises:
-        LoadError: the database refused or failed (e.g. cannot be reached); nothing changed.
+        LoadError: the database refused or failed (e.g. cannot be reached), or a collection
+            could not be read; nothing changed.
         ValueError: duplicate collection ids; nothing was changed.
     """
     try:
@@ -216,7 +217,12 @@ def stored_collection(loaded: LoadedCollection, table: str) -> StoredCollection:
 def _write_table(conn: psycopg.Connection[Any], source: CollectionSource,
                  generation: int) -> StoredCollection:
     """Create and fill the table of one collection version; returns its catalog entry."""
-    loaded = LoadedCollection(source, source.load())
+    try:
+        loaded = LoadedCollection(source, source.load())
+    except Exception as exc:  # pyarrow, GDAL and pandas each raise their own
+        raise LoadError(f"collection {source.id} cannot be read ({exc.__class__.__name__}: "
+                        f"{str(exc)[:300]}); the previous collections are still served"
+                        ) from exc
     stored = stored_collection(loaded, table_name(source.id, generation))
     table = sql.Identifier(SCHEMA, stored.table)
     timed = loaded.time_property is not None

@@ -445,3 +445,14 @@ def test_ingest_vector_publishes_the_layer(tmp_path: Path, postgis: Cluster) -> 
     down = cmrisk("ingest", "vector", str(source), "--id", "more", data=data, url=unreachable())
     assert down.returncode == 2 and "cmrisk db load" in down.stderr
     assert "Traceback" not in down.stderr
+
+
+def test_an_unreadable_layer_fails_the_load_by_name(
+        versioned: tuple[DataDir, str, Path]) -> None:
+    data, url, v2 = versioned
+    ingest_vector(data, v2, layer_id="mixed", title="Mixed")
+    (data.layers / "mixed" / "data.parquet").write_bytes(b"PAR1 truncated")
+    with pytest.raises(LoadError, match="collection mixed cannot be read"):
+        publish_layers(url, data)
+    for client in make_client(Settings(data_dir=data.root, database_url=url)):
+        assert served(client) == (60, 0)
