@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import os
 import re
-import signal
 import subprocess
 import sys
 import threading
@@ -35,6 +34,7 @@ from geo_service.features.postgis_load import LoadError, publish_layers
 from geo_service.routers.features import close_store
 from geo_service.settings import Settings
 from layers.user_vectors import ingest_vector
+from tests.faults import killed_when_stopped
 from tests.postgis import Cluster
 
 LONG_NAME = "a_property_name_longer_than_the_sixty_three_bytes_postgresql_keeps_x"
@@ -321,31 +321,13 @@ def test_a_killed_load_leaves_the_old_version_served(
     ingest_vector(data, v2, layer_id="mixed", title="Mixed")
     before = feature_tables(url)
     env = {**os.environ, "CMRISK_DATA_DIR": str(data.root), "CMRISK_DATABASE_URL": url}
-    stop_process_at(["db", "load", "--stop-at", event], env)
+    killed_when_stopped(["db", "load", "--stop-at", event], env)
     assert feature_tables(url) == before
     for client in make_client(Settings(data_dir=data.root, database_url=url)):
         assert served(client) == (60, 0)
         # The dead loader's transaction and lock are gone: the next load goes through.
         publish_layers(url, data)
         assert served(client) == (80, 0)
-
-
-def stop_process_at(arguments: list[str], env: dict[str, str]) -> None:
-    """Run `cmrisk ARGUMENTS` until it stops itself (SIGSTOP at a named event), then kill -9
-    it; fails if it ends first."""
-    process = subprocess.Popen([sys.executable, "-m", "geo_service.cli", *arguments], env=env,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    try:
-        _, status = os.waitpid(process.pid, os.WUNTRACED)
-        if not os.WIFSTOPPED(status):
-            process.returncode = os.waitstatus_to_exitcode(status)
-            said = process.stderr.read().decode()[-2000:] if process.stderr else ""
-            raise AssertionError(f"{arguments} ended ({process.returncode}) before stopping: "
-                                 f"{said}")
-    finally:
-        if process.returncode is None:
-            process.send_signal(signal.SIGKILL)
-            process.wait()
 
 
 def test_unchanged_collections_are_kept_and_retired_tables_dropped_later(
