@@ -6,8 +6,9 @@ so a load shows up on the next request and never half-way. A page is one `count(
 without filters) and one `SELECT ... ORDER BY _row LIMIT/OFFSET` with the filters in SQL:
 bbox through the GiST index (points compared by coordinates, other geometries by
 `ST_Intersects`, as the embedded store does), time as [_t0, _t1] in ns, properties by equality
-parsed as the embedded store parses them. Geometries come back as WKB and go to the same
-encoders as the embedded store's (`FeatureBatch`), so both stores answer byte for byte alike.
+parsed as the embedded store parses them. Geometries come back as WKB (2D points as x and y)
+and go to the same encoders as the embedded store's (`FeatureBatch`), so both stores answer
+byte for byte alike.
 """
 
 from __future__ import annotations
@@ -215,10 +216,13 @@ def _table(stored: StoredCollection) -> str:
 
 
 def _select(stored: StoredCollection) -> str:
-    """`SELECT _id, WKB, properties... FROM table` of a collection."""
+    """`SELECT _id, geometry, properties... FROM table` of a collection: the geometry as
+    x and y for 2D points, else as WKB."""
+    geom = _ident(GEOMETRY)
+    geometry = f"ST_X({geom}), ST_Y({geom})" if stored.xy else f"ST_AsBinary({geom})"
     columns = ", ".join(_ident(c.column) for c in stored.columns)
-    return (f"SELECT _id, ST_AsBinary({_ident(GEOMETRY)})"
-            f"{', ' + columns if columns else ''} FROM {_table(stored)}")
+    return (f"SELECT _id, {geometry}{', ' + columns if columns else ''} "
+            f"FROM {_table(stored)}")
 
 
 def _where(stored: StoredCollection, query: FeatureQuery) -> tuple[str | None, list[Any]]:
@@ -273,8 +277,15 @@ def _batch(stored: StoredCollection, rows: list[tuple[Any, ...]]) -> FeatureBatc
     if not rows:
         return _empty(stored)
     columns = list(zip(*rows, strict=True))
+    if stored.xy:
+        x = np.asarray(columns[1], dtype="float64")  # a missing point (NULL) becomes NaN
+        geometry = shapely.points(x, np.asarray(columns[2], dtype="float64"))
+        geometry[np.isnan(x)] = None
+        values = columns[3:]
+    else:
+        geometry = shapely.from_wkb(np.asarray(columns[1], dtype=object))
+        values = columns[2:]
     return FeatureBatch(
-        ids=list(columns[0]),
-        geometry=shapely.from_wkb(np.asarray(columns[1], dtype=object)),
-        properties={spec.name: list(values)
-                    for spec, values in zip(stored.columns, columns[2:], strict=True)})
+        ids=list(columns[0]), geometry=geometry,
+        properties={spec.name: list(column)
+                    for spec, column in zip(stored.columns, values, strict=True)})

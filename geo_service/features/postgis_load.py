@@ -57,6 +57,7 @@ DROP_LOCK_TIMEOUT = "2s"
 the next load."""
 NO_TIME = int(np.iinfo("int64").min)
 """How the embedded store marks a feature without time (stored as NULL)."""
+ID_RANGE = (int(np.iinfo("int64").min), int(np.iinfo("int64").max))
 COPY_ROWS = 50_000
 """Rows prepared per slice while copying (bounds the memory of the text rows)."""
 
@@ -211,7 +212,14 @@ def stored_collection(loaded: LoadedCollection, table: str) -> StoredCollection:
     names = list(loaded.columns)
     columns = tuple(ColumnSpec(name, column, loaded.columns[name].kind)
                     for name, column in zip(names, column_names(names), strict=True))
-    return StoredCollection(loaded.info, table, columns, loaded.points)
+    present = loaded.geometry[~shapely.is_missing(loaded.geometry)]
+    xy = loaded.points and not shapely.has_z(present).any() \
+        and not shapely.is_empty(present).any()
+    kinds = {type(i) for i in loaded.ids}
+    id_type = ("bigint" if kinds <= {int} and all(ID_RANGE[0] <= i <= ID_RANGE[1]
+                                                  for i in loaded.ids)
+               else "text" if kinds == {str} else "json")
+    return StoredCollection(loaded.info, table, columns, loaded.points, bool(xy), id_type)
 
 
 def _write_table(conn: psycopg.Connection[Any], source: CollectionSource,
@@ -229,7 +237,7 @@ def _write_table(conn: psycopg.Connection[Any], source: CollectionSource,
     internal = ["_row", "_fid", "_id", GEOMETRY, *(["_t0", "_t1"] if timed else [])]
     definitions = [
         sql.SQL("_row bigint NOT NULL"), sql.SQL("_fid text NOT NULL"),
-        sql.SQL("_id json NOT NULL"),
+        sql.SQL("_id {} NOT NULL").format(sql.SQL(stored.id_type)),
         sql.SQL("{} geometry(Geometry, {})").format(sql.Identifier(GEOMETRY), SRID),
         *([sql.SQL("_t0 bigint"), sql.SQL("_t1 bigint")] if timed else []),
         *(sql.SQL("{} {}").format(sql.Identifier(c.column), sql.SQL(SQL_TYPES[c.kind]))
@@ -264,8 +272,9 @@ def _rows(loaded: LoadedCollection, stored: StoredCollection, rows: np.ndarray,
     batch = loaded.take(rows)
     geometry = shapely.to_wkb(shapely.set_srid(batch.geometry, SRID), hex=True,
                               include_srid=True)
-    columns: list[list[Any]] = [rows.tolist(), [str(i) for i in batch.ids],
-                                [Json(i) for i in batch.ids], list(geometry)]
+    ids = [Json(i) for i in batch.ids] if stored.id_type == "json" else batch.ids
+    columns: list[list[Any]] = [rows.tolist(), [str(i) for i in batch.ids], ids,
+                                list(geometry)]
     if timed:
         for times in (loaded.t0[rows], loaded.t1[rows]):
             columns.append([None if t == NO_TIME else int(t) for t in times])

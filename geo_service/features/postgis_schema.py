@@ -8,7 +8,7 @@ cmrisk.feature_tables(table_name, collection_id,    every feature table a load w
 cmrisk."<id>_g<generation>"                         one collection version:
     _row  bigint primary key   collection order (0-based): pages are ORDER BY _row
     _fid  text unique          the feature id as text (`/items/{featureId}`)
-    _id   json                 the feature id as served (number or string)
+    _id   bigint, text or json the feature id as served (number or string)
     geom  geometry(Geometry, 4326), GiST index: CRS84, rounded to 7 decimals, polygons
                                counter-clockwise outside (as the embedded store serves them)
     _t0, _t1 bigint            each feature's time interval, ns since 1970 UTC (time-enabled
@@ -92,12 +92,17 @@ class StoredCollection:
         table: the feature table (in `SCHEMA`).
         columns: the properties, in order.
         points: whether every geometry is a point (bbox filters then compare coordinates).
+        xy: whether every geometry is a 2D point or missing (pages then read x and y, not
+            WKB: ten times cheaper to decode).
+        id_type: the SQL type of `_id`: bigint (integer ids), text (string ids) or json.
     """
 
     info: CollectionInfo
     table: str
     columns: tuple[ColumnSpec, ...]
     points: bool
+    xy: bool = False
+    id_type: str = "json"
 
     def column(self, name: str) -> ColumnSpec | None:
         """The property called `name`, or None."""
@@ -107,7 +112,7 @@ class StoredCollection:
         """The `info` of the catalog row (JSON-ready)."""
         body = asdict(self.info)
         body["columns"] = [asdict(c) for c in self.columns]
-        body["points"] = self.points
+        body.update(points=self.points, xy=self.xy, id_type=self.id_type)
         return body
 
     @classmethod
@@ -115,12 +120,12 @@ class StoredCollection:
         """A collection from its catalog row (`table_name`, `info`)."""
         body = dict(info)
         columns = tuple(ColumnSpec(**c) for c in body.pop("columns"))
-        points = bool(body.pop("points"))
+        points, xy, id_type = bool(body.pop("points")), bool(body.pop("xy")), body.pop("id_type")
         body["bbox"] = tuple(body["bbox"]) if body["bbox"] is not None else None
         body["interval"] = tuple(body["interval"]) if body["interval"] is not None else None
         body["queryables"] = tuple(Queryable(**q) for q in body["queryables"])
         body["properties"] = tuple(body["properties"])
-        return cls(CollectionInfo(**body), table, columns, points)
+        return cls(CollectionInfo(**body), table, columns, points, xy, str(id_type))
 
 
 def column_names(names: list[str]) -> list[str]:
