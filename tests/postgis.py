@@ -26,6 +26,10 @@ from pytest_postgresql.janitor import DatabaseJanitor
 from tests.live import free_port
 
 PG_CTL = Path(__file__).with_name("pg_ctl_as_postgres")
+PG_BIN = Path("/usr/lib/postgresql/15/bin")
+"""Debian's PostgreSQL 15 (`CMRISK_PG_BIN` names another, as `pg_ctl_as_postgres` reads it)."""
+POSTGIS = Path("/usr/share/postgresql/15/extension/postgis.control")
+"""Present once Debian's postgresql-15-postgis-3 is installed."""
 USER = "postgres"
 TEMPLATE = "cmrisk_template"
 SETTINGS = ("-c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off "
@@ -65,6 +69,10 @@ class Cluster:
 @contextmanager
 def postgis_cluster() -> Iterator[Cluster]:
     """Start a cluster with a PostGIS template database; stop and remove it afterwards."""
+    pg_bin = Path(os.environ.get("CMRISK_PG_BIN", str(PG_BIN)))
+    if not (pg_bin / "pg_ctl").exists() or (pg_bin == PG_BIN and not POSTGIS.exists()):
+        raise RuntimeError("PostgreSQL 15 + PostGIS 3 are missing: apt-get install "
+                           "postgresql-15-postgis-3 (`make test` installs it)")
     folder = Path(tempfile.mkdtemp(prefix="cmrisk-pg-"))
     if os.geteuid() == 0:
         account = pwd.getpwnam(USER)
