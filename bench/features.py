@@ -245,6 +245,8 @@ def main() -> None:
 
 
 TIPG_VERSION = "1.6.1"
+LOAD_AVERAGE = os.getloadavg()[0]
+"""The machine's load when the benchmark started."""
 
 
 def server_process(argv: list[str], env: dict[str, str], cwd: Path) -> subprocess.Popen[bytes]:
@@ -379,7 +381,10 @@ def write_postgis_results(sizes: list[int], results: dict[str, dict[int, dict[st
         ratios.append(f"{ours[0] / theirs[0]:.2f}×" if ours and theirs else "–")
     lines.append("| **cmrisk / tipg** | page p50 ratio | " + " | ".join(ratios) + " |")
     lines += ["", f"Load of the {len(sizes)} collections into PostGIS: {load_s:.1f} s. "
-              "Target: cmrisk-on-PostGIS page p50 ≤ tipg's (ratio ≤ 1)."]
+              "Target: cmrisk-on-PostGIS page p50 ≤ tipg's (ratio ≤ 1).",
+              "", f"Load average (1 min) when the run started: {LOAD_AVERAGE:.2f} on "
+              f"{os.cpu_count()} cores; requests alternate between the two servers, so other "
+              "load affects both."]
     replace_section(HERE / "RESULTS.md", "Features on PostGIS", "\n".join(lines))
     print("\n".join(lines))
 
