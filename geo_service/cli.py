@@ -35,6 +35,9 @@ runs_app = typer.Typer(help="The kept pipeline runs.", no_args_is_help=True)
 app.add_typer(runs_app, name="runs")
 inputs_app = typer.Typer(help="The versions of ingested inputs.", no_args_is_help=True)
 app.add_typer(inputs_app, name="inputs")
+db_app = typer.Typer(help="The PostGIS feature store (CMRISK_DATABASE_URL).",
+                     no_args_is_help=True)
+app.add_typer(db_app, name="db")
 console = Console(stderr=True)
 out = Console()
 
@@ -64,6 +67,33 @@ def _region(data: DataDir, region: str) -> RegionDir:
         return data.region(region)
     except ValueError as exc:
         raise _fail(str(exc)) from None
+
+
+def _database_url() -> str | None:
+    from geo_service.settings import Settings
+
+    return Settings().database_url
+
+
+def _publish(data: DataDir, run: Path | None = None, *, url: str | None = None,
+             stop_at: str | None = None) -> None:
+    """Load the vector layers to be served (`run`'s, default the current run's, and the user
+    layers) into PostGIS in one transaction, when a database is configured.
+
+    Raises:
+        LoadError: the load failed; the database still serves what it served.
+    """
+    url = url or _database_url()
+    if not url:
+        return
+    from geo_service.features.postgis_load import publish_layers
+
+    def hook(event: str) -> None:
+        if event == stop_at:
+            os.kill(os.getpid(), signal.SIGSTOP)
+
+    report = publish_layers(url, data, run=run, hook=hook)
+    console.print(f"PostGIS: {report.summary()}")
 
 
 @app.command()
@@ -106,7 +136,11 @@ def run_pipeline(
 
     if stop_at is not None and stop_at not in CHECKPOINTS:
         raise _fail(f"--stop-at must be one of: {', '.join(CHECKPOINTS)}")
+    from geo_service.features.postgis_load import LoadError
+
     client = None
+    data = _data(data_dir)
+    url = _database_url()
     try:
         config = load_region(region)
         if scheduler:
@@ -126,8 +160,12 @@ def run_pipeline(
                 if f"{stage}:{event}" == stop_at:
                     os.kill(os.getpid(), signal.SIGSTOP)
 
-            result = run(config, _data(data_dir), scale=scale, hook=hook)
-    except PipelineError as exc:
+            # With a database, the run's vectors are loaded (one transaction) before it
+            # becomes current: a failed load fails the run and nothing moves.
+            result = run(config, data, scale=scale, hook=hook,
+                         publish=(lambda folder: _publish(data, folder, url=url))
+                         if url and config.id == DEFAULT_REGION else None)
+    except (PipelineError, LoadError) as exc:
         raise _fail(str(exc)) from None
     finally:
         if client is not None:
@@ -189,11 +227,19 @@ def runs_rollback(run_id: str, data_dir: DataOption = None,
     """Serve RUN_ID of a region again (an atomic switch of the region's `current`)."""
     from data_catalog.runs import complete_runs
 
-    store = _region(_data(data_dir), region)
+    data = _data(data_dir)
+    store = _region(data, region)
     runs = {folder.name: folder for folder in complete_runs(store)}
     if run_id not in runs:
         raise _fail(f"no completed run {run_id!r} of {region}; kept runs: "
                     f"{', '.join(sorted(runs)) or 'none'}")
+    from geo_service.features.postgis_load import LoadError
+
+    try:
+        if region == DEFAULT_REGION:  # the database first: if it fails, nothing moves
+            _publish(data, runs[run_id])
+    except LoadError as exc:
+        raise _fail(str(exc)) from None
     switch_symlink(store.current, runs[run_id])
     console.print(f"current run of {region} is now {run_id}")
 
@@ -231,6 +277,28 @@ def log_config() -> dict[str, Any]:
     config = copy.deepcopy(LOGGING_CONFIG)
     config["loggers"]["cmrisk"] = {"handlers": ["default"], "level": "INFO", "propagate": False}
     return config
+
+
+@db_app.command("load")
+def db_load(
+    data_dir: DataOption = None,
+    stop_at: Annotated[str | None, typer.Option(
+        hidden=True, help="Fault injection: stop this process (SIGSTOP) when the load reaches "
+        "an event such as 'switched', so that a test knows where its kill lands.")] = None,
+) -> None:
+    """Load the current run's vector layers and the user vector layers into PostGIS, in one
+    transaction (`cmrisk run` and `cmrisk ingest` do this themselves)."""
+    from geo_service.features.postgis_load import LOAD_EVENTS, LoadError
+
+    if stop_at is not None and stop_at not in LOAD_EVENTS:
+        raise _fail(f"--stop-at must be one of: {', '.join(LOAD_EVENTS)}")
+    if not _database_url():
+        raise _fail("set CMRISK_DATABASE_URL to a PostGIS database, e.g. "
+                    "postgresql://cmrisk@localhost:5432/cmrisk")
+    try:
+        _publish(_data(data_dir), stop_at=stop_at)
+    except LoadError as exc:
+        raise _fail(str(exc)) from None
 
 
 @app.command()
@@ -380,6 +448,17 @@ def ingest(
                   soft_wrap=True)
     if outcome.report is not None and not outcome.input.startswith("layer:"):
         console.print("the next `cmrisk run` uses it")
+    from data_catalog.ingest.events import EVENT_LAYERS
+
+    if source != "vector" and source not in EVENT_LAYERS:
+        return
+    from geo_service.features.postgis_load import LoadError
+
+    try:
+        _publish(data)  # a new vector layer or event collection: into PostGIS, if configured
+    except LoadError as exc:
+        raise _fail(f"{exc}; the data dir has the new layer: `cmrisk db load` publishes it "
+                    "once the database answers") from None
 
 
 def _write_json(path: Path, document: dict[str, Any]) -> None:

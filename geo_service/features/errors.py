@@ -3,7 +3,13 @@ with its status (`geo_service.errors`)."""
 
 from __future__ import annotations
 
-from data_catalog.problems import InvalidParameter, NotFound, Problem, Unprocessable
+from data_catalog.problems import (
+    InvalidParameter,
+    NotFound,
+    Problem,
+    Unavailable,
+    Unprocessable,
+)
 
 
 class FeatureStoreError(Problem):
@@ -36,6 +42,12 @@ class InvalidQuery(InvalidParameter, FeatureStoreError, ValueError):
 
     def __init__(self, detail: str, *, parameter: str) -> None:
         super().__init__(detail, parameter=parameter)
+
+
+class StoreUnavailable(Unavailable, FeatureStoreError):
+    """The store cannot answer now (its database is unreachable or has no free connection)."""
+
+    title = "Feature store unavailable"
 
 
 class AreaRejected(Unprocessable, FeatureStoreError, ValueError):

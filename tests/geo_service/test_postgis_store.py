@@ -1,0 +1,439 @@
+"""The PostGIS feature store against a real PostgreSQL 15 + PostGIS 3 (tests/postgis.py).
+
+Both stores answer every features, downloads and areas request on the same data dir byte for
+byte alike (only `timeStamp` differs); a load is one transaction: readers see the old version
+until it commits, and a load that fails or whose process is killed half-way leaves the old
+version served; `cmrisk run`, `cmrisk ingest vector` and `cmrisk runs rollback` publish to the
+database before anything becomes current. Kills land at named load events (SIGSTOP, then
+SIGKILL), never after a delay.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import psycopg
+import pyogrio
+import pytest
+import shapely
+from fastapi.testclient import TestClient
+
+from data_catalog.paths import DataDir
+from geo_service.app import create_app
+from geo_service.features.postgis_load import LoadError, publish_layers
+from geo_service.settings import Settings
+from tests.faults import killed_when_stopped
+from tests.ingesting import ingest_vector
+from tests.postgis import Cluster
+
+LONG_NAME = "a_property_name_longer_than_the_sixty_three_bytes_postgresql_keeps_x"
+ODD_NAME = 'it\'s "odd"'
+
+
+def mixed_frame(n: int = 240, *, version: int = 1) -> gpd.GeoDataFrame:
+    """Points of every property kind, with gaps, odd names and time; some across the
+    antimeridian. `version` changes the values (a new version of the layer)."""
+    rng = np.random.default_rng(version)
+    lon = np.concatenate([rng.uniform(-79, -77, n - 40), rng.uniform(179, 180, 20),
+                          rng.uniform(-180, -179, 20)])
+    lat = rng.uniform(7, 9, n)
+    count = pd.array(rng.integers(0, 6, n), dtype="Int64")
+    count[::7] = pd.NA
+    share = np.round(rng.random(n), 3)
+    share[::5] = np.nan
+    label = np.asarray(rng.choice(["x", "y", "zé"], n), dtype=object)
+    label[::9] = None
+    seen = pd.Series(pd.to_datetime("2023-01-01") + pd.to_timedelta(rng.integers(0, 400, n),
+                                                                      unit="D"))
+    seen[::11] = pd.NaT
+    ids = [f"f-{i:03d}" for i in range(n)]
+    ids[1] = "ü-1"
+    return gpd.GeoDataFrame({
+        "id": ids,
+        "count": count,
+        "share": share,
+        "ok": rng.random(n) < 0.5,
+        "label": label,
+        "seen": seen,
+        "tags": [[int(i), 2 * int(i)] if i % 3 else None for i in range(n)],
+        "meta": [{"k": f"v{i}", "w": 0.5 * i} for i in range(n)],
+        "month": [f"2023-{m:02d}" for m in rng.integers(1, 13, n)],
+        "geom": rng.choice(["not", "the", "geometry"], n),
+        "_row": np.arange(n) * version,
+        LONG_NAME: np.arange(n) % 4,
+        ODD_NAME: rng.choice(["a", "b"], n),
+    }, geometry=shapely.points(lon, lat), crs="EPSG:4326")
+
+
+@pytest.fixture(scope="module")
+def data_root(demo_run: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo run plus user layers: points of every kind, polygons and lines."""
+    import shutil
+
+    root = tmp_path_factory.mktemp("pg") / "data"
+    shutil.copytree(demo_run, root, symlinks=True)
+    folder = tmp_path_factory.mktemp("pg-sources")
+    mixed_frame().to_parquet(folder / "mixed.parquet")
+    ingest_vector(DataDir(root), folder / "mixed.parquet", layer_id="mixed", title="Mixed",
+                  value_type="count")
+    gpd.GeoDataFrame({"name": ["cw", "ccw", "hole"], "risk": [1.5, None, 3.0]},
+                     geometry=[shapely.Polygon([(-78, 8), (-78, 8.2), (-77.8, 8.2),
+                                                (-77.8, 8)]),
+                               shapely.box(-77.5, 7.5, -77.2, 7.9),
+                               shapely.box(-77, 8, -76.5, 8.5).difference(
+                                   shapely.box(-76.9, 8.1, -76.6, 8.4))],
+                     crs="EPSG:4326").to_file(folder / "shapes.geojson")
+    ingest_vector(DataDir(root), folder / "shapes.geojson", layer_id="shapes", title="Shapes")
+    return root
+
+
+@pytest.fixture(scope="module")
+def database(postgis: Cluster) -> Iterator[str]:
+    with postgis.database() as url:
+        yield url
+
+
+def make_client(settings: Settings) -> Iterator[TestClient]:
+    app = create_app(settings)
+    try:
+        yield TestClient(app)
+    finally:
+        app.state.regions.close()
+
+
+@pytest.fixture(scope="module")
+def embedded(data_root: Path) -> Iterator[TestClient]:
+    yield from make_client(Settings(data_dir=data_root))
+
+
+@pytest.fixture(scope="module")
+def stored(data_root: Path, database: str) -> Iterator[TestClient]:
+    publish_layers(database, DataDir(data_root))
+    yield from make_client(Settings(data_dir=data_root, database_url=database))
+
+
+def without_timestamp(text: str) -> str:
+    return re.sub(r'"timeStamp":"[^"]*"', '"timeStamp":"-"', text)
+
+
+AREA = {"type": "Polygon", "coordinates": [[[-78.2, 7.8], [-77.3, 7.8], [-77.3, 8.7],
+                                            [-78.2, 8.7], [-78.2, 7.8]]]}
+REQUESTS: list[tuple[str, dict[str, Any]]] = [
+    ("/collections", {}),
+    ("/collections/mixed", {}),
+    ("/collections/mixed/queryables", {}),
+    ("/collections/mixed/items", {}),
+    ("/collections/mixed/items", {"limit": 7, "offset": 3}),
+    ("/collections/mixed/items", {"limit": 50, "offset": 230}),
+    ("/collections/mixed/items", {"offset": 5000}),
+    ("/collections/mixed/items", {"bbox": "-78.5,7.5,-77.5,8.5", "limit": 1000}),
+    ("/collections/mixed/items", {"bbox": "179.5,7,-179.5,9", "limit": 1000}),
+    ("/collections/mixed/items", {"datetime": "2023-02-10"}),
+    ("/collections/mixed/items", {"datetime": "2023-03-01/2023-05-31", "limit": 1000}),
+    ("/collections/mixed/items", {"datetime": "../2023-01-31T12:00:00Z", "ok": "true"}),
+    ("/collections/mixed/items", {"label": "zé", "ok": "0", "limit": 1000}),
+    ("/collections/mixed/items", {"count": "3", "limit": 1000}),
+    ("/collections/mixed/items", {"count": " +3 "}),
+    ("/collections/mixed/items", {"count": "99999999999999999999999"}),
+    ("/collections/mixed/items", {"share": "0.5"}),
+    ("/collections/mixed/items", {"_row": "12", "geom": "the"}),
+    ("/collections/mixed/items", {LONG_NAME: "2", ODD_NAME: "a", "limit": 1000}),
+    ("/collections/mixed/items", {"count": "many"}),
+    ("/collections/mixed/items", {"tags": "1"}),
+    ("/collections/mixed/items/ü-1", {}),
+    ("/collections/mixed/items/f-007", {}),
+    ("/collections/mixed/items/nope", {}),
+    ("/collections/mixed/download", {"f": "geojson", "label": "x"}),
+    ("/collections/mixed/download", {"f": "csv"}),
+    ("/collections/mixed/download", {"f": "csv", "bbox": "0,0,1,1"}),
+    ("/collections/shapes/items", {}),
+    ("/collections/shapes/items", {"bbox": "-76.8,8.2,-76.7,8.3"}),
+    ("/collections/shapes/items", {"bbox": "-77.95,8.05,-77.9,8.1"}),
+    ("/collections/shapes/items", {"datetime": "2023-01-01"}),
+    ("/collections/planning_units/items", {"limit": 500, "offset": 700}),
+    ("/collections/route_segments/items", {"bbox": "-77.8,8.3,-77.3,8.7"}),
+    ("/collections/crossings/items", {"datetime": "2023-01-01/2023-03-31", "limit": 1000}),
+    ("/collections/crossings/download", {"f": "geojson"}),
+    ("/collections/incidents/download", {"f": "csv", "bbox": "-78,7.5,-77,8.5"}),
+    ("/collections/nope/items", {}),
+    ("/areas", {}),
+    ("/areas", {"kind": "planning_unit", "limit": 2000}),
+    ("/areas", {"q": "darién"}),
+    ("/areas", {"kind": "volcano"}),
+]
+
+
+@pytest.mark.parametrize(("path", "params"), REQUESTS,
+                         ids=[f"{p}?{q}" for p, q in REQUESTS])
+def test_both_stores_answer_alike(embedded: TestClient, stored: TestClient, path: str,
+                                  params: dict[str, Any]) -> None:
+    a, b = embedded.get(path, params=params), stored.get(path, params=params)
+    assert (b.status_code, b.headers["content-type"]) == \
+        (a.status_code, a.headers["content-type"])
+    assert without_timestamp(b.text) == without_timestamp(a.text)
+
+
+def test_area_cards_and_analysis_alike(embedded: TestClient, stored: TestClient) -> None:
+    ids = [a["id"] for a in embedded.get("/areas", params={"limit": 12}).json()["areas"]]
+    assert len(ids) == 12
+    for area_id in ids:
+        assert stored.get(f"/areas/{area_id}").text == embedded.get(f"/areas/{area_id}").text
+    body = {"geometry": AREA, "layers": ["risk", "incidents", "crossings", "mixed", "shapes"],
+            "datetime": "2022-01-01/2023-06-30"}
+    a, b = embedded.post("/analysis", json=body), stored.post("/analysis", json=body)
+    assert a.status_code == 200 and b.text == a.text
+    assert a.json()["layers"]["incidents"]["features"] > 0
+
+
+def test_geopackage_downloads_alike(embedded: TestClient, stored: TestClient,
+                                    tmp_path: Path) -> None:
+    # Not `mixed`: its property named `geom` is GDAL's GeoPackage geometry column name, and
+    # the GeoPackage writer (shared by both stores) fails on it.
+    for collection in ("shapes", "planning_units", "incidents", "crossings"):
+        frames = []
+        for client in (embedded, stored):
+            response = client.get(f"/collections/{collection}/download", params={"f": "gpkg"})
+            assert response.status_code == 200
+            path = tmp_path / f"{collection}-{len(frames)}.gpkg"
+            path.write_bytes(response.content)
+            frames.append(pyogrio.read_dataframe(path))
+        pd.testing.assert_frame_equal(pd.DataFrame(frames[1].drop(columns="geometry")),
+                                      pd.DataFrame(frames[0].drop(columns="geometry")))
+        assert shapely.equals_exact(frames[1].geometry.values, frames[0].geometry.values,
+                                    tolerance=0).all()
+
+
+def test_the_database_holds_what_is_served(stored: TestClient, database: str) -> None:
+    """The PostGIS client really reads the database: a row changed there shows up."""
+    with psycopg.connect(database, autocommit=True) as conn:
+        table, = conn.execute("SELECT table_name FROM cmrisk.collections WHERE id = 'shapes'"
+                              ).fetchone()  # type: ignore[misc]
+        conn.execute(f'UPDATE cmrisk."{table}" SET name = \'changed\' WHERE _fid = \'1\'')
+        try:
+            feature = stored.get("/collections/shapes/items/1").json()
+            assert feature["properties"]["name"] == "changed"
+        finally:
+            conn.execute(f'UPDATE cmrisk."{table}" SET name = \'cw\' WHERE _fid = \'1\'')
+
+
+# --- loads -----------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def versioned(tmp_path: Path, postgis: Cluster) -> Iterator[tuple[DataDir, str, Path]]:
+    """A data dir with layer `mixed` at version 1, loaded into a fresh database; and the
+    file of version 2 (more features, other values)."""
+    data = DataDir(tmp_path / "data").ensure()
+    mixed_frame(60, version=1).to_parquet(tmp_path / "v1.parquet")
+    mixed_frame(80, version=2).to_parquet(tmp_path / "v2.parquet")
+    ingest_vector(data, tmp_path / "v1.parquet", layer_id="mixed", title="Mixed")
+    with postgis.database() as url:
+        publish_layers(url, data)
+        yield data, url, tmp_path / "v2.parquet"
+
+
+def served(client: TestClient) -> tuple[int, str]:
+    """How many features `mixed` has and the first feature's `_row` property."""
+    body = client.get("/collections/mixed/items", params={"limit": 1}).json()
+    return body["numberMatched"], body["features"][0]["properties"]["_row"]
+
+
+def feature_tables(url: str) -> set[str]:
+    with psycopg.connect(url) as conn:
+        rows = conn.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'cmrisk' "
+                            "AND tablename LIKE 'mixed%'").fetchall()
+    return {r[0] for r in rows}
+
+
+def test_readers_see_the_old_version_until_the_load_commits(
+        versioned: tuple[DataDir, str, Path]) -> None:
+    data, url, v2 = versioned
+    ingest_vector(data, v2, layer_id="mixed", title="Mixed")
+    reached, go = threading.Event(), threading.Event()
+    errors: list[BaseException] = []
+
+    def hook(event: str) -> None:
+        if event == "switched":
+            reached.set()
+            go.wait()
+
+    def load() -> None:
+        try:
+            publish_layers(url, data, hook=hook)
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+            reached.set()
+
+    for client in make_client(Settings(data_dir=data.root, database_url=url)):
+        assert served(client) == (60, 0)
+        loader = threading.Thread(target=load)
+        loader.start()
+        try:
+            reached.wait()
+            assert not errors, errors
+            # Written and switched, not committed: every reader still gets version 1.
+            assert served(client) == (60, 0)
+            assert client.get("/collections/mixed").json()["numberOfFeatures"] == 60
+        finally:
+            go.set()
+            loader.join()
+        assert not errors, errors
+        assert served(client) == (80, 0)
+        assert client.get("/collections/mixed/items", params={"offset": 79}).json()[
+            "features"][0]["properties"]["_row"] == 79 * 2
+
+
+def test_a_load_that_fails_half_way_changes_nothing(
+        versioned: tuple[DataDir, str, Path]) -> None:
+    data, url, v2 = versioned
+    before = feature_tables(url)
+    ingest_vector(data, v2, layer_id="mixed", title="Mixed")
+
+    def fail(event: str) -> None:
+        if event == "written":
+            raise RuntimeError("the disk is full")
+
+    with pytest.raises(RuntimeError, match="disk is full"):
+        publish_layers(url, data, hook=fail)
+    assert feature_tables(url) == before  # the half-written table went with the transaction
+    for client in make_client(Settings(data_dir=data.root, database_url=url)):
+        assert served(client) == (60, 0)
+    publish_layers(url, data)
+    for client in make_client(Settings(data_dir=data.root, database_url=url)):
+        assert served(client) == (80, 0)
+
+
+@pytest.mark.parametrize("event", ["written", "switched"])
+def test_a_killed_load_leaves_the_old_version_served(
+        versioned: tuple[DataDir, str, Path], event: str) -> None:
+    data, url, v2 = versioned
+    ingest_vector(data, v2, layer_id="mixed", title="Mixed")
+    before = feature_tables(url)
+    env = {**os.environ, "CMRISK_DATA_DIR": str(data.root), "CMRISK_DATABASE_URL": url}
+    killed_when_stopped(["db", "load", "--stop-at", event], env)
+    assert feature_tables(url) == before
+    for client in make_client(Settings(data_dir=data.root, database_url=url)):
+        assert served(client) == (60, 0)
+        # The dead loader's transaction and lock are gone: the next load goes through.
+        publish_layers(url, data)
+        assert served(client) == (80, 0)
+
+
+def test_unchanged_collections_are_kept_and_retired_tables_dropped_later(
+        versioned: tuple[DataDir, str, Path], tmp_path: Path) -> None:
+    data, url, v2 = versioned
+    [first] = feature_tables(url)
+    again = publish_layers(url, data)
+    assert (again.written, again.kept) == ([], ["mixed"])
+    assert feature_tables(url) == {first}
+    ingest_vector(data, v2, layer_id="mixed", title="Mixed")
+    second = publish_layers(url, data)
+    assert second.written == ["mixed"] and second.dropped == []
+    # The version just replaced stays one more load (a reader may still hold its name) ...
+    assert len(feature_tables(url)) == 2
+    ingest_vector(data, tmp_path / "v1.parquet", layer_id="mixed", title="Mixed again")
+    third = publish_layers(url, data)
+    # ... and goes with the next one.
+    assert third.dropped == [first] and first not in feature_tables(url)
+    assert len(feature_tables(url)) == 2
+    (data.layers / "mixed" / "item.json").unlink()
+    fourth = publish_layers(url, data)
+    assert fourth.removed == ["mixed"]
+    for client in make_client(Settings(data_dir=data.root, database_url=url)):
+        assert client.get("/collections/mixed").status_code == 404
+
+
+def test_an_unreachable_database_is_a_clear_error(tmp_path: Path) -> None:
+    from tests.live import free_port
+
+    url = f"postgresql://postgres@127.0.0.1:{free_port()}/none"
+    data = DataDir(tmp_path / "data").ensure()
+    with pytest.raises(LoadError, match="previous collections are still served"):
+        publish_layers(url, data)
+    settings = Settings(data_dir=data.root, database_url=url, database_timeout_s=0.2)
+    for client in make_client(settings):
+        response = client.get("/collections")
+        assert response.status_code == 503
+        assert response.headers["content-type"] == "application/problem+json"
+        assert "127.0.0.1" not in response.text and "postgres" not in response.text
+
+
+# --- the command line ------------------------------------------------------------------------
+
+
+def cmrisk(*args: str, data: DataDir, url: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "CMRISK_DATA_DIR": str(data.root), "CMRISK_DATABASE_URL": url}
+    return subprocess.run([sys.executable, "-m", "geo_service.cli", *args], env=env,
+                          capture_output=True, text=True, timeout=600, check=False)
+
+
+def versions(url: str) -> dict[str, str]:
+    with psycopg.connect(url) as conn:
+        return dict(conn.execute("SELECT id, version FROM cmrisk.collections").fetchall())
+
+
+def unreachable() -> str:
+    from tests.live import free_port
+
+    return f"postgresql://postgres@127.0.0.1:{free_port()}/none"
+
+
+def test_run_and_rollback_load_the_database_before_current_moves(
+        demo_run: Path, copy_data_dir: Any, postgis: Cluster) -> None:
+    data = DataDir(copy_data_dir(demo_run))
+    first = data.current_run()
+    assert first is not None
+    with postgis.database() as url:
+        publish_layers(url, data)
+        assert set(versions(url).values()) == {first.name}
+        failed = cmrisk("run", "darien", data=data, url=unreachable())
+        assert failed.returncode == 2, failed.stderr
+        assert "PostGIS load failed" in failed.stderr and "Traceback" not in failed.stderr
+        assert data.current_run() == first and len(list(data.runs.iterdir())) == 1
+        done = cmrisk("run", "darien", data=data, url=url)
+        assert done.returncode == 0, done.stderr
+        second = data.current_run()
+        assert second is not None and second != first
+        assert set(versions(url).values()) == {second.name}
+        back = cmrisk("runs", "rollback", first.name, data=data, url=url)
+        assert back.returncode == 0, back.stderr
+        assert data.current_run() == first and set(versions(url).values()) == {first.name}
+
+
+def test_ingest_vector_publishes_the_layer(tmp_path: Path, postgis: Cluster) -> None:
+    data = DataDir(tmp_path / "data").ensure()
+    source = tmp_path / "clinics.geojson"
+    gpd.GeoDataFrame({"name": ["north", "south"]}, geometry=shapely.points([(-77.9, 8.4),
+                                                                            (-77.5, 7.4)]),
+                     crs="EPSG:4326").to_file(source)
+    with postgis.database() as url:
+        done = cmrisk("ingest", "vector", str(source), "--id", "clinics", data=data, url=url)
+        assert done.returncode == 0, done.stderr
+        assert list(versions(url)) == ["clinics"]
+        for client in make_client(Settings(data_dir=data.root, database_url=url)):
+            body = client.get("/collections/clinics/items").json()
+            assert [f["properties"]["name"] for f in body["features"]] == ["north", "south"]
+    down = cmrisk("ingest", "vector", str(source), "--id", "more", data=data, url=unreachable())
+    assert down.returncode == 2 and "cmrisk db load" in down.stderr
+    assert "Traceback" not in down.stderr
+
+
+def test_an_unreadable_layer_fails_the_load_by_name(
+        versioned: tuple[DataDir, str, Path]) -> None:
+    data, url, v2 = versioned
+    ingest_vector(data, v2, layer_id="mixed", title="Mixed")
+    (data.layers / "mixed" / "data.parquet").write_bytes(b"PAR1 truncated")
+    with pytest.raises(LoadError, match="collection mixed cannot be read"):
+        publish_layers(url, data)
+    for client in make_client(Settings(data_dir=data.root, database_url=url)):
+        assert served(client) == (60, 0)
