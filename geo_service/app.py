@@ -64,13 +64,14 @@ def regions_of(settings: Settings) -> Regions:
     is set (one connection pool for every region), else in the embedded store."""
     if not settings.database_url:
         return Regions(settings.data, settings.default_region)
-    from geo_service.features.postgis import PostGISFeatureStore
+    from geo_service.features.postgis import FeatureDatabase
 
-    store = PostGISFeatureStore(settings.database_url,
-                                max_connections=settings.database_pool_size,
-                                timeout_s=settings.database_timeout_s)
-    return Regions(settings.data, settings.default_region, make_store=lambda _: store,
-                   close=store.close)
+    database = FeatureDatabase(settings.database_url,
+                               max_connections=settings.database_pool_size,
+                               timeout_s=settings.database_timeout_s)
+    return Regions(settings.data, settings.default_region,
+                   make_store=lambda registry: database.store(registry.region),
+                   close=database.close)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

@@ -8,8 +8,9 @@ import os
 import shutil
 import signal
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import typer
 from rich.console import Console
@@ -28,6 +29,9 @@ from data_catalog.paths import (
 )
 from pipelines import area_record as col
 from pipelines.errors import PipelineError
+
+if TYPE_CHECKING:  # psycopg is imported only when a database is configured
+    from geo_service.features.postgis_load import LoadHook, LoadReport
 
 app = typer.Typer(help="cmrisk: climate-mobility risk maps of the Darién and beyond.",
                   no_args_is_help=True, pretty_exceptions_enable=False)
@@ -75,10 +79,10 @@ def _database_url() -> str | None:
     return Settings().database_url
 
 
-def _publish(data: DataDir, run: Path | None = None, *, url: str | None = None,
+def _publish(load: Callable[[str, LoadHook], LoadReport], *, url: str | None = None,
              stop_at: str | None = None) -> None:
-    """Load the vector layers to be served (`run`'s, default the current run's, and the user
-    layers) into PostGIS in one transaction, when a database is configured.
+    """Run one PostGIS load (`load(url, hook)`) when a database is configured, and say what
+    it did; `stop_at` stops this process (SIGSTOP) at that load event (fault tests).
 
     Raises:
         LoadError: the load failed; the database still serves what it served.
@@ -86,14 +90,21 @@ def _publish(data: DataDir, run: Path | None = None, *, url: str | None = None,
     url = url or _database_url()
     if not url:
         return
-    from geo_service.features.postgis_load import publish_layers
 
     def hook(event: str) -> None:
         if event == stop_at:
             os.kill(os.getpid(), signal.SIGSTOP)
 
-    report = publish_layers(url, data, run=run, hook=hook)
+    report = load(url, hook)
     console.print(f"PostGIS: {report.summary()}")
+
+
+def _publish_region(data: DataDir, region: str, run: Path, *, url: str | None = None) -> None:
+    """Load a region's run folder `run` into PostGIS (its other regions and the user layers
+    stay), when a database is configured; before `current` moves."""
+    from geo_service.features.postgis_load import publish_region
+
+    _publish(lambda url, hook: publish_region(url, data, region, run=run, hook=hook), url=url)
 
 
 @app.command()
@@ -163,8 +174,8 @@ def run_pipeline(
             # With a database, the run's vectors are loaded (one transaction) before it
             # becomes current: a failed load fails the run and nothing moves.
             result = run(config, data, scale=scale, hook=hook,
-                         publish=(lambda folder: _publish(data, folder, url=url))
-                         if url and config.id == DEFAULT_REGION else None)
+                         publish=(lambda folder: _publish_region(data, config.id, folder,
+                                                                 url=url)) if url else None)
     except (PipelineError, LoadError) as exc:
         raise _fail(str(exc)) from None
     finally:
@@ -235,9 +246,8 @@ def runs_rollback(run_id: str, data_dir: DataOption = None,
                     f"{', '.join(sorted(runs)) or 'none'}")
     from geo_service.features.postgis_load import LoadError
 
-    try:
-        if region == DEFAULT_REGION:  # the database first: if it fails, nothing moves
-            _publish(data, runs[run_id])
+    try:  # the database first: if its load fails, nothing moves
+        _publish_region(data, region, runs[run_id])
     except LoadError as exc:
         raise _fail(str(exc)) from None
     switch_symlink(store.current, runs[run_id])
@@ -282,21 +292,38 @@ def log_config() -> dict[str, Any]:
 @db_app.command("load")
 def db_load(
     data_dir: DataOption = None,
+    region: Annotated[str | None, typer.Option(
+        "--region", help="Load only this region's current run (default: every region with a "
+        "run, and the user layers).")] = None,
     stop_at: Annotated[str | None, typer.Option(
         hidden=True, help="Fault injection: stop this process (SIGSTOP) when the load reaches "
         "an event such as 'switched', so that a test knows where its kill lands.")] = None,
 ) -> None:
-    """Load the current run's vector layers and the user vector layers into PostGIS, in one
-    transaction (`cmrisk run` and `cmrisk ingest` do this themselves)."""
-    from geo_service.features.postgis_load import LOAD_EVENTS, LoadError
+    """Load the current run of every region and the user vector layers into PostGIS, in one
+    transaction (`cmrisk run`, `runs rollback` and `ingest` load what they change
+    themselves)."""
+    from geo_service.features.postgis_load import (
+        LOAD_EVENTS,
+        LoadError,
+        publish_layers,
+        publish_region,
+    )
 
     if stop_at is not None and stop_at not in LOAD_EVENTS:
         raise _fail(f"--stop-at must be one of: {', '.join(LOAD_EVENTS)}")
     if not _database_url():
         raise _fail("set CMRISK_DATABASE_URL to a PostGIS database, e.g. "
                     "postgresql://cmrisk@localhost:5432/cmrisk")
+    data = _data(data_dir)
+    if region is not None and _region(data, region).current_run() is None:
+        raise _fail(f"region {region!r} has no run; regions with one: "
+                    f"{', '.join(data.served_regions()) or 'none'}")
     try:
-        _publish(_data(data_dir), stop_at=stop_at)
+        if region is None:
+            _publish(lambda url, hook: publish_layers(url, data, hook=hook), stop_at=stop_at)
+        else:
+            _publish(lambda url, hook: publish_region(url, data, region, hook=hook),
+                     stop_at=stop_at)
     except LoadError as exc:
         raise _fail(str(exc)) from None
 
@@ -452,10 +479,13 @@ def ingest(
 
     if source != "vector" and source not in EVENT_LAYERS:
         return
-    from geo_service.features.postgis_load import LoadError
+    from geo_service.features.postgis_load import LoadError, publish_user_layer
 
+    published = outcome.input.removeprefix("layer:")
     try:
-        _publish(data)  # a new vector layer or event collection: into PostGIS, if configured
+        # A new vector layer or event collection: into PostGIS, if configured.
+        _publish(lambda url, hook: publish_user_layer(
+            url, published, data.layers / published, hook=hook))
     except LoadError as exc:
         raise _fail(f"{exc}; the data dir has the new layer: `cmrisk db load` publishes it "
                     "once the database answers") from None

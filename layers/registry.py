@@ -97,14 +97,21 @@ def run_layers(run: Path | None) -> tuple[dict[str, Layer], dict[str, Any] | Non
     return layers, run_manifest
 
 
+def user_layer(item_path: Path) -> Layer:
+    """A user layer from its STAC item (`layers/<id>/item.json`, or the folder an ingest is
+    about to swap in); its version follows its data's checksum."""
+    item = pystac.Item.from_file(str(item_path))
+    item.make_asset_hrefs_absolute()
+    checksum = str(item.assets["data"].extra_fields.get("file:checksum", ""))[-16:]
+    return layer_from_item(item, version=f"user-{checksum}")
+
+
 def user_layers(data: DataDir) -> dict[str, Layer]:
     """The user layers of the data dir (`cmrisk ingest raster|vector`), by id."""
     layers: dict[str, Layer] = {}
     for item_path in sorted(data.layers.glob(f"*/{USER_LAYER_ITEM}")):
-        item = pystac.Item.from_file(str(item_path))
-        item.make_asset_hrefs_absolute()
-        checksum = str(item.assets["data"].extra_fields.get("file:checksum", ""))[-16:]
-        layers[item.id] = layer_from_item(item, version=f"user-{checksum}")
+        layer = user_layer(item_path)
+        layers[layer.id] = layer
     return layers
 
 

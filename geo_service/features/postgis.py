@@ -1,20 +1,21 @@
 """The PostGIS feature store: the collections a load (`postgis_load`) put in the database.
 
-Every call takes a pooled connection (psycopg 3, autocommit) and asks for the latest load's
-generation (one index lookup); the catalog (`postgis_schema`) is re-read only when it changed,
-so a load shows up on the next request and never half-way. A page is one `count(*)` (skipped
-without filters) and one `SELECT ... ORDER BY _row LIMIT/OFFSET` with the filters in SQL:
-bbox through the GiST index (points compared by coordinates, other geometries by
-`ST_Intersects`, as the embedded store does), time as [_t0, _t1] in ns, properties by equality
-parsed as the embedded store parses them. Geometries come back as WKB (2D points as x and y)
-and go to the same encoders as the embedded store's (`FeatureBatch`), so both stores answer
-byte for byte alike.
+One `FeatureDatabase` per process holds the connection pool (psycopg 3, autocommit); each
+region gets a `PostGISFeatureStore` on it that serves the region's scope and the user layers
+(`postgis_schema`). Every call asks for the latest load's generation (one index lookup); the
+region's catalog is re-read only when it changed, so a load shows up on the next request and
+never half-way. A page is one `count(*)` (skipped without filters) and one `SELECT ... ORDER
+BY _row LIMIT/OFFSET` with the filters in SQL: bbox through the GiST index (points compared by
+coordinates, other geometries by `ST_Intersects`, as the embedded store does), time as
+[_t0, _t1] in ns, properties by equality parsed as the embedded store parses them. Geometries
+come back as WKB (2D points as x and y) and go to the same encoders as the embedded store's
+(`FeatureBatch`), so both stores answer byte for byte alike.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from typing import Any, TypeVar
 
 import numpy as np
@@ -44,6 +45,7 @@ from geo_service.features.postgis_schema import (
     QUERYABLE_KINDS,
     SCHEMA,
     SRID,
+    USER_SCOPE,
     StoredCollection,
 )
 
@@ -52,12 +54,15 @@ INT64 = np.iinfo("int64")
 GENERATION_SQL = f"SELECT max(generation) FROM {SCHEMA}.loads"
 CATALOG_SQL = (f"SELECT g.generation, c.table_name, c.info FROM "
                f"(SELECT max(generation) AS generation FROM {SCHEMA}.loads) g "
-               f"LEFT JOIN {SCHEMA}.collections c ON true ORDER BY c.id")
-"""The latest generation and the served collections, from one snapshot."""
+               f"LEFT JOIN {SCHEMA}.collections c ON c.scope = ANY(%s) "
+               f"ORDER BY c.scope = '{USER_SCOPE}', c.id")
+"""The latest generation and the collections of the given scopes, from one snapshot: the
+region's first, then the user layers (which win over a run layer of the same id)."""
 
 
-class PostGISFeatureStore(FeatureStore):
-    """Collections served from PostGIS tables written by `postgis_load.load_collections`.
+class FeatureDatabase:
+    """The PostGIS database of the feature stores: one connection pool per process, shared by
+    every region's store.
 
     Args:
         url: a libpq connection string or URL (`postgresql://user@host:port/db`).
@@ -70,16 +75,23 @@ class PostGISFeatureStore(FeatureStore):
                                    timeout=timeout_s, kwargs={"autocommit": True},
                                    open=False, name="cmrisk-features")
         self.pool.open(wait=False)
-        # (generation, catalog) as one value, so a reader never pairs one with the other's
-        # predecessor; None until read.
-        self._state: tuple[int | None, dict[str, StoredCollection]] | None = None
+
+    def store(self, region: str) -> PostGISFeatureStore:
+        """The feature store of one region: its run layers and the user layers."""
+        return PostGISFeatureStore(self, region)
 
     def close(self) -> None:
         """Close every pooled connection."""
         self.pool.close()
 
     @contextmanager
-    def _connection(self) -> Iterator[psycopg.Connection[Any]]:
+    def connection(self) -> Iterator[psycopg.Connection[Any]]:
+        """A pooled connection.
+
+        Raises:
+            StoreUnavailable: the database cannot be reached or no connection came free in
+                time (no host name or database message in it).
+        """
         try:
             with self.pool.connection() as conn:
                 yield conn
@@ -87,6 +99,27 @@ class PostGISFeatureStore(FeatureStore):
             raise StoreUnavailable("no database connection came free in time") from None
         except psycopg.OperationalError:
             raise StoreUnavailable("the feature database cannot be reached") from None
+
+
+class PostGISFeatureStore(FeatureStore):
+    """One region's collections, served from the PostGIS tables written by
+    `postgis_load.load_collections`: the region's run layers and the user layers.
+
+    Args:
+        database: the database (and its connection pool).
+        region: the region id.
+    """
+
+    def __init__(self, database: FeatureDatabase, region: str) -> None:
+        self.database = database
+        self.region = region
+        self._scopes = [region, USER_SCOPE]
+        # (generation, catalog) as one value, so a reader never pairs one with the other's
+        # predecessor; None until read.
+        self._state: tuple[int | None, dict[str, StoredCollection]] | None = None
+
+    def _connection(self) -> AbstractContextManager[psycopg.Connection[Any]]:
+        return self.database.connection()
 
     def _collections(self, conn: psycopg.Connection[Any]) -> dict[str, StoredCollection]:
         """The served collections, re-read when a load committed since the last call."""
@@ -97,7 +130,7 @@ class PostGISFeatureStore(FeatureStore):
         state = self._state
         if state is not None and row is not None and row[0] == state[0]:
             return state[1]
-        rows = conn.execute(CATALOG_SQL).fetchall()
+        rows = conn.execute(CATALOG_SQL, (self._scopes,)).fetchall()
         catalog = {info["id"]: StoredCollection.from_row(table, info)
                    for _, table, info in rows if table is not None}
         self._state = (rows[0][0] if rows else None, catalog)

@@ -1,11 +1,19 @@
 """How feature collections are kept in PostGIS: the schema, its catalog, one table per version.
 
+Collections live in *scopes*: each region's run layers in the region's scope (its id), the
+user layers (served beside every region) in `USER_SCOPE`. A region's store serves its own
+scope and the user scope, a user layer winning over a run layer of the same id, as the layer
+registry does.
+
 ```
-cmrisk.loads(generation, loaded_at, collections)    one row per committed load
-cmrisk.collections(id, version, table_name, info)   the served version of each collection
-cmrisk.feature_tables(table_name, collection_id,    every feature table a load wrote, and the
-                      version, created, retired)    load that stopped serving it
-cmrisk."<id>_g<generation>"                         one collection version:
+cmrisk.loads(generation, loaded_at, scopes,         one row per committed load
+             collections)
+cmrisk.collections(scope, id, version, table_name,  the served version of each collection
+                   info, generation)                 of each scope
+cmrisk.feature_tables(table_name, scope,            every feature table a load wrote, and the
+                      collection_id, version,        load that stopped serving it
+                      created, retired)
+cmrisk."<scope>__<id>_g<generation>"                one collection version:
     _row  bigint primary key   collection order (0-based): pages are ORDER BY _row
     _fid  text unique          the feature id as text (`/items/{featureId}`)
     _id   bigint, text or json the feature id as served (number or string)
@@ -34,6 +42,8 @@ from geo_service.features.model import CollectionInfo, Queryable
 
 SCHEMA = "cmrisk"
 """The PostgreSQL schema of the catalog and the feature tables."""
+USER_SCOPE = "@layers"
+"""The scope of the user layers (no region id starts with `@`)."""
 SRID = 4326
 GEOMETRY = "geom"
 """The geometry column of every feature table."""
@@ -52,19 +62,23 @@ CATALOG_DDL = (
     f"""CREATE TABLE IF NOT EXISTS {SCHEMA}.loads (
         generation bigserial PRIMARY KEY,
         loaded_at timestamptz NOT NULL DEFAULT now(),
+        scopes text[] NOT NULL DEFAULT '{{}}',
         collections integer NOT NULL DEFAULT 0)""",
     f"""CREATE TABLE IF NOT EXISTS {SCHEMA}.feature_tables (
         table_name text PRIMARY KEY,
+        scope text NOT NULL,
         collection_id text NOT NULL,
         version text NOT NULL,
         created bigint NOT NULL,
         retired bigint)""",
     f"""CREATE TABLE IF NOT EXISTS {SCHEMA}.collections (
-        id text PRIMARY KEY,
+        scope text NOT NULL,
+        id text NOT NULL,
         version text NOT NULL,
         table_name text NOT NULL REFERENCES {SCHEMA}.feature_tables (table_name),
         info json NOT NULL,
-        generation bigint NOT NULL)""",
+        generation bigint NOT NULL,
+        PRIMARY KEY (scope, id))""",
 )
 """The catalog, created by the first load (idempotent)."""
 
@@ -126,6 +140,7 @@ class StoredCollection:
         body["interval"] = tuple(body["interval"]) if body["interval"] is not None else None
         body["queryables"] = tuple(Queryable(**q) for q in body["queryables"])
         body["properties"] = tuple(body["properties"])
+        body["property_kinds"] = tuple(body.get("property_kinds", ()))
         return cls(CollectionInfo(**body), table, columns, points, xy, str(id_type))
 
 
@@ -145,13 +160,22 @@ def column_names(names: list[str]) -> list[str]:
     return out
 
 
-def table_name(collection_id: str, generation: int) -> str:
-    """The feature table of a collection written by load `generation` (lower-case letters,
-    digits and `_`; the id shortened with a hash when it is not already such a name)."""
+def scope_label(scope: str, collection_id: str) -> str:
+    """How people see a collection of a scope: `region/id` (as its URL under
+    `/regions/{region}/collections/{id}`), or the id of a user layer."""
+    return collection_id if scope == USER_SCOPE else f"{scope}/{collection_id}"
+
+
+def table_name(scope: str, collection_id: str, generation: int) -> str:
+    """The feature table of a scope's collection written by load `generation`: lower-case
+    letters, digits and `_`, `<region>__<id>_g<generation>` (`_user__<id>_g…` for a user
+    layer, which no region's name can start like), shortened with a hash when the plain name
+    is not already such a name or too long."""
     suffix = f"_g{generation}"
-    plain = re.sub(r"[^a-z0-9_]", "_", collection_id.lower())
+    wanted = f"{'_user' if scope == USER_SCOPE else scope}__{collection_id}"
+    plain = re.sub(r"[^a-z0-9_]", "_", wanted.lower())
     room = MAX_IDENTIFIER_BYTES - len(suffix)
-    if plain != collection_id or len(plain) > room:
-        digest = hashlib.sha1(collection_id.encode()).hexdigest()[:8]
+    if plain != wanted or len(plain) > room:
+        digest = hashlib.sha1(wanted.encode()).hexdigest()[:8]
         plain = f"{plain[:room - 9]}_{digest}"
     return plain + suffix

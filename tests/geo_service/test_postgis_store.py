@@ -1,11 +1,13 @@
 """The PostGIS feature store against a real PostgreSQL 15 + PostGIS 3 (tests/postgis.py).
 
 Both stores answer every features, downloads and areas request on the same data dir byte for
-byte alike (only `timeStamp` differs); a load is one transaction: readers see the old version
-until it commits, and a load that fails or whose process is killed half-way leaves the old
-version served; `cmrisk run`, `cmrisk ingest vector` and `cmrisk runs rollback` publish to the
-database before anything becomes current. Kills land at named load events (SIGSTOP, then
-SIGKILL), never after a delay.
+byte alike (only `timeStamp` differs), for the default region and under a region's prefix
+(the corridor at 5 km, with the user layers beside it); a load is one transaction: readers
+see the old version until it commits, and a load that fails or whose process is killed
+half-way leaves the old version served; `cmrisk run REGION`, `cmrisk ingest vector` and
+`cmrisk runs rollback` publish to the database before anything becomes current, and a region's
+run loads that region only. Kills land at named load events (SIGSTOP, then SIGKILL), never
+after a delay.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from data_catalog.paths import DataDir
 from geo_service.app import create_app
 from geo_service.features.postgis_load import LoadError, publish_layers
 from geo_service.settings import Settings
+from tests.conftest import CORRIDOR_5KM
 from tests.faults import killed_when_stopped
 from tests.ingesting import ingest_vector
 from tests.postgis import Cluster
@@ -76,12 +79,12 @@ def mixed_frame(n: int = 240, *, version: int = 1) -> gpd.GeoDataFrame:
 
 
 @pytest.fixture(scope="module")
-def data_root(demo_run: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The demo run plus user layers: points of every kind, polygons and lines."""
+def data_root(two_regions: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The Darién and corridor runs plus user layers: points of every kind, polygons."""
     import shutil
 
     root = tmp_path_factory.mktemp("pg") / "data"
-    shutil.copytree(demo_run, root, symlinks=True)
+    shutil.copytree(two_regions, root, symlinks=True)
     folder = tmp_path_factory.mktemp("pg-sources")
     mixed_frame().to_parquet(folder / "mixed.parquet")
     ingest_vector(DataDir(root), folder / "mixed.parquet", layer_id="mixed", title="Mixed",
@@ -170,6 +173,21 @@ REQUESTS: list[tuple[str, dict[str, Any]]] = [
     ("/areas", {"kind": "planning_unit", "limit": 2000}),
     ("/areas", {"q": "darién"}),
     ("/areas", {"kind": "volcano"}),
+    ("/regions/corridor/collections", {}),
+    ("/regions/corridor/collections/protected_areas", {}),
+    ("/regions/corridor/collections/protected_areas/items", {}),
+    ("/regions/corridor/collections/planning_units/items", {"limit": 300, "offset": 1600}),
+    ("/regions/corridor/collections/route_segments/items", {"bbox": "-84,9,-80,12"}),
+    ("/regions/corridor/collections/crossings/items",
+     {"datetime": "2023-01-01/2023-03-31", "limit": 1000}),
+    ("/regions/corridor/collections/incidents/download", {"f": "csv"}),
+    ("/regions/corridor/collections/crossings/download", {"f": "geojson"}),
+    ("/regions/corridor/collections/mixed/items", {"bbox": "-78.5,7.5,-77.5,8.5"}),
+    ("/regions/corridor/collections/shapes/items/2", {}),
+    ("/regions/corridor/collections/nope/items", {}),
+    ("/regions/corridor/areas", {}),
+    ("/regions/corridor/areas", {"kind": "planning_unit", "limit": 2000}),
+    ("/regions/darien/collections/protected_areas/items", {}),
 ]
 
 
@@ -183,14 +201,38 @@ def test_both_stores_answer_alike(embedded: TestClient, stored: TestClient, path
     assert without_timestamp(b.text) == without_timestamp(a.text)
 
 
-def test_area_cards_and_analysis_alike(embedded: TestClient, stored: TestClient) -> None:
-    ids = [a["id"] for a in embedded.get("/areas", params={"limit": 12}).json()["areas"]]
+def test_the_regions_are_told_apart(stored: TestClient, data_root: Path) -> None:
+    """The region-prefixed requests above compare distinct data: each region's planning
+    units are its own run's (and the two runs have different numbers of them)."""
+    data = DataDir(data_root)
+    counts = {}
+    for prefix, region in (("", "darien"), ("/regions/corridor", "corridor")):
+        run = data.region(region).current_run()
+        assert run is not None
+        counts[region] = len(gpd.read_parquet(run / "planning_units.parquet"))
+        body = stored.get(f"{prefix}/collections/planning_units/items",
+                          params={"limit": 1}).json()
+        assert body["numberMatched"] == counts[region]
+    assert counts["darien"] != counts["corridor"]
+
+
+CORRIDOR_AREA = {"type": "Polygon", "coordinates": [[[-84, 9], [-80, 9], [-80, 12], [-84, 12],
+                                                     [-84, 9]]]}
+
+
+@pytest.mark.parametrize(("prefix", "area"), [("", AREA), ("/regions/corridor", CORRIDOR_AREA)])
+def test_area_cards_and_analysis_alike(embedded: TestClient, stored: TestClient, prefix: str,
+                                       area: dict[str, Any]) -> None:
+    ids = [a["id"] for a in embedded.get(f"{prefix}/areas", params={"limit": 12}).json()[
+        "areas"]]
     assert len(ids) == 12
     for area_id in ids:
-        assert stored.get(f"/areas/{area_id}").text == embedded.get(f"/areas/{area_id}").text
-    body = {"geometry": AREA, "layers": ["risk", "incidents", "crossings", "mixed", "shapes"],
+        assert stored.get(f"{prefix}/areas/{area_id}").text == \
+            embedded.get(f"{prefix}/areas/{area_id}").text
+    body = {"geometry": area, "layers": ["risk", "incidents", "crossings", "mixed", "shapes"],
             "datetime": "2022-01-01/2023-06-30"}
-    a, b = embedded.post("/analysis", json=body), stored.post("/analysis", json=body)
+    a = embedded.post(f"{prefix}/analysis", json=body)
+    b = stored.post(f"{prefix}/analysis", json=body)
     assert a.status_code == 200 and b.text == a.text
     assert a.json()["layers"]["incidents"]["features"] > 0
 
@@ -251,7 +293,7 @@ def served(client: TestClient) -> tuple[int, str]:
 def feature_tables(url: str) -> set[str]:
     with psycopg.connect(url) as conn:
         rows = conn.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'cmrisk' "
-                            "AND tablename LIKE 'mixed%'").fetchall()
+                            "AND tablename LIKE '%mixed%'").fetchall()
     return {r[0] for r in rows}
 
 
@@ -353,6 +395,22 @@ def test_unchanged_collections_are_kept_and_retired_tables_dropped_later(
         assert client.get("/collections/mixed").status_code == 404
 
 
+def test_the_work_processes_read_the_database(versioned: tuple[DataDir, str, Path]) -> None:
+    """Analyses run in a work process; with a database, it reads the features there: with
+    the layer's file gone from the data dir, the analysis still finds its points."""
+    data, url, _ = versioned
+    (data.layers / "mixed" / "data.parquet").unlink()
+    body = {"geometry": {"type": "Polygon", "coordinates": [[[-79.5, 6.5], [-76.5, 6.5],
+                                                            [-76.5, 9.5], [-79.5, 9.5],
+                                                            [-79.5, 6.5]]]},
+            "layers": ["mixed"]}
+    for client in make_client(Settings(data_dir=data.root, database_url=url)):
+        response = client.post("/analysis", json=body)
+        assert response.status_code == 200, response.text
+        # mixed_frame(60): 20 points in lon -79..-77, lat 7..9; 40 by the antimeridian.
+        assert response.json()["layers"]["mixed"]["features"] == 20
+
+
 def test_an_unreachable_database_is_a_clear_error(tmp_path: Path) -> None:
     from tests.live import free_port
 
@@ -377,9 +435,11 @@ def cmrisk(*args: str, data: DataDir, url: str) -> subprocess.CompletedProcess[s
                           capture_output=True, text=True, timeout=600, check=False)
 
 
-def versions(url: str) -> dict[str, str]:
+def versions(url: str, scope: str = "darien") -> dict[str, str]:
+    """Collection id → served version, of one scope (a region, or `@layers`)."""
     with psycopg.connect(url) as conn:
-        return dict(conn.execute("SELECT id, version FROM cmrisk.collections").fetchall())
+        return dict(conn.execute("SELECT id, version FROM cmrisk.collections WHERE scope = %s",
+                                 (scope,)).fetchall())
 
 
 def unreachable() -> str:
@@ -388,26 +448,37 @@ def unreachable() -> str:
     return f"postgresql://postgres@127.0.0.1:{free_port()}/none"
 
 
-def test_run_and_rollback_load_the_database_before_current_moves(
-        demo_run: Path, copy_data_dir: Any, postgis: Cluster) -> None:
-    data = DataDir(copy_data_dir(demo_run))
-    first = data.current_run()
-    assert first is not None
+def test_a_region_run_and_rollback_load_that_region_before_current_moves(
+        two_regions: Path, copy_data_dir: Any, postgis: Cluster) -> None:
+    data = DataDir(copy_data_dir(two_regions))
+    corridor = data.region("corridor")
+    first, darien = corridor.current_run(), data.current_run()
+    assert first is not None and darien is not None
     with postgis.database() as url:
         publish_layers(url, data)
-        assert set(versions(url).values()) == {first.name}
-        failed = cmrisk("run", "darien", data=data, url=unreachable())
+        assert set(versions(url, "corridor").values()) == {first.name}
+        assert set(versions(url, "darien").values()) == {darien.name}
+        failed = cmrisk("run", str(CORRIDOR_5KM), data=data, url=unreachable())
         assert failed.returncode == 2, failed.stderr
         assert "PostGIS load failed" in failed.stderr and "Traceback" not in failed.stderr
-        assert data.current_run() == first and len(list(data.runs.iterdir())) == 1
-        done = cmrisk("run", "darien", data=data, url=url)
+        assert corridor.current_run() == first and len(list(corridor.runs.iterdir())) == 1
+        done = cmrisk("run", str(CORRIDOR_5KM), data=data, url=url)
         assert done.returncode == 0, done.stderr
-        second = data.current_run()
+        second = corridor.current_run()
         assert second is not None and second != first
-        assert set(versions(url).values()) == {second.name}
-        back = cmrisk("runs", "rollback", first.name, data=data, url=url)
+        assert set(versions(url, "corridor").values()) == {second.name}
+        assert set(versions(url, "darien").values()) == {darien.name}  # untouched
+        path = "/regions/corridor/collections/planning_units/items"
+        for ours in make_client(Settings(data_dir=data.root)):
+            for theirs in make_client(Settings(data_dir=data.root, database_url=url)):
+                assert without_timestamp(theirs.get(path).text) == \
+                    without_timestamp(ours.get(path).text)
+        back = cmrisk("runs", "rollback", first.name, "--region", "corridor", data=data,
+                      url=url)
         assert back.returncode == 0, back.stderr
-        assert data.current_run() == first and set(versions(url).values()) == {first.name}
+        assert corridor.current_run() == first
+        assert set(versions(url, "corridor").values()) == {first.name}
+        assert set(versions(url, "darien").values()) == {darien.name}
 
 
 def test_ingest_vector_publishes_the_layer(tmp_path: Path, postgis: Cluster) -> None:
@@ -419,7 +490,7 @@ def test_ingest_vector_publishes_the_layer(tmp_path: Path, postgis: Cluster) -> 
     with postgis.database() as url:
         done = cmrisk("ingest", "vector", str(source), "--id", "clinics", data=data, url=url)
         assert done.returncode == 0, done.stderr
-        assert list(versions(url)) == ["clinics"]
+        assert list(versions(url, "@layers")) == ["clinics"]
         for client in make_client(Settings(data_dir=data.root, database_url=url)):
             body = client.get("/collections/clinics/items").json()
             assert [f["properties"]["name"] for f in body["features"]] == ["north", "south"]
