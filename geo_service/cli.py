@@ -31,6 +31,7 @@ from pipelines import area_record as col
 from pipelines.errors import PipelineError
 
 if TYPE_CHECKING:  # psycopg is imported only when a database is configured
+    from data_catalog.ingest import LayerPublisher
     from geo_service.features.postgis_load import LoadHook, LoadReport
 
 app = typer.Typer(help="cmrisk: climate-mobility risk maps of the Darién and beyond.",
@@ -107,6 +108,27 @@ def _publish_region(data: DataDir, region: str, run: Path, *, url: str | None = 
     _publish(lambda url, hook: publish_region(url, data, region, run=run, hook=hook), url=url)
 
 
+def _layer_publisher(stop_at: str | None = None) -> LayerPublisher | None:
+    """What the ingest package calls with a user layer's new folder before it swaps it in:
+    the PostGIS load of that layer, when a database is configured (else None)."""
+    url = _database_url()
+    if not url:
+        return None
+    if stop_at is not None:
+        from geo_service.features.postgis_load import LOAD_EVENTS
+
+        if stop_at not in LOAD_EVENTS:
+            raise _fail(f"--stop-at must be one of: {', '.join(LOAD_EVENTS)}")
+
+    def publish(layer_id: str, folder: Path | None) -> None:
+        from geo_service.features.postgis_load import publish_user_layer
+
+        _publish(lambda url, hook: publish_user_layer(url, layer_id, folder, hook=hook),
+                 url=url, stop_at=stop_at)
+
+    return publish
+
+
 @app.command()
 def demo(
     data_dir: DataOption = None,
@@ -142,13 +164,12 @@ def run_pipeline(
         "such as 'manifest:end', so that a test knows where its kill lands.")] = None,
 ) -> None:
     """Run the pipeline for REGION and make the result current."""
+    from geo_service.features.errors import LoadError
     from pipelines.config import load_region
     from pipelines.run import CHECKPOINTS, STAGES, run
 
     if stop_at is not None and stop_at not in CHECKPOINTS:
         raise _fail(f"--stop-at must be one of: {', '.join(CHECKPOINTS)}")
-    from geo_service.features.postgis_load import LoadError
-
     client = None
     data = _data(data_dir)
     url = _database_url()
@@ -237,6 +258,7 @@ def runs_rollback(run_id: str, data_dir: DataOption = None,
                   region: RegionOption = DEFAULT_REGION) -> None:
     """Serve RUN_ID of a region again (an atomic switch of the region's `current`)."""
     from data_catalog.runs import complete_runs
+    from geo_service.features.errors import LoadError
 
     data = _data(data_dir)
     store = _region(data, region)
@@ -244,8 +266,6 @@ def runs_rollback(run_id: str, data_dir: DataOption = None,
     if run_id not in runs:
         raise _fail(f"no completed run {run_id!r} of {region}; kept runs: "
                     f"{', '.join(sorted(runs)) or 'none'}")
-    from geo_service.features.postgis_load import LoadError
-
     try:  # the database first: if its load fails, nothing moves
         _publish_region(data, region, runs[run_id])
     except LoadError as exc:
@@ -434,6 +454,9 @@ def ingest(
         "--report", help="Write the reader's report as JSON to this file (also when the file "
         "is refused).")] = None,
     data_dir: DataOption = None,
+    stop_at: Annotated[str | None, typer.Option(
+        hidden=True, help="Fault injection: stop this process (SIGSTOP) when the PostGIS load "
+        "of a user layer reaches an event such as 'switched'.")] = None,
 ) -> None:
     """Add a file: a pipeline input (SOURCE = source id) or a user layer (raster/vector).
 
@@ -442,6 +465,7 @@ def ingest(
     (`cmrisk inputs list`); flow counts merge by (point, month).
     """
     from data_catalog.ingest import IngestOptions, IngestRefused, ingest, report_document
+    from geo_service.features.errors import LoadError
 
     if access not in ("public", "restricted"):
         raise _fail("--access must be public or restricted")
@@ -456,7 +480,8 @@ def ingest(
         options = IngestOptions(layer_id=layer_id, title=title, units=units, colormap=colormap,
                                 rescale=rescale, access=level, bbox=bbox,
                                 region=region or DEFAULT_REGION,
-                                allow_drops=allow_drops, replace=replace)
+                                allow_drops=allow_drops, replace=replace,
+                                publish=_layer_publisher(stop_at))
         outcome = ingest(data, source, path, options)
     except IngestRefused as exc:
         if report is not None:
@@ -466,6 +491,8 @@ def ingest(
         raise typer.Exit(1) from None
     except (ValueError, LookupError, OSError, PipelineError, CatalogError) as exc:
         raise _fail(str(exc)) from None
+    except LoadError as exc:
+        raise _fail(f"{exc}; the data dir and the input versions are unchanged") from None
     if report is not None and outcome.report is not None:
         _write_json(report, report_document(outcome.report, path, refused=False))
     for line in outcome.lines:
@@ -475,20 +502,6 @@ def ingest(
                   soft_wrap=True)
     if outcome.report is not None and not outcome.input.startswith("layer:"):
         console.print("the next `cmrisk run` uses it")
-    from data_catalog.ingest.events import EVENT_LAYERS
-
-    if source != "vector" and source not in EVENT_LAYERS:
-        return
-    from geo_service.features.postgis_load import LoadError, publish_user_layer
-
-    published = outcome.input.removeprefix("layer:")
-    try:
-        # A new vector layer or event collection: into PostGIS, if configured.
-        _publish(lambda url, hook: publish_user_layer(
-            url, published, data.layers / published, hook=hook))
-    except LoadError as exc:
-        raise _fail(f"{exc}; the data dir has the new layer: `cmrisk db load` publishes it "
-                    "once the database answers") from None
 
 
 def _write_json(path: Path, document: dict[str, Any]) -> None:
@@ -540,12 +553,16 @@ def inputs_rollback(
 ) -> None:
     """Restore VERSION of SOURCE byte for byte (recorded as a new version)."""
     from data_catalog.ingest import UnknownVersion, rollback, version_store
+    from geo_service.features.errors import LoadError
 
     data = _data(data_dir)
     try:
-        restored = rollback(data, version_store(data), input_id, version)
+        restored = rollback(data, version_store(data), input_id, version,
+                            publish=_layer_publisher())
     except UnknownVersion as exc:
         raise _fail(str(exc)) from None
+    except LoadError as exc:
+        raise _fail(f"{exc}; the data dir and the input versions are unchanged") from None
     console.print(f"{input_id}: version {version} restored as version {restored.version}; "
                   "the next `cmrisk run` uses it")
 

@@ -55,3 +55,9 @@ class AreaRejected(Unprocessable, FeatureStoreError, ValueError):
 
     def __init__(self, detail: str, *, parameter: str) -> None:
         super().__init__(detail, parameter=parameter)
+
+
+class LoadError(Exception):
+    """A load into the PostGIS feature store that the database refused or could not finish
+    (`postgis_load`); nothing was changed. Not a request error: the commands that load
+    (`cmrisk run`, `ingest`, `db load`, ...) report it."""

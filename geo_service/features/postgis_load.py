@@ -34,6 +34,7 @@ from psycopg import sql
 from psycopg.types.json import Json
 
 from data_catalog.paths import USER_LAYER_ITEM, DataDir
+from geo_service.features.errors import LoadError
 from geo_service.features.parquet import CollectionSource, LoadedCollection
 from geo_service.features.postgis_schema import (
     CATALOG_DDL,
@@ -50,6 +51,9 @@ from geo_service.features.postgis_schema import (
 )
 from geo_service.features.sources import layer_source, vector_sources
 from layers.registry import run_layers, user_layer, user_layers
+
+__all__ = ["LOAD_EVENTS", "LoadError", "LoadReport", "ScopeLoad", "load_collections",
+           "publish_layers", "publish_region", "publish_user_layer"]
 
 LOAD_EVENTS = ("begin", "written", "switched", "committed")
 """What a load reports to its hook, in order: `begin` (transaction open, lock held),
@@ -69,10 +73,6 @@ NO_TIME = int(np.iinfo("int64").min)
 ID_RANGE = (int(np.iinfo("int64").min), int(np.iinfo("int64").max))
 COPY_ROWS = 50_000
 """Rows prepared per slice while copying (bounds the memory of the text rows)."""
-
-
-class LoadError(Exception):
-    """A load the database refused or could not finish; nothing was changed."""
 
 
 @dataclass(frozen=True)

@@ -6,8 +6,10 @@ byte alike (only `timeStamp` differs), for the default region and under a region
 see the old version until it commits, and a load that fails or whose process is killed
 half-way leaves the old version served; `cmrisk run REGION`, `cmrisk ingest vector` and
 `cmrisk runs rollback` publish to the database before anything becomes current, and a region's
-run loads that region only. Kills land at named load events (SIGSTOP, then SIGKILL), never
-after a delay.
+run loads that region only. An ingest (or an inputs rollback) of a user layer loads it before
+anything is recorded or its folder switches: a failed or killed load leaves the database, the
+layer folder and the version store as they were. Kills land at named load events (SIGSTOP,
+then SIGKILL), never after a delay.
 """
 
 from __future__ import annotations
@@ -30,9 +32,18 @@ import pytest
 import shapely
 from fastapi.testclient import TestClient
 
+from data_catalog.ingest import (
+    FileVersionStore,
+    IngestOptions,
+    InputVersion,
+    LayerPublisher,
+    dispatch,
+    ingest,
+    version_store,
+)
 from data_catalog.paths import DataDir
 from geo_service.app import create_app
-from geo_service.features.postgis_load import LoadError, publish_layers
+from geo_service.features.postgis_load import LoadError, publish_layers, publish_user_layer
 from geo_service.settings import Settings
 from tests.conftest import CORRIDOR_5KM
 from tests.faults import killed_when_stopped
@@ -494,9 +505,12 @@ def test_ingest_vector_publishes_the_layer(tmp_path: Path, postgis: Cluster) -> 
         for client in make_client(Settings(data_dir=data.root, database_url=url)):
             body = client.get("/collections/clinics/items").json()
             assert [f["properties"]["name"] for f in body["features"]] == ["north", "south"]
+    before = snapshot(data)
     down = cmrisk("ingest", "vector", str(source), "--id", "more", data=data, url=unreachable())
-    assert down.returncode == 2 and "cmrisk db load" in down.stderr
+    assert down.returncode == 2 and "PostGIS load failed" in down.stderr
+    assert "the data dir and the input versions are unchanged" in down.stderr
     assert "Traceback" not in down.stderr
+    assert snapshot(data) == before and not (data.layers / "more").exists()
 
 
 def test_an_unreadable_layer_fails_the_load_by_name(
@@ -508,3 +522,121 @@ def test_an_unreadable_layer_fails_the_load_by_name(
         publish_layers(url, data)
     for client in make_client(Settings(data_dir=data.root, database_url=url)):
         assert served(client) == (60, 0)
+
+
+# --- ingest: the database first, then the layer folder ---------------------------------------
+
+
+def snapshot(data: DataDir) -> dict[str, str]:
+    """SHA-256 of every file of the user layers and of the version store, by path."""
+    import hashlib
+
+    found = {}
+    for folder in (data.layers, data.root / "versions"):
+        for path in sorted(folder.rglob("*")) if folder.is_dir() else []:
+            if path.is_file():
+                found[path.relative_to(data.root).as_posix()] = \
+                    hashlib.sha256(path.read_bytes()).hexdigest()
+    return found
+
+
+def loader(url: str, hook: Any = None) -> LayerPublisher:
+    """What `cmrisk ingest` passes the ingest package when a database is configured."""
+
+    def publish(layer_id: str, folder: Path | None) -> None:
+        publish_user_layer(url, layer_id, folder, hook=hook)
+
+    return publish
+
+
+def test_an_ingest_loads_the_layer_before_its_folder_switches(
+        versioned: tuple[DataDir, str, Path]) -> None:
+    data, url, v2 = versioned
+    seen: list[tuple[int, int, int]] = []
+
+    def publish(layer_id: str, folder: Path | None) -> None:
+        assert folder is not None
+        # Called with the new folder built aside; the data dir still holds version 1 ...
+        seen.append((len(gpd.read_parquet(data.layers / layer_id / "data.parquet")),
+                     len(gpd.read_parquet(folder / "data.parquet")),
+                     len(store.versions("layer:mixed"))))
+        publish_user_layer(url, layer_id, folder)
+        # ... and the database already serves version 2 when the ingest goes on.
+        for client in make_client(Settings(data_dir=data.root, database_url=url)):
+            assert client.get("/collections/mixed").json()["numberOfFeatures"] == 80
+
+    store = version_store(data)
+    ingest(data, "vector", v2, IngestOptions(layer_id="mixed", publish=publish))
+    assert seen == [(60, 80, 2)]  # baseline and version 1 recorded, version 2 not yet
+    assert [v.version for v in store.versions("layer:mixed")] == [1, 2, 3]
+    assert len(gpd.read_parquet(data.layers / "mixed" / "data.parquet")) == 80
+
+
+@pytest.mark.parametrize("event", ["begin", "written", "switched"])
+def test_a_failed_ingest_load_leaves_the_database_and_the_data_dir_as_they_were(
+        versioned: tuple[DataDir, str, Path], event: str) -> None:
+    data, url, v2 = versioned
+    before, tables = snapshot(data), feature_tables(url)
+
+    def fail(reached: str) -> None:
+        if reached == event:
+            raise RuntimeError("the database went away")
+
+    with pytest.raises(RuntimeError, match="went away"):
+        ingest(data, "vector", v2, IngestOptions(layer_id="mixed", publish=loader(url, fail)))
+    assert snapshot(data) == before and feature_tables(url) == tables
+    assert not list((data.root / ".tmp").glob("*"))  # no scratch left behind
+    for client in make_client(Settings(data_dir=data.root, database_url=url)):
+        assert served(client) == (60, 0)
+
+
+def test_a_killed_ingest_leaves_the_database_and_the_data_dir_as_they_were(
+        versioned: tuple[DataDir, str, Path]) -> None:
+    data, url, v2 = versioned
+    before, tables = snapshot(data), feature_tables(url)
+    env = {**os.environ, "CMRISK_DATA_DIR": str(data.root), "CMRISK_DATABASE_URL": url}
+    killed_when_stopped(["ingest", "vector", str(v2), "--id", "mixed", "--stop-at",
+                         "switched"], env)
+    assert snapshot(data) == before and feature_tables(url) == tables
+    for client in make_client(Settings(data_dir=data.root, database_url=url)):
+        assert served(client) == (60, 0)
+    done = cmrisk("ingest", "vector", str(v2), "--id", "mixed", data=data, url=url)
+    assert done.returncode == 0, done.stderr
+    for client in make_client(Settings(data_dir=data.root, database_url=url)):
+        assert served(client) == (80, 0)
+
+
+class FailingRecords(FileVersionStore):
+    """The data dir's version store with a disk that fills up when a version is recorded."""
+
+    def record(self, input_id: str, files: Any, **meta: Any) -> InputVersion:
+        raise OSError(28, "No space left on device")
+
+
+def test_when_recording_fails_after_the_load_the_database_goes_back(
+        versioned: tuple[DataDir, str, Path], monkeypatch: pytest.MonkeyPatch) -> None:
+    data, url, v2 = versioned
+    before = snapshot(data)
+    monkeypatch.setattr(dispatch, "version_store", FailingRecords)
+    with pytest.raises(OSError, match="No space left"):
+        ingest(data, "vector", v2, IngestOptions(layer_id="mixed", publish=loader(url)))
+    assert snapshot(data) == before
+    for client in make_client(Settings(data_dir=data.root, database_url=url)):
+        assert served(client) == (60, 0)  # loaded, then loaded back from the folder in use
+
+
+def test_inputs_rollback_of_a_layer_loads_it(versioned: tuple[DataDir, str, Path]) -> None:
+    data, url, v2 = versioned
+    done = cmrisk("ingest", "vector", str(v2), "--id", "mixed", data=data, url=url)
+    assert done.returncode == 0, done.stderr
+    # Versions of layer:mixed: 1 baseline (no files), 2 the 60 features, 3 the 80.
+    back = cmrisk("inputs", "rollback", "layer:mixed", "2", data=data, url=url)
+    assert back.returncode == 0, back.stderr
+    for client in make_client(Settings(data_dir=data.root, database_url=url)):
+        assert served(client) == (60, 0)
+    down = cmrisk("inputs", "rollback", "layer:mixed", "3", data=data, url=unreachable())
+    assert down.returncode == 2 and "unchanged" in down.stderr
+    assert len(gpd.read_parquet(data.layers / "mixed" / "data.parquet")) == 60
+    gone = cmrisk("inputs", "rollback", "layer:mixed", "1", data=data, url=url)
+    assert gone.returncode == 0, gone.stderr
+    assert not (data.layers / "mixed").exists() and "mixed" not in versions(url, "@layers")
