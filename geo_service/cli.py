@@ -31,7 +31,7 @@ from pipelines import area_record as col
 from pipelines.errors import PipelineError
 
 if TYPE_CHECKING:  # psycopg is imported only when a database is configured
-    from data_catalog.ingest import LayerPublisher
+    from data_catalog.ingest import LayerPublisher, VersionStore
     from geo_service.features.postgis_load import LoadHook, LoadReport
 
 app = typer.Typer(help="cmrisk: climate-mobility risk maps of the Darién and beyond.",
@@ -197,7 +197,7 @@ def run_pipeline(
             result = run(config, data, scale=scale, hook=hook,
                          publish=(lambda folder: _publish_region(data, config.id, folder,
                                                                  url=url)) if url else None)
-    except (PipelineError, LoadError) as exc:
+    except (PipelineError, LoadError, CatalogError) as exc:
         raise _fail(str(exc)) from None
     finally:
         if client is not None:
@@ -520,10 +520,20 @@ def inputs_list(
     One line per version: input, number, time, who, what (ingest of which file and its
     SHA-256, baseline, rollback), row counts and a note.
     """
-    from data_catalog.ingest.versions import matching_version, version_store
+    from data_catalog.ingest.versions import version_store
 
     data = _data(data_dir)
     store = version_store(data)
+    try:
+        _list_versions(store, data, input_id)
+    except CatalogError as exc:  # e.g. the version store's database cannot be reached
+        raise _fail(str(exc)) from None
+
+
+def _list_versions(store: VersionStore, data: DataDir, input_id: str | None) -> None:
+    """Print the versions of one input (or of all), marking the one whose files are in use."""
+    from data_catalog.ingest.versions import matching_version
+
     ids = [input_id] if input_id else store.inputs()
     if input_id and not store.versions(input_id):
         raise _fail(f"no versions of {input_id!r}; inputs with versions: "
@@ -559,7 +569,7 @@ def inputs_rollback(
     try:
         restored = rollback(data, version_store(data), input_id, version,
                             publish=_layer_publisher())
-    except UnknownVersion as exc:
+    except (UnknownVersion, CatalogError) as exc:
         raise _fail(str(exc)) from None
     except LoadError as exc:
         raise _fail(f"{exc}; the data dir and the input versions are unchanged") from None

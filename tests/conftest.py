@@ -176,3 +176,19 @@ def feature_backend(request: pytest.FixtureRequest) -> Iterator[FeatureBackend]:
         backend = FeatureBackend("postgis", url)
         yield backend
         backend.close()
+
+
+@pytest.fixture(params=["files", "postgres"])
+def version_backend(request: pytest.FixtureRequest,
+                    monkeypatch: pytest.MonkeyPatch) -> Iterator[str | None]:
+    """Each input-version store in turn: the data dir's folder, then PostgreSQL (a fresh
+    database, named by `CMRISK_DATABASE_URL` for this test as `cmrisk` reads it); yields the
+    database URL or None."""
+    if request.param == "files":
+        monkeypatch.delenv("CMRISK_DATABASE_URL", raising=False)
+        yield None
+        return
+    cluster: Cluster = request.getfixturevalue("postgis")
+    with cluster.database() as url:
+        monkeypatch.setenv("CMRISK_DATABASE_URL", url)
+        yield url

@@ -54,6 +54,23 @@ class Cluster:
         return DatabaseJanitor(user=USER, host=self.host, port=self.port, dbname=dbname,
                                template_dbname=template)
 
+    def reader(self, url: str) -> str:
+        """The URL of a role that may read, not write, the `cmrisk` schema of the database at
+        `url` and its large objects so far (as a deployment may give the API): loads into it
+        fail for want of rights."""
+        dbname = url.rsplit("/", 1)[1]
+        role = f"reader_{dbname}"
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute(f'CREATE ROLE "{role}" LOGIN')
+            conn.execute("CREATE SCHEMA IF NOT EXISTS cmrisk")
+            conn.execute(f'GRANT USAGE ON SCHEMA cmrisk TO "{role}"')
+            conn.execute(f'GRANT SELECT ON ALL TABLES IN SCHEMA cmrisk TO "{role}"')
+            conn.execute(f'ALTER DEFAULT PRIVILEGES IN SCHEMA cmrisk GRANT SELECT ON TABLES '
+                         f'TO "{role}"')
+            for (oid,) in conn.execute("SELECT oid FROM pg_largeobject_metadata").fetchall():
+                conn.execute(f'GRANT SELECT ON LARGE OBJECT {int(oid)} TO "{role}"')
+        return f"postgresql://{role}@{self.host}:{self.port}/{dbname}"
+
     @contextmanager
     def database(self) -> Iterator[str]:
         """A new database with PostGIS, dropped afterwards; yields its URL."""
@@ -64,6 +81,8 @@ class Cluster:
             yield self.url(name)
         finally:
             janitor.drop()
+            with psycopg.connect(self.url(TEMPLATE), autocommit=True) as conn:
+                conn.execute(f'DROP ROLE IF EXISTS "reader_{name}"')
 
 
 @contextmanager

@@ -283,14 +283,17 @@ def test_the_database_holds_what_is_served(stored: TestClient, database: str) ->
 
 
 @pytest.fixture
-def versioned(tmp_path: Path, postgis: Cluster) -> Iterator[tuple[DataDir, str, Path]]:
-    """A data dir with layer `mixed` at version 1, loaded into a fresh database; and the
+def versioned(tmp_path: Path, postgis: Cluster,
+              monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[DataDir, str, Path]]:
+    """A data dir with layer `mixed` at version 1, loaded into a fresh database that also
+    holds the input versions (`CMRISK_DATABASE_URL` set, as `cmrisk` runs with it); and the
     file of version 2 (more features, other values)."""
     data = DataDir(tmp_path / "data").ensure()
     mixed_frame(60, version=1).to_parquet(tmp_path / "v1.parquet")
     mixed_frame(80, version=2).to_parquet(tmp_path / "v2.parquet")
-    ingest_vector(data, tmp_path / "v1.parquet", layer_id="mixed", title="Mixed")
     with postgis.database() as url:
+        monkeypatch.setenv("CMRISK_DATABASE_URL", url)
+        ingest_vector(data, tmp_path / "v1.parquet", layer_id="mixed", title="Mixed")
         publish_layers(url, data)
         yield data, url, tmp_path / "v2.parquet"
 
@@ -469,7 +472,11 @@ def test_a_region_run_and_rollback_load_that_region_before_current_moves(
         publish_layers(url, data)
         assert set(versions(url, "corridor").values()) == {first.name}
         assert set(versions(url, "darien").values()) == {darien.name}
-        failed = cmrisk("run", str(CORRIDOR_5KM), data=data, url=unreachable())
+        down = cmrisk("run", str(CORRIDOR_5KM), data=data, url=unreachable())
+        assert down.returncode == 2 and "cannot be reached" in down.stderr
+        assert "Traceback" not in down.stderr
+        # A role that may read, not write: the run goes through, its load fails, nothing moves.
+        failed = cmrisk("run", str(CORRIDOR_5KM), data=data, url=postgis.reader(url))
         assert failed.returncode == 2, failed.stderr
         assert "PostGIS load failed" in failed.stderr and "Traceback" not in failed.stderr
         assert corridor.current_run() == first and len(list(corridor.runs.iterdir())) == 1
@@ -492,7 +499,8 @@ def test_a_region_run_and_rollback_load_that_region_before_current_moves(
         assert set(versions(url, "darien").values()) == {darien.name}
 
 
-def test_ingest_vector_publishes_the_layer(tmp_path: Path, postgis: Cluster) -> None:
+def test_ingest_vector_publishes_the_layer(tmp_path: Path, postgis: Cluster,
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
     data = DataDir(tmp_path / "data").ensure()
     source = tmp_path / "clinics.geojson"
     gpd.GeoDataFrame({"name": ["north", "south"]}, geometry=shapely.points([(-77.9, 8.4),
@@ -505,12 +513,21 @@ def test_ingest_vector_publishes_the_layer(tmp_path: Path, postgis: Cluster) -> 
         for client in make_client(Settings(data_dir=data.root, database_url=url)):
             body = client.get("/collections/clinics/items").json()
             assert [f["properties"]["name"] for f in body["features"]] == ["north", "south"]
-    before = snapshot(data)
+        # A role that may read, not write: the load fails before anything is recorded.
+        monkeypatch.setenv("CMRISK_DATABASE_URL", url)  # `snapshot` reads the versions there
+        before = snapshot(data)
+        assert "versions of layer:clinics" in before
+        failed = cmrisk("ingest", "vector", str(source), "--id", "more", data=data,
+                        url=postgis.reader(url))
+        assert failed.returncode == 2 and "PostGIS load failed" in failed.stderr
+        assert "the data dir and the input versions are unchanged" in failed.stderr
+        assert "Traceback" not in failed.stderr
+        assert snapshot(data) == before and not (data.layers / "more").exists()
+        assert list(versions(url, "@layers")) == ["clinics"]
     down = cmrisk("ingest", "vector", str(source), "--id", "more", data=data, url=unreachable())
-    assert down.returncode == 2 and "PostGIS load failed" in down.stderr
-    assert "the data dir and the input versions are unchanged" in down.stderr
+    assert down.returncode == 2 and "cannot be reached" in down.stderr
     assert "Traceback" not in down.stderr
-    assert snapshot(data) == before and not (data.layers / "more").exists()
+    assert not (data.layers / "more").exists()
 
 
 def test_an_unreadable_layer_fails_the_load_by_name(
@@ -527,16 +544,20 @@ def test_an_unreadable_layer_fails_the_load_by_name(
 # --- ingest: the database first, then the layer folder ---------------------------------------
 
 
-def snapshot(data: DataDir) -> dict[str, str]:
-    """SHA-256 of every file of the user layers and of the version store, by path."""
+def snapshot(data: DataDir) -> dict[str, Any]:
+    """SHA-256 of every file of the user layers and of the file version store, by path, and
+    every version record of the version store in use (a folder, or the database)."""
     import hashlib
 
-    found = {}
+    found: dict[str, Any] = {}
     for folder in (data.layers, data.root / "versions"):
         for path in sorted(folder.rglob("*")) if folder.is_dir() else []:
             if path.is_file():
                 found[path.relative_to(data.root).as_posix()] = \
                     hashlib.sha256(path.read_bytes()).hexdigest()
+    store = version_store(data)
+    for name in store.inputs():
+        found[f"versions of {name}"] = [v.model_dump_json() for v in store.versions(name)]
     return found
 
 
@@ -625,7 +646,8 @@ def test_when_recording_fails_after_the_load_the_database_goes_back(
         assert served(client) == (60, 0)  # loaded, then loaded back from the folder in use
 
 
-def test_inputs_rollback_of_a_layer_loads_it(versioned: tuple[DataDir, str, Path]) -> None:
+def test_inputs_rollback_of_a_layer_loads_it(versioned: tuple[DataDir, str, Path],
+                                             postgis: Cluster) -> None:
     data, url, v2 = versioned
     done = cmrisk("ingest", "vector", str(v2), "--id", "mixed", data=data, url=url)
     assert done.returncode == 0, done.stderr
@@ -634,8 +656,11 @@ def test_inputs_rollback_of_a_layer_loads_it(versioned: tuple[DataDir, str, Path
     assert back.returncode == 0, back.stderr
     for client in make_client(Settings(data_dir=data.root, database_url=url)):
         assert served(client) == (60, 0)
-    down = cmrisk("inputs", "rollback", "layer:mixed", "3", data=data, url=unreachable())
-    assert down.returncode == 2 and "unchanged" in down.stderr
+    before = snapshot(data)
+    refused = cmrisk("inputs", "rollback", "layer:mixed", "3", data=data,
+                     url=postgis.reader(url))
+    assert refused.returncode == 2 and "PostGIS load failed" in refused.stderr
+    assert snapshot(data) == before
     assert len(gpd.read_parquet(data.layers / "mixed" / "data.parquet")) == 60
     gone = cmrisk("inputs", "rollback", "layer:mixed", "1", data=data, url=url)
     assert gone.returncode == 0, gone.stderr
