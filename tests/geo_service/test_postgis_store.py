@@ -83,6 +83,7 @@ def mixed_frame(n: int = 240, *, version: int = 1) -> gpd.GeoDataFrame:
         "meta": [{"k": f"v{i}", "w": 0.5 * i} for i in range(n)],
         "month": [f"2023-{m:02d}" for m in rng.integers(1, 13, n)],
         "geom": rng.choice(["not", "the", "geometry"], n),
+        "fid": np.arange(n) * 10 + version,
         "_row": np.arange(n) * version,
         LONG_NAME: np.arange(n) % 4,
         ODD_NAME: rng.choice(["a", "b"], n),
@@ -250,13 +251,11 @@ def test_area_cards_and_analysis_alike(embedded: TestClient, stored: TestClient,
 
 def test_geopackage_downloads_alike(embedded: TestClient, stored: TestClient,
                                     tmp_path: Path) -> None:
-    # Not `mixed`: its property named `geom` is GDAL's GeoPackage geometry column name, and
-    # the GeoPackage writer (shared by both stores) fails on it.
-    for collection in ("shapes", "planning_units", "incidents", "crossings"):
+    for collection in ("mixed", "shapes", "planning_units", "incidents", "crossings"):
         frames = []
         for client in (embedded, stored):
             response = client.get(f"/collections/{collection}/download", params={"f": "gpkg"})
-            assert response.status_code == 200
+            assert response.status_code == 200, response.text
             path = tmp_path / f"{collection}-{len(frames)}.gpkg"
             path.write_bytes(response.content)
             frames.append(pyogrio.read_dataframe(path))
@@ -264,6 +263,30 @@ def test_geopackage_downloads_alike(embedded: TestClient, stored: TestClient,
                                       pd.DataFrame(frames[0].drop(columns="geometry")))
         assert shapely.equals_exact(frames[1].geometry.values, frames[0].geometry.values,
                                     tolerance=0).all()
+
+
+def test_a_geopackage_keeps_properties_named_like_its_own_columns(
+        embedded: TestClient, tmp_path: Path) -> None:
+    """`mixed` has properties `geom` (GDAL's geometry column) and an integer `fid` (its key
+    column): both stay fields, with their values; the geometry and key take other names."""
+    response = embedded.get("/collections/mixed/download", params={"f": "gpkg"})
+    assert response.status_code == 200, response.text
+    path = tmp_path / "mixed.gpkg"
+    path.write_bytes(response.content)
+    info = pyogrio.read_info(path)
+    queryables = embedded.get("/collections/mixed/queryables").json()["properties"]
+    properties = [name for name in embedded.get("/collections/mixed/items", params={
+        "limit": 1}).json()["features"][0]["properties"]]
+    assert list(info["fields"]) == ["id", *properties]
+    assert {"geom", "fid"} <= set(queryables)
+    assert info["geometry_name"] == "geom_2"
+    frame = pyogrio.read_dataframe(path)
+    source = mixed_frame()
+    assert frame["fid"].tolist() == source["fid"].tolist()
+    assert frame["geom"].tolist() == source["geom"].tolist()
+    assert shapely.equals_exact(frame.geometry.values,
+                                shapely.set_precision(source.geometry.values, 1e-7),
+                                tolerance=1e-7).all()
 
 
 def test_the_database_holds_what_is_served(stored: TestClient, database: str) -> None:
