@@ -6,6 +6,8 @@ data dir (`/regions/corridor/tiles/risk/{z}/{x}/{y}.png`, `/regions/corridor/col
 Links in a region's answers stay under its prefix, so a client given
 `/regions/corridor/` (an OGC API landing page) finds everything of that region from there.
 The services of a region (registry, areas, feature store) are made on first use and kept.
+With a database (`Settings.database_url`) every region's feature store is a PostGIS store on
+one connection pool per process (`app.regions_of`); its areas are read through it too.
 """
 
 from __future__ import annotations
@@ -68,7 +70,14 @@ class RegionServices:
 
 
 class Regions:
-    """The regions a service serves, by id, each made on first use."""
+    """The regions a service serves, by id, each made on first use.
+
+    Args:
+        data: the data dir.
+        default: the region of the unprefixed routes.
+        make_store: makes a region's feature store (default: the embedded one).
+        close: releases what the stores share (the database pool), at shutdown.
+    """
 
     def __init__(self, data: DataDir, default: str, *,
                  make_store: StoreFactory = embedded_store,
