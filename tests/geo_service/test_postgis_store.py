@@ -520,6 +520,13 @@ def test_a_region_run_and_rollback_load_that_region_before_current_moves(
         assert corridor.current_run() == first
         assert set(versions(url, "corridor").values()) == {first.name}
         assert set(versions(url, "darien").values()) == {darien.name}
+        again = cmrisk("db", "load", "--region", "corridor", data=data, url=url)
+        assert again.returncode == 0, again.stderr
+        assert f"0 collections written, {len(versions(url, 'corridor'))} unchanged" in \
+            again.stderr
+        unknown = cmrisk("db", "load", "--region", "nowhere", data=data, url=url)
+        assert unknown.returncode == 2 and "regions with one: darien, corridor" in \
+            unknown.stderr
 
 
 def test_ingest_vector_publishes_the_layer(tmp_path: Path, postgis: Cluster,
