@@ -7,8 +7,9 @@ PORT ?= 8000
 HOST ?= 127.0.0.1
 REGION ?= darien
 export CMRISK_DATA_DIR ?= $(CURDIR)/data
-# Debian packages the test suite drives as real clients (GDAL's OAPIF driver, headless Chromium).
-DEB_TEST_PACKAGES ?= gdal-bin chromium
+# Debian packages the test suite drives as real clients (GDAL's OAPIF driver, headless Chromium),
+# the PostGIS server of the feature-store tests, and docker-compose to validate the compose file.
+DEB_TEST_PACKAGES ?= gdal-bin chromium postgresql-15-postgis-3 docker-compose
 PYTEST_ARGS ?=
 
 .PHONY: run install demo pipeline serve test lint bench bench-venv clean debs
@@ -35,11 +36,12 @@ serve: install ## serve at http://$(HOST):$(PORT)
 	@echo "cmrisk: open http://$(HOST):$(PORT)/ (planning map: http://$(HOST):$(PORT)/maps/risk)"
 	$(BIN)/cmrisk serve --host $(HOST) --port $(PORT)
 
-# The peers, pinned, in their own venv: TiTiler (tile parity test and benchmark) and
-# pygeoapi (features benchmark; its Parquet provider needs geopandas, pyarrow and s3fs).
+# The peers, pinned, in their own venv: TiTiler (tile parity test and benchmark), pygeoapi
+# (features benchmark; its Parquet provider needs geopandas, pyarrow and s3fs) and tipg.
 BENCH_VENV := .venv-bench
 TITILER_VERSION := 2.4.0
 PYGEOAPI_VERSION := 0.21.0
+TIPG_VERSION := 1.6.1
 
 $(BENCH_VENV)/.titiler-$(TITILER_VERSION):
 	$(PYTHON) -m venv $(BENCH_VENV)
@@ -49,6 +51,11 @@ $(BENCH_VENV)/.titiler-$(TITILER_VERSION):
 
 $(BENCH_VENV)/.pygeoapi-$(PYGEOAPI_VERSION): $(BENCH_VENV)/.titiler-$(TITILER_VERSION)
 	$(BENCH_VENV)/bin/pip install --quiet 'pygeoapi==$(PYGEOAPI_VERSION)' s3fs geopandas pyarrow
+	touch $@
+
+# tipg, the features peer on PostGIS (serves the same tables as cmrisk's PostGIS store).
+$(BENCH_VENV)/.tipg-$(TIPG_VERSION): $(BENCH_VENV)/.titiler-$(TITILER_VERSION)
+	$(BENCH_VENV)/bin/pip install --quiet 'tipg==$(TIPG_VERSION)'
 	touch $@
 
 bench-venv: $(BENCH_VENV)/.titiler-$(TITILER_VERSION) ## TiTiler in .venv-bench (parity test, benchmarks)
@@ -64,7 +71,7 @@ lint: install ## ruff and mypy on the four packages
 	$(BIN)/ruff check data_catalog pipelines layers geo_service tests bench
 	$(BIN)/mypy
 
-bench: install bench-venv $(BENCH_VENV)/.pygeoapi-$(PYGEOAPI_VERSION) ## benchmarks -> bench/RESULTS.md
+bench: install bench-venv $(BENCH_VENV)/.pygeoapi-$(PYGEOAPI_VERSION) $(BENCH_VENV)/.tipg-$(TIPG_VERSION) ## benchmarks -> bench/RESULTS.md
 	$(BIN)/python bench/pipeline.py
 	$(BIN)/python bench/regions.py
 	$(BIN)/python bench/tiles.py

@@ -1,16 +1,23 @@
-"""OGC API - Features benchmark: cmrisk beside pygeoapi on the same points.
+"""OGC API - Features benchmark: cmrisk beside pygeoapi on the same points, and cmrisk on
+PostGIS beside tipg on the same PostGIS tables.
 
 For 10^4, 10^5 and 10^6 random points (GeoParquet with x/y columns), one uvicorn worker each
 on loopback, measures p50/p99 of a 100-feature bbox page (random boxes holding ~150 points,
 `limit=100`) and the time of a full download (cmrisk: `/download?f=geojson`, streamed;
-pygeoapi: `/items?limit=N`), for cmrisk and pygeoapi's Parquet and GeoJSON providers
-(PEERS.md). pygeoapi runs from `.venv-bench` (git-ignored):
+pygeoapi and tipg: `/items?limit=N`):
 
-    python3 -m venv .venv-bench && .venv-bench/bin/pip install pygeoapi s3fs uvicorn
-    .venv/bin/python bench/features.py [--sizes 10000,100000,1000000]
+- part `embedded`: cmrisk's embedded store beside pygeoapi's Parquet and GeoJSON providers
+  (PEERS.md); writes the `## Features` section of bench/RESULTS.md;
+- part `postgis`: a throwaway PostgreSQL 15 + PostGIS 3 cluster on loopback (tests/postgis.py),
+  the layers loaded with `cmrisk db load`'s function, then cmrisk (`CMRISK_DATABASE_URL`) and
+  tipg serving the same tables, requests alternating between the two with the same boxes;
+  writes the `## Features on PostGIS` section.
 
-Loopback only, bounded in requests and time. Writes the `## Features` section of
-bench/RESULTS.md.
+The peers run from `.venv-bench` (git-ignored; `make bench` installs them, pinned):
+
+    .venv/bin/python bench/features.py [--sizes 10000,100000,1000000] [--parts postgis]
+
+Loopback only, bounded in requests and time.
 """
 
 from __future__ import annotations
@@ -185,8 +192,11 @@ def main() -> None:
     parser.add_argument("--pages", type=int, default=300, help="cmrisk page requests per size")
     parser.add_argument("--peer-pages", type=int, default=100)
     parser.add_argument("--no-peers", action="store_true")
+    parser.add_argument("--parts", default="embedded,postgis",
+                        help="embedded (vs pygeoapi) and/or postgis (vs tipg)")
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
+    parts = set(args.parts.split(","))
 
     from data_catalog.ingest import IngestOptions, ingest
     from data_catalog.paths import DataDir
@@ -197,10 +207,14 @@ def main() -> None:
     files: dict[int, tuple[Path, Path | None]] = {}
     for n in sizes:
         print(f"writing {n:,} points", flush=True)
-        files[n] = write_points(n, WORK, geojson=not args.no_peers)
+        files[n] = write_points(n, WORK, geojson=not args.no_peers and "embedded" in parts)
         ingest(data, "vector", files[n][0],
                IngestOptions(layer_id=f"points_{n}", title=f"{n} points"))
 
+    if "postgis" in parts:
+        run_postgis(sizes, data.root, args.pages, with_peer=not args.no_peers)
+    if "embedded" not in parts:
+        return
     results: dict[str, dict[int, dict[str, Any]]] = {"cmrisk": {}, "parquet": {}, "geojson": {}}
     port = free_port()
     env = {**os.environ, "CMRISK_DATA_DIR": str(data.root)}
@@ -229,6 +243,151 @@ def main() -> None:
     if not args.no_peers:
         run_peers(sizes, files, results, args.peer_pages)
     write_results(sizes, results)
+
+
+TIPG_VERSION = "1.6.1"
+LOAD_AVERAGE = os.getloadavg()[0]
+"""The machine's load when the benchmark started."""
+
+
+def server_process(argv: list[str], env: dict[str, str], cwd: Path) -> subprocess.Popen[bytes]:
+    """A server whose output goes to a file (an unread pipe would block it)."""
+    log = (WORK / f"{Path(argv[0]).name}-{len(list(WORK.glob('*.log')))}.log").open("wb")
+    return subprocess.Popen(argv, env=env, cwd=cwd, stdout=log, stderr=subprocess.STDOUT)
+
+
+def run_postgis(sizes: list[int], data_root: Path, pages: int, *, with_peer: bool) -> None:
+    """cmrisk on PostGIS beside tipg on the same tables; writes `## Features on PostGIS`."""
+    sys.path.insert(0, str(REPO))
+    import psycopg
+
+    from data_catalog.paths import DataDir
+    from geo_service.features.postgis_load import publish_layers
+    from tests.postgis import postgis_cluster
+
+    tipg = BENCH_VENV / "bin" / "uvicorn"
+    if with_peer and not any((BENCH_VENV / "lib").glob("python*/site-packages/tipg")):
+        print("no tipg in .venv-bench: make bench installs it", flush=True)
+        with_peer = False
+    results: dict[str, dict[int, dict[str, Any]]] = {"cmrisk": {}, "tipg": {}}
+    with postgis_cluster() as cluster, cluster.database() as url:
+        t0 = time.perf_counter()
+        report = publish_layers(url, DataDir(data_root))
+        load_s = time.perf_counter() - t0
+        print(report.summary(), flush=True)
+        with psycopg.connect(url) as conn:
+            tables = dict(conn.execute("SELECT id, table_name FROM cmrisk.collections")
+                          .fetchall())
+            version = conn.execute("SELECT postgis_lib_version(), current_setting("
+                                   "'server_version')").fetchone()
+        ours_port, tipg_port = free_port(), free_port()
+        ours = server_process([sys.executable, "-m", "uvicorn", "geo_service.asgi:app",
+                               "--host", "127.0.0.1", "--port", str(ours_port),
+                               "--log-level", "warning"],
+                              {**os.environ, "CMRISK_DATA_DIR": str(data_root),
+                               "CMRISK_DATABASE_URL": url}, REPO)
+        peer = server_process([str(tipg), "tipg.main:app", "--host", "127.0.0.1",
+                               "--port", str(tipg_port), "--log-level", "warning"],
+                              {**os.environ, "DATABASE_URL": url,
+                               "TIPG_DB_SCHEMAS": '["cmrisk"]',
+                               "TIPG_MAX_FEATURES_PER_QUERY": str(max(sizes))},
+                              WORK) if with_peer else None
+        ours_base, tipg_base = f"http://127.0.0.1:{ours_port}", f"http://127.0.0.1:{tipg_port}"
+        try:
+            wait_up(f"{ours_base}/healthz", ours)
+            if peer is not None:
+                wait_up(f"{tipg_base}/collections", peer)
+            with httpx.Client(timeout=DOWNLOAD_TIMEOUT_S) as client:
+                for n in sizes:
+                    collection = f"points_{n}"
+                    urls = {"cmrisk": (f"{ours_base}/collections/{collection}/items",
+                                       {"f": "json"})}
+                    if peer is not None:
+                        urls["tipg"] = (f"{tipg_base}/collections/cmrisk.{tables[collection]}"
+                                        "/items", {"f": "geojson",
+                                                   "properties": "kind,value,x,y"})
+                    times = alternating_pages(client, urls, boxes(n, pages), budget_s=180)
+                    for name, (page_url, params) in urls.items():
+                        if name == "cmrisk":
+                            download = [download_time(
+                                client, f"{ours_base}/collections/{collection}/download",
+                                {"f": "geojson"}, n) for _ in range(3 if n < 10**6 else 2)]
+                        else:
+                            download = [download_time(client, page_url,
+                                                      {**params, "limit": n}, n)
+                                        for _ in range(1 if n >= 10**5 else 2)]
+                        results[name][n] = {"pages": summarise(times[name]),
+                                            "download": download}
+                        print(name, "postgis", n, results[name][n], flush=True)
+        finally:
+            stop(ours)
+            if peer is not None:
+                stop(peer)
+    write_postgis_results(sizes, results, load_s, report.summary(), version)
+
+
+def alternating_pages(client: httpx.Client, urls: dict[str, tuple[str, dict[str, Any]]],
+                      bboxes: list[str], budget_s: float) -> dict[str, list[float]]:
+    """Seconds per page for each server, the same boxes in turn (who goes first alternates),
+    after checking that both find the same number of features."""
+    times: dict[str, list[float]] = {name: [] for name in urls}
+    names = list(urls)
+    started = time.monotonic()
+    for index, box in enumerate(bboxes):
+        matched = set()
+        for name in names if index % 2 == 0 else names[::-1]:
+            page_url, params = urls[name]
+            t0 = time.perf_counter()
+            response = client.get(page_url, params={**params, "bbox": box, "limit": 100})
+            body = response.read()
+            times[name].append(time.perf_counter() - t0)
+            assert response.status_code == 200, (name, body[:300])
+            matched.add(json.loads(body)["numberMatched"])
+        assert len(matched) == 1, (box, matched)
+        if time.monotonic() - started > budget_s:
+            break
+    return times
+
+
+def write_postgis_results(sizes: list[int], results: dict[str, dict[int, dict[str, Any]]],
+                          load_s: float, load: str, version: Any) -> None:
+    header = " | ".join(f"{n:,} points" for n in sizes)
+    lines = [
+        f"PostgreSQL {version[1]} + PostGIS {version[0]} (Debian), a throwaway cluster on "
+        "loopback (fsync off), loaded by `cmrisk db load`'s function: one table per collection "
+        f"with a GiST index ({load}). cmrisk (`CMRISK_DATABASE_URL`, psycopg 3 pool) and tipg "
+        f"{TIPG_VERSION} (asyncpg) serve the same tables, one uvicorn worker each; the client "
+        "sends each box to both in turn (who goes first alternates) and checks that both "
+        f"find the same `numberMatched`. A page: `bbox` of a random box holding ~{PAGE_TARGET}"
+        " points, `limit=100`, the same four properties, body read (ms, p50 / p99). A "
+        "download: every feature as GeoJSON (s, median; cmrisk `/download?f=geojson` "
+        "streamed, tipg `/items?limit=N`).",
+        "",
+        f"| server | metric | {header} |",
+        "|---|---|" + "---:|" * len(sizes),
+    ]
+    names = {"cmrisk": "cmrisk on PostGIS", "tipg": f"tipg {TIPG_VERSION}, same tables"}
+    for key, label in names.items():
+        row = results.get(key, {})
+        if not row:
+            continue
+        lines.append(f"| {label} | page p50 / p99 (ms) | "
+                     + " | ".join(_ms(row.get(n, {}).get("pages")) for n in sizes) + " |")
+        lines.append(f"| {label} | full download (s) | "
+                     + " | ".join(_s(row.get(n, {}).get("download")) for n in sizes) + " |")
+    ratios = []
+    for n in sizes:
+        ours = results["cmrisk"].get(n, {}).get("pages")
+        theirs = results["tipg"].get(n, {}).get("pages")
+        ratios.append(f"{ours[0] / theirs[0]:.2f}×" if ours and theirs else "–")
+    lines.append("| **cmrisk / tipg** | page p50 ratio | " + " | ".join(ratios) + " |")
+    lines += ["", f"Load of the {len(sizes)} collections into PostGIS: {load_s:.1f} s. "
+              "Target: cmrisk-on-PostGIS page p50 ≤ tipg's (ratio ≤ 1).",
+              "", f"Load average (1 min) when the run started: {LOAD_AVERAGE:.2f} on "
+              f"{os.cpu_count()} cores; requests alternate between the two servers, so other "
+              "load affects both."]
+    replace_section(HERE / "RESULTS.md", "Features on PostGIS", "\n".join(lines))
+    print("\n".join(lines))
 
 
 def run_peers(sizes: list[int], files: dict[int, tuple[Path, Path | None]],

@@ -11,6 +11,8 @@
                                               served beside every region's run
 <data dir>/versions/                           every version of every ingested input
                                               (data_catalog.ingest.versions)
+<data dir>/.cache/blobs/                      contents of versions kept in the database
+                                              (with CMRISK_DATABASE_URL), as files
 ```
 
 The default region keeps the top of the data dir, as before regions existed, so that data

@@ -49,13 +49,29 @@ def allowed_hosts(settings: Settings) -> list[str]:
 
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-    """Start nothing; at shutdown, stop the work processes and retire this worker's
-    metrics."""
+    """Start nothing; at shutdown, stop the work processes, close the feature stores'
+    database connections and retire this worker's metrics."""
     yield
     pool: WorkPool | None = getattr(app.state, "work_pool", None)
     if pool is not None:
         pool.close()
+    app.state.regions.close()
     worker_stopped()
+
+
+def regions_of(settings: Settings) -> Regions:
+    """The regions of the settings' data dir, their features in PostGIS when a database URL
+    is set (one connection pool for every region), else in the embedded store."""
+    if not settings.database_url:
+        return Regions(settings.data, settings.default_region)
+    from geo_service.features.postgis import FeatureDatabase
+
+    database = FeatureDatabase(settings.database_url,
+                               max_connections=settings.database_pool_size,
+                               timeout_s=settings.database_timeout_s)
+    return Regions(settings.data, settings.default_region,
+                   make_store=lambda registry: database.store(registry.region),
+                   close=database.close)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -75,7 +91,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.settings = settings
-    app.state.regions = Regions(settings.data, settings.default_region)
+    app.state.regions = regions_of(settings)
     install_error_handlers(app)
     app.add_middleware(PrivateResponses)
     if settings.cors_origins:

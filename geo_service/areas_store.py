@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import math
 import threading
+from collections.abc import Callable
 from typing import Any
 
-import geopandas as gpd
 import pandas as pd
 
 from geo_service.auth import Principal
+from geo_service.features.errors import CollectionNotFound
+from geo_service.features.model import FeatureQuery, FeatureStore
+from geo_service.features.parquet import GeoParquetFeatureStore
+from geo_service.features.sources import registry_sources
 from layers.labels import SCORE_CARD_LABELS
 from layers.models import Layer
 from layers.registry import Registry
@@ -17,6 +21,13 @@ from pipelines import area_record as col
 
 LAYER = "layer"
 """Column naming the layer each area comes from (added here, not stored)."""
+
+
+def _table(store: FeatureStore, collection_id: str) -> pd.DataFrame:
+    """A collection's ids and properties as a table (no geometry)."""
+    parts = [pd.DataFrame({"id": batch.ids, **batch.properties})
+             for batch in store.batches(collection_id, FeatureQuery())]
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=["id"])
 
 
 def _number(value: Any) -> float | None:
@@ -32,22 +43,39 @@ def area_layers(registry: Registry) -> list[Layer]:
 
 
 class AreasStore:
-    """Scored areas by id, with their shape as in ARCHITECTURE.md."""
+    """Scored areas by id, with their shape as in ARCHITECTURE.md.
 
-    def __init__(self, registry: Registry) -> None:
+    Args:
+        registry: the layer registry (access rules, the run's weights and classes).
+        features: returns the service's feature store, which holds the area layers' tables
+            (GeoParquet or PostGIS: the areas come from wherever features come from); by
+            default an embedded store over the registry's files.
+    """
+
+    def __init__(self, registry: Registry,
+                 features: Callable[[], FeatureStore] | None = None) -> None:
         self.registry = registry
+        if features is None:
+            embedded = GeoParquetFeatureStore(registry_sources(registry))
+            features = lambda: embedded  # noqa: E731
+        self.features = features
         self._lock = threading.Lock()
         self._version: str | None = None
         self._frame = pd.DataFrame()
 
     def frame(self) -> pd.DataFrame:
         """All scored areas of the current run (no geometry), reloaded when the run changes."""
-        sources = area_layers(self.registry)
-        version = "|".join(f"{layer.id}@{layer.version}" for layer in sources)
+        store = self.features()
+        sources = []
+        for layer in area_layers(self.registry):
+            try:
+                sources.append(store.collection(layer.id))
+            except CollectionNotFound:  # not (yet) in the store: no areas of that layer
+                continue
+        version = "|".join(f"{info.id}@{info.version}" for info in sources)
         with self._lock:
             if version != self._version:
-                frames = [pd.DataFrame(gpd.read_parquet(layer.asset).drop(columns="geometry"))
-                          .assign(**{LAYER: layer.id}) for layer in sources]
+                frames = [_table(store, info.id).assign(**{LAYER: info.id}) for info in sources]
                 self._frame = (pd.concat(frames, ignore_index=True) if frames
                                else pd.DataFrame(columns=[col.ID]))
                 self._frame.index = pd.Index(self._frame[col.ID].to_numpy())

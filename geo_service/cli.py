@@ -8,8 +8,9 @@ import os
 import shutil
 import signal
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import typer
 from rich.console import Console
@@ -29,12 +30,19 @@ from data_catalog.paths import (
 from pipelines import area_record as col
 from pipelines.errors import PipelineError
 
+if TYPE_CHECKING:  # psycopg is imported only when a database is configured
+    from data_catalog.ingest import LayerPublisher, VersionStore
+    from geo_service.features.postgis_load import LoadHook, LoadReport
+
 app = typer.Typer(help="cmrisk: climate-mobility risk maps of the Darién and beyond.",
                   no_args_is_help=True, pretty_exceptions_enable=False)
 runs_app = typer.Typer(help="The kept pipeline runs.", no_args_is_help=True)
 app.add_typer(runs_app, name="runs")
 inputs_app = typer.Typer(help="The versions of ingested inputs.", no_args_is_help=True)
 app.add_typer(inputs_app, name="inputs")
+db_app = typer.Typer(help="The PostGIS feature store (CMRISK_DATABASE_URL).",
+                     no_args_is_help=True)
+app.add_typer(db_app, name="db")
 console = Console(stderr=True)
 out = Console()
 
@@ -64,6 +72,61 @@ def _region(data: DataDir, region: str) -> RegionDir:
         return data.region(region)
     except ValueError as exc:
         raise _fail(str(exc)) from None
+
+
+def _database_url() -> str | None:
+    from geo_service.settings import Settings
+
+    return Settings().database_url
+
+
+def _publish(load: Callable[[str, LoadHook], LoadReport], *, url: str | None = None,
+             stop_at: str | None = None) -> None:
+    """Run one PostGIS load (`load(url, hook)`) when a database is configured, and say what
+    it did; `stop_at` stops this process (SIGSTOP) at that load event (fault tests).
+
+    Raises:
+        LoadError: the load failed; the database still serves what it served.
+    """
+    url = url or _database_url()
+    if not url:
+        return
+
+    def hook(event: str) -> None:
+        if event == stop_at:
+            os.kill(os.getpid(), signal.SIGSTOP)
+
+    report = load(url, hook)
+    console.print(f"PostGIS: {report.summary()}")
+
+
+def _publish_region(data: DataDir, region: str, run: Path, *, url: str | None = None) -> None:
+    """Load a region's run folder `run` into PostGIS (its other regions and the user layers
+    stay), when a database is configured; before `current` moves."""
+    from geo_service.features.postgis_load import publish_region
+
+    _publish(lambda url, hook: publish_region(url, data, region, run=run, hook=hook), url=url)
+
+
+def _layer_publisher(stop_at: str | None = None) -> LayerPublisher | None:
+    """What the ingest package calls with a user layer's new folder before it swaps it in:
+    the PostGIS load of that layer, when a database is configured (else None)."""
+    url = _database_url()
+    if not url:
+        return None
+    if stop_at is not None:
+        from geo_service.features.postgis_load import LOAD_EVENTS
+
+        if stop_at not in LOAD_EVENTS:
+            raise _fail(f"--stop-at must be one of: {', '.join(LOAD_EVENTS)}")
+
+    def publish(layer_id: str, folder: Path | None) -> None:
+        from geo_service.features.postgis_load import publish_user_layer
+
+        _publish(lambda url, hook: publish_user_layer(url, layer_id, folder, hook=hook),
+                 url=url, stop_at=stop_at)
+
+    return publish
 
 
 @app.command()
@@ -101,12 +164,15 @@ def run_pipeline(
         "such as 'manifest:end', so that a test knows where its kill lands.")] = None,
 ) -> None:
     """Run the pipeline for REGION and make the result current."""
+    from geo_service.features.errors import LoadError
     from pipelines.config import load_region
     from pipelines.run import CHECKPOINTS, STAGES, run
 
     if stop_at is not None and stop_at not in CHECKPOINTS:
         raise _fail(f"--stop-at must be one of: {', '.join(CHECKPOINTS)}")
     client = None
+    data = _data(data_dir)
+    url = _database_url()
     try:
         config = load_region(region)
         if scheduler:
@@ -126,8 +192,12 @@ def run_pipeline(
                 if f"{stage}:{event}" == stop_at:
                     os.kill(os.getpid(), signal.SIGSTOP)
 
-            result = run(config, _data(data_dir), scale=scale, hook=hook)
-    except PipelineError as exc:
+            # With a database, the run's vectors are loaded (one transaction) before it
+            # becomes current: a failed load fails the run and nothing moves.
+            result = run(config, data, scale=scale, hook=hook,
+                         publish=(lambda folder: _publish_region(data, config.id, folder,
+                                                                 url=url)) if url else None)
+    except (PipelineError, LoadError, CatalogError) as exc:
         raise _fail(str(exc)) from None
     finally:
         if client is not None:
@@ -188,12 +258,18 @@ def runs_rollback(run_id: str, data_dir: DataOption = None,
                   region: RegionOption = DEFAULT_REGION) -> None:
     """Serve RUN_ID of a region again (an atomic switch of the region's `current`)."""
     from data_catalog.runs import complete_runs
+    from geo_service.features.errors import LoadError
 
-    store = _region(_data(data_dir), region)
+    data = _data(data_dir)
+    store = _region(data, region)
     runs = {folder.name: folder for folder in complete_runs(store)}
     if run_id not in runs:
         raise _fail(f"no completed run {run_id!r} of {region}; kept runs: "
                     f"{', '.join(sorted(runs)) or 'none'}")
+    try:  # the database first: if its load fails, nothing moves
+        _publish_region(data, region, runs[run_id])
+    except LoadError as exc:
+        raise _fail(str(exc)) from None
     switch_symlink(store.current, runs[run_id])
     console.print(f"current run of {region} is now {run_id}")
 
@@ -231,6 +307,45 @@ def log_config() -> dict[str, Any]:
     config = copy.deepcopy(LOGGING_CONFIG)
     config["loggers"]["cmrisk"] = {"handlers": ["default"], "level": "INFO", "propagate": False}
     return config
+
+
+@db_app.command("load")
+def db_load(
+    data_dir: DataOption = None,
+    region: Annotated[str | None, typer.Option(
+        "--region", help="Load only this region's current run (default: every region with a "
+        "run, and the user layers).")] = None,
+    stop_at: Annotated[str | None, typer.Option(
+        hidden=True, help="Fault injection: stop this process (SIGSTOP) when the load reaches "
+        "an event such as 'switched', so that a test knows where its kill lands.")] = None,
+) -> None:
+    """Load the current run of every region and the user vector layers into PostGIS, in one
+    transaction (`cmrisk run`, `runs rollback` and `ingest` load what they change
+    themselves)."""
+    from geo_service.features.postgis_load import (
+        LOAD_EVENTS,
+        LoadError,
+        publish_layers,
+        publish_region,
+    )
+
+    if stop_at is not None and stop_at not in LOAD_EVENTS:
+        raise _fail(f"--stop-at must be one of: {', '.join(LOAD_EVENTS)}")
+    if not _database_url():
+        raise _fail("set CMRISK_DATABASE_URL to a PostGIS database, e.g. "
+                    "postgresql://cmrisk@localhost:5432/cmrisk")
+    data = _data(data_dir)
+    if region is not None and _region(data, region).current_run() is None:
+        raise _fail(f"region {region!r} has no run; regions with one: "
+                    f"{', '.join(data.served_regions()) or 'none'}")
+    try:
+        if region is None:
+            _publish(lambda url, hook: publish_layers(url, data, hook=hook), stop_at=stop_at)
+        else:
+            _publish(lambda url, hook: publish_region(url, data, region, hook=hook),
+                     stop_at=stop_at)
+    except LoadError as exc:
+        raise _fail(str(exc)) from None
 
 
 @app.command()
@@ -339,6 +454,9 @@ def ingest(
         "--report", help="Write the reader's report as JSON to this file (also when the file "
         "is refused).")] = None,
     data_dir: DataOption = None,
+    stop_at: Annotated[str | None, typer.Option(
+        hidden=True, help="Fault injection: stop this process (SIGSTOP) when the PostGIS load "
+        "of a user layer reaches an event such as 'switched'.")] = None,
 ) -> None:
     """Add a file: a pipeline input (SOURCE = source id) or a user layer (raster/vector).
 
@@ -347,6 +465,7 @@ def ingest(
     (`cmrisk inputs list`); flow counts merge by (point, month).
     """
     from data_catalog.ingest import IngestOptions, IngestRefused, ingest, report_document
+    from geo_service.features.errors import LoadError
 
     if access not in ("public", "restricted"):
         raise _fail("--access must be public or restricted")
@@ -361,7 +480,8 @@ def ingest(
         options = IngestOptions(layer_id=layer_id, title=title, units=units, colormap=colormap,
                                 rescale=rescale, access=level, bbox=bbox,
                                 region=region or DEFAULT_REGION,
-                                allow_drops=allow_drops, replace=replace)
+                                allow_drops=allow_drops, replace=replace,
+                                publish=_layer_publisher(stop_at))
         outcome = ingest(data, source, path, options)
     except IngestRefused as exc:
         if report is not None:
@@ -371,6 +491,8 @@ def ingest(
         raise typer.Exit(1) from None
     except (ValueError, LookupError, OSError, PipelineError, CatalogError) as exc:
         raise _fail(str(exc)) from None
+    except LoadError as exc:
+        raise _fail(f"{exc}; the data dir and the input versions are unchanged") from None
     if report is not None and outcome.report is not None:
         _write_json(report, report_document(outcome.report, path, refused=False))
     for line in outcome.lines:
@@ -398,10 +520,20 @@ def inputs_list(
     One line per version: input, number, time, who, what (ingest of which file and its
     SHA-256, baseline, rollback), row counts and a note.
     """
-    from data_catalog.ingest.versions import matching_version, version_store
+    from data_catalog.ingest.versions import version_store
 
     data = _data(data_dir)
     store = version_store(data)
+    try:
+        _list_versions(store, data, input_id)
+    except CatalogError as exc:  # e.g. the version store's database cannot be reached
+        raise _fail(str(exc)) from None
+
+
+def _list_versions(store: VersionStore, data: DataDir, input_id: str | None) -> None:
+    """Print the versions of one input (or of all), marking the one whose files are in use."""
+    from data_catalog.ingest.versions import matching_version
+
     ids = [input_id] if input_id else store.inputs()
     if input_id and not store.versions(input_id):
         raise _fail(f"no versions of {input_id!r}; inputs with versions: "
@@ -431,12 +563,16 @@ def inputs_rollback(
 ) -> None:
     """Restore VERSION of SOURCE byte for byte (recorded as a new version)."""
     from data_catalog.ingest import UnknownVersion, rollback, version_store
+    from geo_service.features.errors import LoadError
 
     data = _data(data_dir)
     try:
-        restored = rollback(data, version_store(data), input_id, version)
-    except UnknownVersion as exc:
+        restored = rollback(data, version_store(data), input_id, version,
+                            publish=_layer_publisher())
+    except (UnknownVersion, CatalogError) as exc:
         raise _fail(str(exc)) from None
+    except LoadError as exc:
+        raise _fail(f"{exc}; the data dir and the input versions are unchanged") from None
     console.print(f"{input_id}: version {version} restored as version {restored.version}; "
                   "the next `cmrisk run` uses it")
 

@@ -6,11 +6,14 @@ data dir (`/regions/corridor/tiles/risk/{z}/{x}/{y}.png`, `/regions/corridor/col
 Links in a region's answers stay under its prefix, so a client given
 `/regions/corridor/` (an OGC API landing page) finds everything of that region from there.
 The services of a region (registry, areas, feature store) are made on first use and kept.
+With a database (`Settings.database_url`) every region's feature store is a PostGIS store on
+one connection pool per process (`app.regions_of`); its areas are read through it too.
 """
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Annotated
 
@@ -34,30 +37,55 @@ class RegionNotFound(NotFound):
     title = "Region not found"
 
 
+StoreFactory = Callable[[Registry], FeatureStore]
+"""Makes the feature store of a region from its registry."""
+
+
+def embedded_store(registry: Registry) -> FeatureStore:
+    """The embedded feature store over a registry's vector layers (GeoParquet files)."""
+    return GeoParquetFeatureStore(registry_sources(registry))
+
+
 @dataclass
 class RegionServices:
     """What the routes of one region read: its registry, its scored areas, its features."""
 
     region: str
     registry: Registry
-    areas: AreasStore
+    make_store: StoreFactory = embedded_store
+    areas: AreasStore = field(init=False)
     _features: FeatureStore | None = field(default=None, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
+    def __post_init__(self) -> None:
+        self.areas = AreasStore(self.registry, self.features)
+
     def features(self) -> FeatureStore:
-        """The region's feature store over its vector layers (made on first use)."""
+        """The region's feature store (made on first use): the embedded one over its vector
+        layers, or PostGIS when the service has a database."""
         with self._lock:
             if self._features is None:
-                self._features = GeoParquetFeatureStore(registry_sources(self.registry))
+                self._features = self.make_store(self.registry)
             return self._features
 
 
 class Regions:
-    """The regions a service serves, by id, each made on first use."""
+    """The regions a service serves, by id, each made on first use.
 
-    def __init__(self, data: DataDir, default: str) -> None:
+    Args:
+        data: the data dir.
+        default: the region of the unprefixed routes.
+        make_store: makes a region's feature store (default: the embedded one).
+        close: releases what the stores share (the database pool), at shutdown.
+    """
+
+    def __init__(self, data: DataDir, default: str, *,
+                 make_store: StoreFactory = embedded_store,
+                 close: Callable[[], None] | None = None) -> None:
         self.data = data
         self.default = default
+        self.make_store = make_store
+        self._close = close
         self._lock = threading.Lock()
         self._regions: dict[str, RegionServices] = {}
 
@@ -82,10 +110,15 @@ class Regions:
         with self._lock:
             services = self._regions.get(region)
             if services is None:
-                registry = Registry(self.data, region)
-                services = RegionServices(region, registry, AreasStore(registry))
+                services = RegionServices(region, Registry(self.data, region),
+                                          self.make_store)
                 self._regions[region] = services
             return services
+
+    def close(self) -> None:
+        """Release what the feature stores hold (database connections)."""
+        if self._close is not None:
+            self._close()
 
     def served(self) -> list[str]:
         """The regions with a current run: the default first, then by id."""

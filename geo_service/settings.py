@@ -66,6 +66,15 @@ class Settings(BaseSettings):
     """Largest request body of `POST /analysis`, bytes (413 above)."""
     analysis_max_layers: int = Field(default=40, gt=0)
     """Most layers in one analysis request."""
+    database_url: str | None = None
+    """A PostGIS feature store, as a PostgreSQL URL (`postgresql://user@host:5432/db`, in
+    `CMRISK_DATABASE_URL`): features, downloads and areas are then served from the collections
+    that `cmrisk run`, `cmrisk ingest` and `cmrisk db load` put there. Unset: the embedded
+    GeoParquet store reads the data dir."""
+    database_pool_size: int = Field(default=8, gt=0)
+    """Database connections per service process (PostGIS store)."""
+    database_timeout_s: float = Field(default=10.0, gt=0)
+    """Longest wait for a database connection, s; 503 problem+json past it."""
     tokens: list[TokenSpec] = Field(default_factory=list)
     """Bearer tokens for restricted layers, as JSON in `CMRISK_TOKENS`: a list of
     {name, sha256, scopes, expires}; only hashes, never tokens, are configured."""

@@ -86,6 +86,48 @@ def layer_from_item(item: pystac.Item, version: str) -> Layer:
     )
 
 
+def run_layers(run: Path | None) -> tuple[dict[str, Layer], dict[str, Any] | None]:
+    """The layers of the run folder `run` (none for None), by id, and the run's run.json."""
+    layers: dict[str, Layer] = {}
+    run_manifest = None
+    if run is not None and (run / "catalog.json").is_file():
+        run_manifest = json.loads((run / RUN_MANIFEST).read_text(encoding="utf-8"))
+        for item in read_items(run / "catalog.json"):
+            layers[item.id] = layer_from_item(item, version=run.name)
+    return layers, run_manifest
+
+
+def user_layer(item_path: Path) -> Layer:
+    """A user layer from its STAC item (`layers/<id>/item.json`, or the folder an ingest is
+    about to swap in); its version follows its data's checksum."""
+    item = pystac.Item.from_file(str(item_path))
+    item.make_asset_hrefs_absolute()
+    checksum = str(item.assets["data"].extra_fields.get("file:checksum", ""))[-16:]
+    return layer_from_item(item, version=f"user-{checksum}")
+
+
+def user_layers(data: DataDir) -> dict[str, Layer]:
+    """The user layers of the data dir (`cmrisk ingest raster|vector`), by id."""
+    layers: dict[str, Layer] = {}
+    for item_path in sorted(data.layers.glob(f"*/{USER_LAYER_ITEM}")):
+        layer = user_layer(item_path)
+        layers[layer.id] = layer
+    return layers
+
+
+def read_layers(data: DataDir, run: Path | None) -> tuple[dict[str, Layer], dict[str, Any] | None]:
+    """The layers of the run folder `run` and the user layers, by id in map order, and the
+    run's run.json.
+
+    The registry serves those of a region's current run; a run about to become current can
+    publish its own (e.g. to PostGIS) before the switch.
+    """
+    layers, run_manifest = run_layers(run)
+    layers.update(user_layers(data))
+    ordered = dict(sorted(layers.items(), key=lambda kv: (kv[1].order, kv[0])))
+    return ordered, run_manifest
+
+
 def by_role(layers: Mapping[str, Layer], role: str) -> list[Layer]:
     """The layers with this role on the planning map, in their region file's order."""
     return sorted((layer for layer in layers.values()
@@ -127,20 +169,8 @@ class Registry:
         key = self._state_key()
         if key == self._key:
             return
-        layers: dict[str, Layer] = {}
-        run_manifest = None
-        run = self.store.current_run()
-        if run is not None and (run / "catalog.json").is_file():
-            run_manifest = json.loads((run / RUN_MANIFEST).read_text(encoding="utf-8"))
-            for item in read_items(run / "catalog.json"):
-                layers[item.id] = layer_from_item(item, version=run.name)
-        for item_path in sorted(self.data.layers.glob(f"*/{USER_LAYER_ITEM}")):
-            item = pystac.Item.from_file(str(item_path))
-            item.make_asset_hrefs_absolute()
-            checksum = str(item.assets["data"].extra_fields.get("file:checksum", ""))[-16:]
-            layers[item.id] = layer_from_item(item, version=f"user-{checksum}")
-        ordered = dict(sorted(layers.items(), key=lambda kv: (kv[1].order, kv[0])))
-        self._layers, self._run, self._key = ordered, run_manifest, key
+        layers, run_manifest = read_layers(self.data, self.store.current_run())
+        self._layers, self._run, self._key = layers, run_manifest, key
 
     def layers(self) -> dict[str, Layer]:
         """Every layer, by id (reloaded when the data dir changed)."""

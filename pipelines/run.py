@@ -108,7 +108,7 @@ class _Timer:
 
 def run(config: RegionConfig, data: DataDir, *, scale: int = 1,
         hook: StageHook | None = None, now: datetime | None = None,
-        switch: bool = True) -> RunResult:
+        switch: bool = True, publish: Callable[[Path], None] | None = None) -> RunResult:
     """Run the pipeline for one region and make it the region's current run.
 
     Args:
@@ -119,6 +119,8 @@ def run(config: RegionConfig, data: DataDir, *, scale: int = 1,
         hook: progress callback, called at the start and end of each stage in `STAGES`.
         now: the run's time (UTC); defaults to the clock.
         switch: move `current` to the new run when it validates.
+        publish: called with the complete run folder just before `current` moves (e.g. to
+            load its vectors into PostGIS); if it raises, the run fails and nothing moves.
 
     Raises:
         PipelineError: a missing input, an invalid config or outputs that fail validation;
@@ -137,14 +139,15 @@ def run(config: RegionConfig, data: DataDir, *, scale: int = 1,
     grid = Grid.from_spec(config.grid, scale)
 
     try:
-        return _run_in(folder, run_id, config, data, grid, scale, timer, now, switch)
+        return _run_in(folder, run_id, config, data, grid, scale, timer, now, switch, publish)
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)  # a failed run leaves nothing behind
         raise
 
 
 def _run_in(folder: Path, run_id: str, config: RegionConfig, data: DataDir, grid: Grid,
-            scale: int, timer: _Timer, now: datetime, switch: bool) -> RunResult:
+            scale: int, timer: _Timer, now: datetime, switch: bool,
+            publish: Callable[[Path], None] | None) -> RunResult:
     """The stages of `run`, writing into `folder`."""
     region = data.region(config.id)
     layers_out = published_layers(config)
@@ -221,6 +224,8 @@ def _run_in(folder: Path, run_id: str, config: RegionConfig, data: DataDir, grid
         })
     with timer.stage("switch"):
         if switch:
+            if publish is not None:
+                publish(folder)
             switch_symlink(region.current, folder)
             prune_runs(region, config.runs_kept)
     return RunResult(run_id, folder, timer.timings, summary, scored_areas)

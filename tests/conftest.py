@@ -3,14 +3,24 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 import rasterio
 from affine import Affine
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, settings
+
+from data_catalog.paths import DataDir
+from geo_service.app import create_app
+from geo_service.features.postgis_load import publish_layers
+from geo_service.settings import Settings
+from tests.postgis import Cluster, postgis_cluster
 
 # Property tests must not depend on the machine's speed or on earlier runs: no deadlines, no
 # "too slow" health check, the same examples every time, no example database.
@@ -106,3 +116,79 @@ def copy_data_dir(tmp_path: Path) -> Callable[[Path], Path]:
         return target
 
     return copy
+
+
+@pytest.fixture(scope="session")
+def postgis() -> Iterator[Cluster]:
+    """A PostgreSQL 15 + PostGIS 3 cluster on loopback, started once per session."""
+    with postgis_cluster() as cluster:
+        yield cluster
+
+
+@dataclass
+class FeatureBackend:
+    """One feature store the service can run on: the embedded GeoParquet files, or PostGIS.
+
+    Tests that change the data dir call `publish` afterwards, as `cmrisk ingest` and
+    `cmrisk run` do when `CMRISK_DATABASE_URL` is set.
+    """
+
+    name: str
+    url: str | None = None
+    apps: list[FastAPI] = field(default_factory=list)
+
+    def settings(self, data_dir: Path, **fields: Any) -> Settings:
+        """Service settings for `data_dir` on this store."""
+        return Settings(data_dir=data_dir, database_url=self.url, **fields)
+
+    def env(self) -> dict[str, str]:
+        """Environment of a live service on this store."""
+        return {"CMRISK_DATABASE_URL": self.url} if self.url else {}
+
+    def publish(self, data_dir: Path) -> None:
+        """Load the data dir's current layers into the store (PostGIS only)."""
+        if self.url:
+            publish_layers(self.url, DataDir(data_dir))
+
+    def client(self, data_dir: Path, **fields: Any) -> TestClient:
+        """A TestClient of the service on `data_dir` (published first)."""
+        self.publish(data_dir)
+        app = create_app(self.settings(data_dir, **fields))
+        self.apps.append(app)
+        return TestClient(app)
+
+    def close(self) -> None:
+        """Close the database connections of the apps made here."""
+        for app in self.apps:
+            app.state.regions.close()
+
+
+@pytest.fixture(scope="module", params=["geoparquet", "postgis"])
+def feature_backend(request: pytest.FixtureRequest) -> Iterator[FeatureBackend]:
+    """Each feature store in turn, with a fresh PostGIS database per module."""
+    if request.param == "geoparquet":
+        backend = FeatureBackend("geoparquet")
+        yield backend
+        backend.close()
+        return
+    cluster: Cluster = request.getfixturevalue("postgis")
+    with cluster.database() as url:
+        backend = FeatureBackend("postgis", url)
+        yield backend
+        backend.close()
+
+
+@pytest.fixture(params=["files", "postgres"])
+def version_backend(request: pytest.FixtureRequest,
+                    monkeypatch: pytest.MonkeyPatch) -> Iterator[str | None]:
+    """Each input-version store in turn: the data dir's folder, then PostgreSQL (a fresh
+    database, named by `CMRISK_DATABASE_URL` for this test as `cmrisk` reads it); yields the
+    database URL or None."""
+    if request.param == "files":
+        monkeypatch.delenv("CMRISK_DATABASE_URL", raising=False)
+        yield None
+        return
+    cluster: Cluster = request.getfixturevalue("postgis")
+    with cluster.database() as url:
+        monkeypatch.setenv("CMRISK_DATABASE_URL", url)
+        yield url

@@ -26,10 +26,20 @@ def run_stopped_at(checkpoint: str, data_dir: Path, *, timeout_s: float = 600) -
         AssertionError: the run ended before reaching the checkpoint, or never reached it.
     """
     assert checkpoint in CHECKPOINTS, checkpoint
-    env = {**os.environ, "CMRISK_DATA_DIR": str(data_dir)}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "geo_service.cli", "run", "darien", "--stop-at", checkpoint],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    killed_when_stopped(["run", "darien", "--stop-at", checkpoint],
+                        {**os.environ, "CMRISK_DATA_DIR": str(data_dir)}, timeout_s=timeout_s)
+
+
+def killed_when_stopped(arguments: list[str], env: dict[str, str], *,
+                        timeout_s: float = 600) -> None:
+    """Start `cmrisk ARGUMENTS` (which stops itself at a named point: `--stop-at`), wait
+    until it is stopped, then kill -9 it.
+
+    Raises:
+        AssertionError: the command ended before stopping, or never stopped.
+    """
+    proc = subprocess.Popen([sys.executable, "-m", "geo_service.cli", *arguments], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + timeout_s
     try:
         while True:
@@ -38,8 +48,8 @@ def run_stopped_at(checkpoint: str, data_dir: Path, *, timeout_s: float = 600) -
                 return
             if pid:
                 proc.returncode = os.waitstatus_to_exitcode(status)
-                raise AssertionError(f"run ended ({proc.returncode}) before {checkpoint}")
-            assert time.monotonic() < deadline, f"run never reached {checkpoint}"
+                raise AssertionError(f"{arguments} ended ({proc.returncode}) before stopping")
+            assert time.monotonic() < deadline, f"{arguments} never stopped"
             time.sleep(0.02)
     finally:
         if proc.returncode is None:

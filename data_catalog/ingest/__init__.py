@@ -16,7 +16,7 @@ Limits on what one file may make an ingest read and write are in `data_catalog.l
 """
 
 from data_catalog.ingest.dispatch import IngestOptions, IngestOutcome, ingest, ingestible
-from data_catalog.ingest.install import rollback
+from data_catalog.ingest.install import LayerPublisher, rollback
 from data_catalog.ingest.refusal import IngestRefused, report_document
 from data_catalog.ingest.versions import (
     FileVersionStore,
@@ -32,6 +32,7 @@ __all__ = [
     "IngestOutcome",
     "IngestRefused",
     "InputVersion",
+    "LayerPublisher",
     "UnknownVersion",
     "VersionStore",
     "ingest",

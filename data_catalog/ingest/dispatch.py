@@ -9,7 +9,7 @@ from typing import Any, Literal
 
 from data_catalog.errors import SourceFormatError
 from data_catalog.ingest.events import EVENT_LAYERS, ingest_events
-from data_catalog.ingest.install import install, staging
+from data_catalog.ingest.install import LayerPublisher, install, staging
 from data_catalog.ingest.pipeline_inputs import (
     ADAPTERS,
     REPORT_NAME,
@@ -53,6 +53,9 @@ class IngestOptions:
         limits: The ingest limits (default: the environment's `CMRISK_INGEST_*`).
         user: Who ingests (default: the account running the command).
         now: The time of a user layer's STAC item (default: the clock).
+        publish: Told of a user layer's (or event collection's) new folder before it is
+            recorded or swapped in (`install.LayerPublisher`: the command line passes the
+            PostGIS load when the service has a database); if it raises, nothing changes.
     """
 
     layer_id: str | None = None
@@ -69,6 +72,7 @@ class IngestOptions:
     limits: IngestLimits | None = None
     user: str | None = None
     now: datetime | None = None
+    publish: LayerPublisher | None = None
 
 
 @dataclass(frozen=True)
@@ -114,7 +118,7 @@ def ingest(data: DataDir, source: str, path: Path,
         if source in EVENT_LAYERS:
             version, details = ingest_events(data, version_store(data), source, path,
                                              allow_drops=options.allow_drops,
-                                             user=options.user)
+                                             user=options.user, publish=options.publish)
             report = IngestReport.from_dict(details["reader"])
             return IngestOutcome(version.input, version, report, [
                 *details["dropped"],
@@ -131,14 +135,14 @@ def _user_layer(data: DataDir, kind: str, path: Path, options: IngestOptions) ->
         version, details = ingest_raster(
             data, store, path, layer_id=options.layer_id, title=options.title,
             units=options.units, colormap=options.colormap, rescale=options.rescale,
-            access=options.access, now=options.now, user=options.user)
+            access=options.access, now=options.now, user=options.user,
+            publish=options.publish)
         line = f"raster layer {options.layer_id!r} added (COG {details['cog']})"
     else:
         version, details = ingest_vector(
             data, store, path, layer_id=options.layer_id, title=options.title,
             units=options.units or "", value_type=options.value_type, access=options.access,
-            now=options.now,
-            user=options.user)
+            now=options.now, user=options.user, publish=options.publish)
         line = (f"vector layer {options.layer_id!r} added: {details['features_written']} of "
                 f"{details['features_read']} features ({details['geometries_repaired']} "
                 f"repaired, {details['features_dropped']} without geometry)")

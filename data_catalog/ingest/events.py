@@ -9,7 +9,7 @@ from typing import Any
 import geopandas as gpd
 
 from data_catalog.errors import SourceFormatError
-from data_catalog.ingest.install import staging
+from data_catalog.ingest.install import LayerPublisher, staging
 from data_catalog.ingest.refusal import refuse_bad_rows
 from data_catalog.ingest.vectors import ingest_vector
 from data_catalog.ingest.versions import InputVersion, VersionStore, sha256_file
@@ -34,9 +34,11 @@ def countries(data: DataDir) -> gpd.GeoDataFrame:
 
 def ingest_events(data: DataDir, store: VersionStore, source_id: str, path: Path, *,
                   allow_drops: bool = False, user: str | None = None,
+                  publish: LayerPublisher | None = None,
                   ) -> tuple[InputVersion, dict[str, Any]]:
     """Read an event file with its source's reader, place each event on its country and publish
-    it as a user collection (a new version of `layer:<layer id>`, as `ingest vector`).
+    it as a user collection (a new version of `layer:<layer id>`, as `ingest vector`; with
+    `publish` told of it first, as there).
 
     Returns:
         The new version, and the vector ingest report plus the reader's (`reader`) and what
@@ -60,7 +62,7 @@ def ingest_events(data: DataDir, store: VersionStore, source_id: str, path: Path
         version, report = ingest_vector(
             data, store, staged, layer_id=layer_id, title=title, units="people",
             value_type="count", attribution=source.citation, user=user, file_name=path.name,
-            file_sha256=sha256_file(path))
+            file_sha256=sha256_file(path), publish=publish)
     report["reader"] = result.report.to_dict()
     report["dropped"] = dropped
     return version, report

@@ -24,7 +24,7 @@ from rasterio.warp import transform_bounds
 from rio_cogeo.cogeo import cog_translate, cog_validate
 
 from data_catalog.errors import MissingCRSError, SourceFormatError
-from data_catalog.ingest.install import install, layer_input, staging
+from data_catalog.ingest.install import LayerPublisher, install, layer_input, staging
 from data_catalog.ingest.versions import InputVersion, VersionStore, sha256_file
 from data_catalog.limits import check_free_disk, check_raster_size
 from data_catalog.paths import SAFE_ID, USER_LAYER_ITEM, DataDir
@@ -157,7 +157,8 @@ def ingest_raster(data: DataDir, store: VersionStore, path: Path, *, layer_id: s
                   title: str | None = None, units: str | None = None,
                   colormap: str | None = None, rescale: str | None = None,
                   access: Access = "public", now: datetime | None = None,
-                  user: str | None = None) -> tuple[InputVersion, dict[str, Any]]:
+                  user: str | None = None, publish: LayerPublisher | None = None,
+                  ) -> tuple[InputVersion, dict[str, Any]]:
     """Add a raster file as the user layer `layer_id` (a new version of `layer:<id>`).
 
     Band 1 is drawn: `colormap` stretched between the `rescale` values.
@@ -175,6 +176,9 @@ def ingest_raster(data: DataDir, store: VersionStore, path: Path, *, layer_id: s
         access: `public`, or `restricted` (served only to tokens scoped to the layer).
         now: the item time (UTC); defaults to the clock.
         user: who ingests (default: the account running the command).
+        publish: told of the layer's new folder before it is recorded or swapped in
+            (`install.LayerPublisher`; a raster is no collection, so the PostGIS load stops
+            serving a vector layer of the same id); if it raises, nothing changes.
 
     Returns:
         The new version and a report (`id`, `cog`, `rescale`, `bbox`).
@@ -223,7 +227,8 @@ def ingest_raster(data: DataDir, store: VersionStore, path: Path, *, layer_id: s
                 data, store, layer_input(layer_id),
                 {f"{base}/{DATA_FILE}": target,
                  f"{base}/{USER_LAYER_ITEM}": folder / USER_LAYER_ITEM},
-                whole=True, file_name=path.name, file_sha256=file_sha, user=user,
+                whole=True, publish=publish, file_name=path.name, file_sha256=file_sha,
+                user=user,
                 rows={"pixels": src.width * src.height},
                 note=f"raster layer {layer_id!r}: COG {'kept' if keep else 'converted'}")
     return version, {"id": layer_id, "cog": "kept" if keep else "converted",

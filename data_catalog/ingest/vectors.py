@@ -23,7 +23,7 @@ import pyogrio
 import shapely
 
 from data_catalog.errors import MissingCRSError, SourceFormatError
-from data_catalog.ingest.install import install, layer_input, staging
+from data_catalog.ingest.install import LayerPublisher, install, layer_input, staging
 from data_catalog.ingest.rasters import Access, check_layer_id
 from data_catalog.ingest.versions import InputVersion, VersionStore, sha256_file
 from data_catalog.limits import check_feature_count
@@ -119,6 +119,7 @@ def ingest_vector(data: DataDir, store: VersionStore, path: Path, *, layer_id: s
                   description: str = "", attribution: str = "", access: Access = "public",
                   now: datetime | None = None, user: str | None = None,
                   file_name: str | None = None, file_sha256: str | None = None,
+                  publish: LayerPublisher | None = None,
                   ) -> tuple[InputVersion, dict[str, Any]]:
     """Add a vector file as the user layer `layer_id` (a new version of `layer:<id>`).
 
@@ -138,6 +139,9 @@ def ingest_vector(data: DataDir, store: VersionStore, path: Path, *, layer_id: s
         user: who ingests (default: the account running the command).
         file_name: the name of the file the person gave, when `path` was derived from it.
         file_sha256: its SHA-256, likewise.
+        publish: told of the layer's new folder before it is recorded or swapped in
+            (`install.LayerPublisher`: the service's PostGIS load); if it raises, nothing
+            changes.
 
     Returns:
         The new version and the report: `id`, `features_read`, `features_written`,
@@ -188,7 +192,7 @@ def ingest_vector(data: DataDir, store: VersionStore, path: Path, *, layer_id: s
             data, store, layer_input(layer_id),
             {f"{base}/{DATA_FILE}": folder / DATA_FILE,
              f"{base}/{USER_LAYER_ITEM}": folder / USER_LAYER_ITEM},
-            whole=True, file_name=name, file_sha256=digest, user=user,
+            whole=True, publish=publish, file_name=name, file_sha256=digest, user=user,
             rows={"read": read, "written": len(frame), "repaired": repaired,
                   "dropped_by_rule": dropped},
             note=f"vector layer {layer_id!r}: {len(frame)} features")

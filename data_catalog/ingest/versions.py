@@ -14,8 +14,9 @@ so the history is never rewritten.
 <data dir>/versions/<input>/<NNNNNN>.json           one record per version, written atomically
 ```
 
-A store backed by a database (e.g. PostGIS beside the feature store) implements the same five
-methods: `versions`, `record`, `blob`, `find` and `inputs`.
+With `CMRISK_DATABASE_URL` set (the PostGIS database of the feature store), `version_store`
+gives `versions_postgres.PostgresVersionStore` instead: the same five methods (`versions`,
+`record`, `blob`, `find`, `inputs`), the records and contents in the database.
 """
 
 from __future__ import annotations
@@ -218,8 +219,19 @@ class FileVersionStore:
         return found
 
 
+DATABASE_URL_ENV = "CMRISK_DATABASE_URL"
+"""The environment variable naming the database of the service's feature store (and, when
+set, of the version store); the service reads it as `Settings.database_url`."""
+
+
 def version_store(data: DataDir) -> VersionStore:
-    """The version store of a data dir."""
+    """The version store of a data dir: in the database named by `CMRISK_DATABASE_URL` when it
+    is set, else in `<data dir>/versions/`."""
+    url = os.environ.get(DATABASE_URL_ENV)
+    if url:
+        from data_catalog.ingest.versions_postgres import PostgresVersionStore
+
+        return PostgresVersionStore(url, data)
     return FileVersionStore(data)
 
 

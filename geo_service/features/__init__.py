@@ -1,5 +1,6 @@
 """Vector data behind OGC API - Features: the `FeatureStore` interface, its GeoParquet
-implementation, query parsing and the writers of pages and downloads (no HTTP here)."""
+implementation (embedded) and its PostGIS one (`postgis`, loaded by `postgis_load`), query
+parsing and the writers of pages and downloads (no HTTP here)."""
 
 from geo_service.features.errors import (
     CollectionNotFound,

@@ -133,27 +133,12 @@ class Column:
         Raises:
             InvalidQuery: text that is not a value of the column's type (names the column).
         """
-        try:
-            if self.kind == "string":
-                if self._codes_of is None:
-                    self._codes_of = {str(c): i for i, c in enumerate(self.categories[:-1])}
-                return self._codes_of.get(text)
-            if self.kind == "integer":
-                return int(text)
-            if self.kind == "number":
-                number = float(text)
-                if not math.isfinite(number):
-                    raise ValueError(text)
-                return number
-            if self.kind == "boolean":
-                lowered = text.strip().lower()
-                if lowered not in _TRUE | _FALSE:
-                    raise ValueError(text)
-                return lowered in _TRUE
-        except ValueError:
-            raise InvalidQuery(f"{self.name} takes {self.kind} values",
-                               parameter=self.name) from None
-        raise InvalidQuery(f"{self.name} is not a queryable property", parameter=self.name)
+        value = parse_value(self.kind, self.name, text)
+        if self.kind == "string":
+            if self._codes_of is None:
+                self._codes_of = {str(c): i for i, c in enumerate(self.categories[:-1])}
+            return self._codes_of.get(value)
+        return value
 
     def _index(self) -> tuple[np.ndarray, np.ndarray]:
         with self._lock:
@@ -190,6 +175,34 @@ class Column:
         if key is None:
             return np.zeros(len(rows), dtype=bool)
         return (self.values[rows] == key) & self.valid[rows]
+
+
+def parse_value(kind: str, name: str, text: str) -> Any:
+    """The value an equality filter on a column of `kind` means: the text itself for strings,
+    an int, a finite float or a bool; every feature store parses filters with this.
+
+    Raises:
+        InvalidQuery: text that is not a value of the kind, or a kind that takes no filters
+            (names the column).
+    """
+    try:
+        if kind == "string":
+            return text
+        if kind == "integer":
+            return int(text)
+        if kind == "number":
+            number = float(text)
+            if not math.isfinite(number):
+                raise ValueError(text)
+            return number
+        if kind == "boolean":
+            lowered = text.strip().lower()
+            if lowered not in _TRUE | _FALSE:
+                raise ValueError(text)
+            return lowered in _TRUE
+    except ValueError:
+        raise InvalidQuery(f"{name} takes {kind} values", parameter=name) from None
+    raise InvalidQuery(f"{name} is not a queryable property", parameter=name)
 
 
 def _all_str(values: pd.Series) -> bool:

@@ -152,6 +152,10 @@ def _cell(value: Any) -> Any:
 
 GPKG_VERSION = "1.2"
 """GeoPackage version written (GDAL 3.6, Debian 12's, warns on 1.4 files)."""
+GPKG_GEOMETRY, GPKG_FID = "geom", "fid"
+"""GDAL's names of a GeoPackage table's geometry and integer key columns; a property of the
+same name (any case) would be refused (`geom`) or taken as the key and dropped from the fields
+(an integer `fid`), so those two columns take another name then (`geom_2`, `fid_2`)."""
 
 
 def unique_names(names: Iterable[str]) -> list[str]:
@@ -191,6 +195,8 @@ def write_gpkg(batches: Iterable[FeatureBatch], path: Path, *, layer: str,
     Real, booleans as Boolean, date-times as DateTime, dates as Date, text as String), under a
     name unique without case, and described in `gpkg_data_columns` (the Schema extension).
     The feature id is written as the `id` column (GeoPackage's own fid is an integer key).
+    Every property keeps its column: the geometry and key columns are named around them
+    (`GPKG_GEOMETRY`, `GPKG_FID`).
 
     Args:
         batches: the features.
@@ -201,17 +207,21 @@ def write_gpkg(batches: Iterable[FeatureBatch], path: Path, *, layer: str,
         description: the layer's description (`gpkg_contents`).
         geometry_type: the layer's OGR geometry type ("Point", ..., or "Unknown" for mixed).
     """
-    names = dict(zip(["id", *kinds], unique_names(["id", *kinds]), strict=True))
+    columns = unique_names(["id", *kinds])
+    names = dict(zip(["id", *kinds], columns, strict=True))
+    geometry_name, fid_name = unique_names([*columns, GPKG_GEOMETRY, GPKG_FID])[-2:]
+    layer_options = {"DESCRIPTION": description[:1000], "GEOMETRY_NAME": geometry_name,
+                     "FID": fid_name}
     written = 0
     for batch in batches:
         if not len(batch):
             continue
-        _write_frame(batch, path, layer, kinds, names, geometry_type, description,
+        _write_frame(batch, path, layer, kinds, names, geometry_type, layer_options,
                      append=written > 0)
         written += len(batch)
     if not written:
         _write_frame(FeatureBatch.empty(list(kinds)), path, layer, kinds, names, geometry_type,
-                     description, append=False)
+                     layer_options, append=False)
     _describe_columns(path, layer, names, docs or {})
     return written
 
@@ -234,8 +244,8 @@ def _typed(values: list[Any], kind: str) -> pd.Series:
 
 
 def _write_frame(batch: FeatureBatch, path: Path, layer: str, kinds: Mapping[str, str],
-                 names: Mapping[str, str], geometry_type: str, description: str, *,
-                 append: bool) -> None:
+                 names: Mapping[str, str], geometry_type: str,
+                 layer_options: Mapping[str, str], *, append: bool) -> None:
     columns = {names["id"]: pd.Series([None if v is None else str(v) for v in batch.ids],
                                       dtype=object)}
     for name, kind in kinds.items():
@@ -244,7 +254,7 @@ def _write_frame(batch: FeatureBatch, path: Path, layer: str, kinds: Mapping[str
                              geometry=gpd.GeoSeries(np.asarray(batch.geometry, dtype=object)),
                              crs="EPSG:4326")
     options = {} if append else {"dataset_options": {"VERSION": GPKG_VERSION},
-                                 "layer_options": {"DESCRIPTION": description[:1000]}}
+                                 "layer_options": dict(layer_options)}
     pyogrio.write_dataframe(frame, path, layer=layer, driver="GPKG", append=append,
                             promote_to_multi=False, geometry_type=geometry_type,
                             use_arrow=True, **options)

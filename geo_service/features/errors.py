@@ -3,7 +3,13 @@ with its status (`geo_service.errors`)."""
 
 from __future__ import annotations
 
-from data_catalog.problems import InvalidParameter, NotFound, Problem, Unprocessable
+from data_catalog.problems import (
+    InvalidParameter,
+    NotFound,
+    Problem,
+    Unavailable,
+    Unprocessable,
+)
 
 
 class FeatureStoreError(Problem):
@@ -38,8 +44,20 @@ class InvalidQuery(InvalidParameter, FeatureStoreError, ValueError):
         super().__init__(detail, parameter=parameter)
 
 
+class StoreUnavailable(Unavailable, FeatureStoreError):
+    """The store cannot answer now (its database is unreachable or has no free connection)."""
+
+    title = "Feature store unavailable"
+
+
 class AreaRejected(Unprocessable, FeatureStoreError, ValueError):
     """A valid area the service will not analyse (too large, too many vertices)."""
 
     def __init__(self, detail: str, *, parameter: str) -> None:
         super().__init__(detail, parameter=parameter)
+
+
+class LoadError(Exception):
+    """A load into the PostGIS feature store that the database refused or could not finish
+    (`postgis_load`); nothing was changed. Not a request error: the commands that load
+    (`cmrisk run`, `ingest`, `db load`, ...) report it."""

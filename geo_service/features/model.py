@@ -1,10 +1,10 @@
 """The feature-store interface: typed queries and results, and the `FeatureStore` contract.
 
 The service talks to vector data only through `FeatureStore`. The embedded implementation
-(`GeoParquetFeatureStore`) answers from memory; a PostGIS one can sit behind the same methods
-(each query maps to one `SELECT ... WHERE geom && envelope AND ... ORDER BY fid LIMIT/OFFSET`
-plus a `count(*)`, and `FeatureBatch` is what a cursor of `fid, ST_AsBinary(geom), props`
-gives).
+(`parquet.GeoParquetFeatureStore`) answers from memory; the PostGIS one
+(`postgis.PostGISFeatureStore`) maps each query to a `count(*)` and one `SELECT ... WHERE geom
+&& envelope AND ... ORDER BY _row LIMIT/OFFSET`, and `FeatureBatch` is what its cursor of
+`id, ST_AsBinary(geom), props` gives. Both feed the same encoders.
 """
 
 from __future__ import annotations

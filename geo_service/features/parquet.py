@@ -209,8 +209,7 @@ class LoadedCollection:
         return shapely.intersects(self.geometry[rows], bbox.geometry())
 
     def _in_time(self, rows: np.ndarray | None, interval: Interval) -> np.ndarray:
-        low = _NS_MIN + 1 if interval.start is None else _stamp_ns(interval.start)
-        high = _NS_MAX if interval.end is None else _stamp_ns(interval.end)
+        low, high = interval_ns(interval)
         t0 = self.t0 if rows is None else self.t0[rows]
         t1 = self.t1 if rows is None else self.t1[rows]
         return (t0 != _NS_MIN) & (t0 <= high) & (t1 >= low)
@@ -288,6 +287,14 @@ def feature_id_column(properties: pd.DataFrame) -> str | None:
 
 def _stamp_ns(value: object) -> int:
     return int(pd.Timestamp(value).tz_convert("UTC").value)
+
+
+def interval_ns(interval: Interval) -> tuple[int, int]:
+    """(low, high) of an interval in ns since 1970 UTC, open ends as the int64 extremes: a
+    feature with time [t0, t1] intersects it when t0 <= high and t1 >= low."""
+    low = _NS_MIN + 1 if interval.start is None else _stamp_ns(interval.start)
+    high = _NS_MAX if interval.end is None else _stamp_ns(interval.end)
+    return low, high
 
 
 class GeoParquetFeatureStore(FeatureStore):

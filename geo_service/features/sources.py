@@ -6,7 +6,7 @@ Flow counts are published only as a run layer the pipeline writes after disclosu
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 import geopandas as gpd
 
@@ -24,6 +24,11 @@ def layer_source(layer: Layer) -> CollectionSource:
         synthetic=layer.synthetic, attribution=layer.attribution)
 
 
+def vector_sources(layers: Mapping[str, Layer]) -> list[CollectionSource]:
+    """The collection of each vector layer, in id order."""
+    return [layer_source(layers[k]) for k in sorted(layers) if layers[k].kind == "vector"]
+
+
 def registry_sources(registry: Registry) -> Callable[[], dict[str, CollectionSource]]:
     """A function giving the current collection sources of a registry, by id.
 
@@ -37,8 +42,7 @@ def registry_sources(registry: Registry) -> Callable[[], dict[str, CollectionSou
         key = tuple((k, v.version) for k, v in sorted(layers.items()))
         if cache.get("key") == key:
             return cache["sources"]  # type: ignore[return-value]
-        found = {layer.id: layer_source(layer) for layer in layers.values()
-                 if layer.kind == "vector"}
+        found = {source.id: source for source in vector_sources(layers)}
         cache.update(key=key, sources=found)
         return found
 

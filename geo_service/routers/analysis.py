@@ -185,9 +185,9 @@ async def post_analysis(request: Request, registry: RegistryDep, store: FeatureS
     layers, collections = _resolve(chosen, registry, store, limits, principal)
     classes = classes_of(registry)
     left = settings.raster_timeout_s - (time.monotonic() - started)
-    result = await pool.arun(max(left, 0.0), jobs.analyse_drawn, settings.data_dir,
-                             registry.region, drawn, limits, layers, classes, collections,
-                             interval)
+    result = await pool.arun(max(left, 0.0), jobs.analyse_drawn,
+                             jobs.StoreSpec.of(settings, registry.region), drawn, limits,
+                             layers, classes, collections, interval)
     manifest = registry.run_manifest() or {}
     return {
         "area_km2": result["area_km2"], "vertices": result["vertices"],

@@ -83,6 +83,7 @@ async def get_area(area_id: str, areas: AreasDep, registry: RegistryDep,
         # The statistics of the map's overlays (the layers whose role is `overlay`).
         chosen = by_role(registry.layers(), "overlay")
         body["stats"] = await pool.arun(settings.raster_timeout_s, jobs.analyse_stored,
-                                        settings.data_dir, registry.region, geometry, chosen,
-                                        registry.classes(), settings.analysis_max_cells)
+                                        jobs.StoreSpec.of(settings, registry.region),
+                                        geometry, chosen, registry.classes(),
+                                        settings.analysis_max_cells)
     return body

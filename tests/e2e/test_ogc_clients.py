@@ -2,7 +2,8 @@
 
 GDAL's OAPIF driver (Debian gdal-bin: `ogrinfo`, `ogr2ogr`) reads every collection with the
 source's feature count and downloads bbox and attribute subsets equal to what geopandas finds
-in the source; OWSLib's Features client lists the collections and pages items.
+in the source; OWSLib's Features client lists the collections and pages items. Every test runs
+on the embedded store and on PostGIS.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import shapely
 
 from data_catalog.paths import DataDir
 from geo_service.features.parquet import feature_id_column
+from tests.conftest import FeatureBackend
 from tests.ingesting import ingest_vector
 from tests.live import live_service
 
@@ -43,8 +45,10 @@ def data_root(demo_run: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def server(data_root: Path) -> Iterator[str]:
-    with live_service(data_root) as url:
+def server(data_root: Path, feature_backend: FeatureBackend) -> Iterator[str]:
+    """A live service on the embedded store, then on PostGIS (every test runs on both)."""
+    feature_backend.publish(data_root)
+    with live_service(data_root, env=feature_backend.env()) as url:
         yield url
 
 

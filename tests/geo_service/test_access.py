@@ -18,7 +18,7 @@ from fastapi.testclient import TestClient
 from data_catalog.paths import DataDir
 from geo_service.app import create_app
 from geo_service.auth import TokenSpec, authenticate, token_hash
-from geo_service.settings import Settings
+from tests.conftest import FeatureBackend
 from tests.ingesting import ingest_raster, ingest_vector
 
 GOOD, OTHER, EXPIRED, STAR = "good-token-1", "other-token-2", "expired-token-3", "star-token-4"
@@ -52,7 +52,8 @@ def data_root(demo_run: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def client(data_root: Path) -> TestClient:
+def client(data_root: Path, feature_backend: FeatureBackend) -> TestClient:
+    """The service on the embedded store, then on PostGIS (every test runs on both)."""
     now = datetime.now(UTC)
     tokens = [
         TokenSpec(name="ministry", sha256=token_hash(GOOD), scopes=[RASTER, VECTOR],
@@ -62,7 +63,7 @@ def client(data_root: Path) -> TestClient:
                   expires=now - timedelta(days=1)),
         TokenSpec(name="admin", sha256=token_hash(STAR), scopes=["*"]),
     ]
-    return TestClient(create_app(Settings(data_dir=data_root, tokens=tokens)))
+    return feature_backend.client(data_root, tokens=tokens)
 
 
 def bearer(token: str | None) -> dict[str, str]:

@@ -16,8 +16,7 @@ import pytest
 import shapely
 from fastapi.testclient import TestClient
 
-from geo_service.app import create_app
-from geo_service.settings import Settings
+from tests.conftest import FeatureBackend
 
 PROBLEM = "application/problem+json"
 BOX = {"type": "Polygon", "coordinates": [[[-78.2, 7.8], [-77.3, 7.8], [-77.3, 8.7],
@@ -25,8 +24,9 @@ BOX = {"type": "Polygon", "coordinates": [[[-78.2, 7.8], [-77.3, 7.8], [-77.3, 8
 
 
 @pytest.fixture(scope="module")
-def client(demo_run: Path) -> TestClient:
-    return TestClient(create_app(Settings(data_dir=demo_run)))
+def client(demo_run: Path, feature_backend: FeatureBackend) -> TestClient:
+    """The service on the embedded store, then on PostGIS (every test runs on both)."""
+    return feature_backend.client(demo_run)
 
 
 @pytest.fixture(scope="module")

@@ -19,12 +19,11 @@ import shapely
 from fastapi.testclient import TestClient
 
 from data_catalog.paths import DataDir
-from geo_service.app import create_app
 from geo_service.features import FeatureQuery, GeoParquetFeatureStore, InvalidQuery
 from geo_service.features.model import BBox
 from geo_service.features.parquet import CollectionSource, LoadedCollection
 from geo_service.features.query import parse_bbox, parse_datetime
-from geo_service.settings import Settings
+from tests.conftest import FeatureBackend
 from tests.ingesting import ingest_vector
 
 PROBLEM = "application/problem+json"
@@ -88,8 +87,9 @@ def data_dir(tmp_path_factory: pytest.TempPathFactory, sources: dict[str, Path])
 
 
 @pytest.fixture(scope="module")
-def client(data_dir: Path) -> TestClient:
-    return TestClient(create_app(Settings(data_dir=data_dir)))
+def client(data_dir: Path, feature_backend: FeatureBackend) -> TestClient:
+    """The service on the embedded store, then on PostGIS (every test runs on both)."""
+    return feature_backend.client(data_dir)
 
 
 @pytest.fixture(scope="module")
@@ -459,14 +459,16 @@ def test_parsers() -> None:
         parse_datetime("2023-W01")
 
 
-def test_store_reloads_when_a_layer_changes(data_dir: Path, tmp_path: Path) -> None:
-    client = TestClient(create_app(Settings(data_dir=data_dir)))
+def test_store_reloads_when_a_layer_changes(data_dir: Path, tmp_path: Path,
+                                            feature_backend: FeatureBackend) -> None:
+    client = feature_backend.client(data_dir)
     before = items(client, "lines")["numberMatched"]
     frame = gpd.read_parquet(data_dir / "layers" / "lines" / "data.parquet")
     longer = pd.concat([frame, frame.assign(id=["c", "d"])], ignore_index=True)
-    path = tmp_path / "more.parquet"
+    path = tmp_path / f"more-{feature_backend.name}.parquet"
     gpd.GeoDataFrame(longer, crs=frame.crs).to_parquet(path)
     ingest_vector(DataDir(data_dir), path, layer_id="lines2", title="More lines")
+    feature_backend.publish(data_dir)  # what `cmrisk ingest` does with a database
     assert items(client, "lines2")["numberMatched"] == before + 2
     assert not list((data_dir / "layers").glob(".*"))
 

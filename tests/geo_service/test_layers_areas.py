@@ -1,4 +1,5 @@
-"""The service slice on a real demo run: landing, health, layers, areas, the planning map."""
+"""The service slice on a real demo run: landing, health, layers, areas, the planning map;
+on both feature stores (areas come from the store)."""
 
 from __future__ import annotations
 
@@ -7,16 +8,16 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from geo_service.app import create_app
-from geo_service.settings import Settings
 from pipelines.config import load_region
+from tests.conftest import FeatureBackend
 
 CONFIG = load_region("darien")
 
 
 @pytest.fixture(scope="module")
-def client(demo_run: Path) -> TestClient:
-    return TestClient(create_app(Settings(data_dir=demo_run)))
+def client(demo_run: Path, feature_backend: FeatureBackend) -> TestClient:
+    """The service on the embedded store, then on PostGIS (every test runs on both)."""
+    return feature_backend.client(demo_run)
 
 
 def test_landing_json_and_html(client: TestClient) -> None:

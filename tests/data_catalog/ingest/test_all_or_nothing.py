@@ -152,7 +152,8 @@ def test_replace_makes_the_file_the_whole_table(data: DataDir, tmp_path: Path) -
     assert (data.root / TABLE).read_text().splitlines() == [HEADER, *month_rows("2025-01")]
 
 
-def test_versions_are_listed_and_rollback_restores_bytes(data: DataDir, tmp_path: Path) -> None:
+def test_versions_are_listed_and_rollback_restores_bytes(data: DataDir, tmp_path: Path,
+                                                         version_backend: str | None) -> None:
     demo_bytes = (data.root / TABLE).read_bytes()
     cmrisk("ingest", "flow_counts", str(write_counts(tmp_path / "a.csv",
                                                      month_rows("2025-01"))), data=data)
@@ -180,6 +181,8 @@ def test_versions_are_listed_and_rollback_restores_bytes(data: DataDir, tmp_path
     assert [(v.action, v.restores) for v in history[3:]] == [("rollback", 1), ("rollback", 2)]
     missing = cmrisk("inputs", "rollback", "flow_counts", "9", data=data)
     assert missing.exit_code == 2 and "versions: 1, 2, 3, 4, 5" in missing.output
+    # The store the variable chose holds the history: the data dir's folder, or the database.
+    assert (data.root / "versions" / "flow_counts").is_dir() == (version_backend is None)
 
 
 def test_a_file_built_from_the_template_runs_through_cmrisk_run(demo_run: Path, copy_data_dir,
