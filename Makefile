@@ -11,6 +11,9 @@ export CMRISK_DATA_DIR ?= $(CURDIR)/data
 # the PostGIS server of the feature-store tests, and docker-compose to validate the compose file.
 DEB_TEST_PACKAGES ?= gdal-bin chromium postgresql-15-postgis-3 docker-compose
 PYTEST_ARGS ?=
+# Test processes (pytest-xdist): most end-to-end tests wait on servers, browsers and child
+# processes, so two keep both cores busy; PYTEST_WORKERS=0 runs in one process.
+PYTEST_WORKERS ?= 2
 
 .PHONY: run install demo pipeline serve test lint bench bench-venv clean debs
 
@@ -64,7 +67,7 @@ debs: ## install the Debian packages the tests need (as root), or say how
 	@bash scripts/ensure-debs.sh $(DEB_TEST_PACKAGES)
 
 test: install debs bench-venv ## run every test (pytest's "no tests ran" fails too)
-	@$(BIN)/python -m pytest $(PYTEST_ARGS); rc=$$?; \
+	@$(BIN)/python -m pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests" >&2; exit 1; fi; exit $$rc
 
 lint: install ## ruff and mypy on the four packages
