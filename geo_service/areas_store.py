@@ -9,12 +9,14 @@ from typing import Any
 
 import pandas as pd
 
+from data_catalog.i18n import every_language
 from geo_service.auth import Principal
 from geo_service.features.errors import CollectionNotFound
 from geo_service.features.model import FeatureQuery, FeatureStore
 from geo_service.features.parquet import GeoParquetFeatureStore
 from geo_service.features.sources import registry_sources
-from layers.labels import SCORE_CARD_LABELS
+from layers.fields import class_label
+from layers.labels import score_card_labels
 from layers.models import Layer
 from layers.registry import Registry
 from pipelines import area_record as col
@@ -104,12 +106,16 @@ class AreasStore:
         indicators = {key.removeprefix(col.INDICATOR_PREFIX): _number(value)
                       for key, value in row.items()
                       if isinstance(key, str) and key.startswith(col.INDICATOR_PREFIX)}
+        official = row.get(col.OFFICIAL_NAME)
         return {
             col.ID: row[col.ID], col.KIND: row[col.KIND], col.NAME: row[col.NAME],
+            col.OFFICIAL_NAME: official if isinstance(official, str) and official else None,
             col.AREA_KM2: _number(row[col.AREA_KM2]),
             col.RISK: _number(row[col.RISK]), col.RISK_CLASS: klass,
             "risk_class_label": labels.get(klass, {}).get("label") if klass else None,
             "risk_class_label_es": labels.get(klass, {}).get("label_es") if klass else None,
+            "risk_class_labels": {lang.code: class_label(labels[klass], lang)
+                                  for lang in every_language()} if klass in labels else None,
             col.RISK_MAX: _number(row.get(col.RISK_MAX)),
             col.RISK_P90: _number(row.get(col.RISK_P90)),
             "class_shares": shares,
@@ -123,5 +129,5 @@ class AreasStore:
             col.RANK_P95: _number(row.get(col.RANK_P95)),
             col.TOP_INDICATOR: row.get(col.TOP_INDICATOR),
             "weights": self.weights(), col.RUN_ID: row.get(col.RUN_ID),
-            col.AS_OF: row.get(col.AS_OF), "labels": SCORE_CARD_LABELS,
+            col.AS_OF: row.get(col.AS_OF), "labels": score_card_labels(),
         }

@@ -16,8 +16,10 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from typer.core import TyperOption
 
 from data_catalog.errors import CatalogError
+from data_catalog.i18n import Language, UnsupportedLanguage, language
 from data_catalog.paths import (
     DATA_DIR_ENV,
     DEFAULT_REGION,
@@ -33,6 +35,16 @@ from pipelines.errors import PipelineError
 if TYPE_CHECKING:  # psycopg is imported only when a database is configured
     from data_catalog.ingest import LayerPublisher, VersionStore
     from geo_service.features.postgis_load import LoadHook, LoadReport
+
+
+def _flags_without_type(option: TyperOption, ctx: Any) -> str | None:
+    """Typer's help shows `<bool>` after flags (`--embed <bool>`): a flag takes no value, so
+    its help shows none."""
+    return None if option.is_flag else _option_type(option, ctx)
+
+
+_option_type = TyperOption.display_type_rich
+TyperOption.display_type_rich = _flags_without_type  # type: ignore[method-assign,assignment]
 
 app = typer.Typer(help="cmrisk: climate-mobility risk maps of the Darién and beyond.",
                   no_args_is_help=True, pretty_exceptions_enable=False)
@@ -58,13 +70,42 @@ def _data(data_dir: Path | None) -> DataDir:
 
 
 def _fail(message: str, code: int = 2) -> typer.Exit:
-    console.print("[bold red]error:[/] ", end="")
+    prefix = cli_language()._("error:")
+    console.print(f"[bold red]{prefix}[/] ", end="")
     console.print(message, markup=False, highlight=False, soft_wrap=True)
     return typer.Exit(code)
 
 
 RegionOption = Annotated[str, typer.Option(
     "--region", help=f"Region id (default {DEFAULT_REGION}).")]
+LangOption = Annotated[str, typer.Option(
+    "--lang", help="Language (en, es, pt) or locale (es-CO, pt-BR) of every word and number; "
+    "a bare language takes the locale of CMRISK_LOCALES (default es-PA, pt-BR).")]
+
+
+def cli_language() -> Language:
+    """The language of the command line's own messages: `CMRISK_LANG`, else the POSIX locale
+    (`LC_ALL`, `LC_MESSAGES`, `LANG`, e.g. `es_PA.UTF-8`), else English."""
+    from geo_service.settings import Settings
+
+    for name in ("CMRISK_LANG", "LC_ALL", "LC_MESSAGES", "LANG"):
+        value = os.environ.get(name, "").split(".", 1)[0].split("@", 1)[0]
+        if value and value not in ("C", "POSIX"):
+            try:
+                return language(value, Settings().locales)
+            except UnsupportedLanguage:
+                continue
+    return language("en")
+
+
+def _language(tag: str) -> Language:
+    """The `Language` of `--lang`, or a clear error (exit 2) naming `--lang`."""
+    from geo_service.settings import Settings
+
+    try:
+        return language(tag, Settings().locales)
+    except UnsupportedLanguage as exc:
+        raise _fail(f"--lang: {exc.detail}") from None
 
 
 def _region(data: DataDir, region: str) -> RegionDir:
@@ -142,14 +183,16 @@ def demo(
     data = _data(data_dir).ensure()
     inputs = _region(data, region).inputs
     if (inputs / MANIFEST_NAME).is_file() and not force:
-        console.print(f"demo inputs already present in {inputs} (use --force to rewrite)")
+        console.print(cli_language()._("demo inputs already present in {folder} (use --force "
+                                       "to rewrite)").format(folder=inputs))
         return
     try:
         with console.status(f"writing the {region} demo inputs"):
             manifest = write_demo(inputs, scale=scale, region=region)
     except (LookupError, FileExistsError) as exc:
         raise _fail(str(exc)) from None
-    console.print(f"wrote {len(manifest.files)} demo inputs to {inputs}")
+    console.print(cli_language()._("wrote {count} demo inputs to {folder}").format(
+        count=len(manifest.files), folder=inputs))
 
 
 @app.command("run")
@@ -169,7 +212,8 @@ def run_pipeline(
     from pipelines.run import CHECKPOINTS, STAGES, run
 
     if stop_at is not None and stop_at not in CHECKPOINTS:
-        raise _fail(f"--stop-at must be one of: {', '.join(CHECKPOINTS)}")
+        raise _fail(cli_language()._("--stop-at must be one of: {checkpoints}").format(
+            checkpoints=", ".join(CHECKPOINTS)))
     client = None
     data = _data(data_dir)
     url = _database_url()
@@ -206,32 +250,35 @@ def run_pipeline(
 
 
 def _print_summary(run_id: str, summary: dict[str, Any], timings: dict[str, float]) -> None:
+    lang = cli_language()
+    _ = lang.gettext
     for kind, areas in summary["top"].items():
-        table = Table(title=f"run {run_id}: {kind} areas by risk (top {len(areas)})")
-        for column in (col.RANK, col.NAME, col.RISK, "class"):
+        table = Table(title=_("run {run}: {kind} areas by risk (top {count})").format(
+            run=run_id, kind=kind, count=len(areas)))
+        for column in (_("Rank"), _("Name"), _("Risk"), _("Class")):
             table.add_column(column)
         for area in areas:
-            table.add_row(str(area[col.RANK]), area[col.NAME], f"{area[col.RISK]:.2f}",
+            table.add_row(str(area[col.RANK]), area[col.NAME], lang.number(area[col.RISK]),
                           str(area[col.RISK_CLASS]))
         out.print(table)
-    classes = Table(title="areas by class")
-    classes.add_column("kind/class")
-    classes.add_column("areas", justify="right")
+    classes = Table(title=_("areas by class"))
+    classes.add_column(_("kind/class"))
+    classes.add_column(_("areas"), justify="right")
     for key, count in sorted(summary["classes"].items()):
-        classes.add_row(key, str(count))
+        classes.add_row(key, lang.integer(count))
     out.print(classes)
-    inputs = Table(title="inputs")
-    inputs.add_column("input")
-    inputs.add_column("data")
+    inputs = Table(title=_("inputs"))
+    inputs.add_column(_("input"))
+    inputs.add_column(_("data"))
     for name, origin in summary["inputs"].items():
         inputs.add_row(name, origin)
     out.print(inputs)
-    stages = Table(title="timings")
-    stages.add_column("stage")
-    stages.add_column("seconds", justify="right")
+    stages = Table(title=_("timings"))
+    stages.add_column(_("stage"))
+    stages.add_column(_("seconds"), justify="right")
     for stage, seconds in timings.items():
-        stages.add_row(stage, f"{seconds:.2f}")
-    stages.add_row("total", f"{sum(timings.values()):.2f}")
+        stages.add_row(stage, lang.number(seconds))
+    stages.add_row(_("total"), lang.number(sum(timings.values())))
     out.print(stages)
 
 
@@ -242,8 +289,9 @@ def runs_list(data_dir: DataOption = None, region: RegionOption = DEFAULT_REGION
 
     store = _region(_data(data_dir), region)
     current = store.current_run()
+    _ = cli_language().gettext
     table = Table()
-    for column in ("", "run id", "region", "created", "synthetic"):
+    for column in ("", _("run id"), _("region"), _("created"), _("synthetic")):
         table.add_column(column)
     for folder in reversed(complete_runs(store)):
         manifest = read_manifest(folder)
@@ -264,14 +312,16 @@ def runs_rollback(run_id: str, data_dir: DataOption = None,
     store = _region(data, region)
     runs = {folder.name: folder for folder in complete_runs(store)}
     if run_id not in runs:
-        raise _fail(f"no completed run {run_id!r} of {region}; kept runs: "
-                    f"{', '.join(sorted(runs)) or 'none'}")
+        raise _fail(cli_language()._("no completed run {run} of {region}; kept runs: {runs}")
+                    .format(run=repr(run_id), region=region,
+                            runs=", ".join(sorted(runs)) or "–"))
     try:  # the database first: if its load fails, nothing moves
         _publish_region(data, region, runs[run_id])
     except LoadError as exc:
         raise _fail(str(exc)) from None
     switch_symlink(store.current, runs[run_id])
-    console.print(f"current run of {region} is now {run_id}")
+    console.print(cli_language()._("current run of {region} is now {run}").format(
+        region=region, run=run_id))
 
 
 METRICS_DIR_PREFIX = "cmrisk-metrics-"
@@ -362,10 +412,12 @@ def serve(
 
     data = _data(data_dir)
     if not data.root.is_dir() or not os.access(data.root, os.R_OK | os.X_OK):
-        raise _fail(f"data dir {data.root} is missing or unreadable; run `cmrisk demo` and "
-                    "`cmrisk run` first, or set CMRISK_DATA_DIR")
+        raise _fail(cli_language()._("data dir {folder} is missing or unreadable; run `cmrisk "
+                                     "demo` and `cmrisk run` first, or set CMRISK_DATA_DIR")
+                    .format(folder=data.root))
     if data.current_run() is None:
-        console.print("[yellow]no pipeline run yet: the service starts empty; run `cmrisk run`")
+        console.print("[yellow]" + cli_language()._("no pipeline run yet: the service starts "
+                                                    "empty; run `cmrisk run`"))
     os.environ[DATA_DIR_ENV] = str(data.root)
     # Two malloc arenas, not eight per core: memory freed by one request thread is reused by
     # the next instead of staying with its thread (workers then keep less after peaks).
@@ -394,38 +446,98 @@ def make_map(
     out_file: Annotated[Path, typer.Option("--out", help="HTML file to write.")],
     base_url: Annotated[str, typer.Option(help="Service URL the map loads tiles from.")]
     = "http://127.0.0.1:8000",
-    lang: Annotated[str, typer.Option(help="en or es.")] = "en",
+    lang: LangOption = "en",
     embed: Annotated[bool, typer.Option(
         "--embed", help="One self-contained file that opens from disk with no service: "
-                        "assets and data inlined, composite risk pre-rendered to zoom 10, "
-                        "drawing disabled.")] = False,
+                        "assets and data inlined, every raster overlay pre-rendered, "
+                        "drawing and PNG export disabled.")] = False,
     data_dir: DataOption = None,
     region: RegionOption = DEFAULT_REGION,
 ) -> None:
     """Write the planning map of a region's current run as an HTML file."""
-    from geo_service.map_embed import EmbedError, embedded_map
-    from geo_service.maps import NothingToMap, risk_map
+    from geo_service.maps import NothingToMap, page_html, risk_map
+    from geo_service.maps.embed import EmbedError, embedded_map
     from layers.registry import Registry
 
+    language = _language(lang)
+    _ = cli_language().gettext
     data = _data(data_dir)
     _region(data, region)
     registry = Registry(data, region)
     if not registry.layers():
-        raise _fail(f"no pipeline run of {region} is current; run `cmrisk run {region}` first")
-    language: Literal["en", "es"] = "es" if lang == "es" else "en"
+        raise _fail(_("no pipeline run of {region} is current; run `cmrisk run "
+                               "{region}` first").format(region=region))
     try:
         if embed:
             html = embedded_map(registry, language)
             out_file.write_text(html, encoding="utf-8")
-            console.print(f"wrote {out_file} ({len(html.encode()) / 1e6:.1f} MB, "
-                          "self-contained)")
+            console.print(_("wrote {file} ({size} MB, self-contained)").format(
+                file=out_file, size=language.number(len(html.encode()) / 1e6, 1)),
+                markup=False, highlight=False)
             return
         service = base_url.rstrip("/")
         prefix = "" if region == DEFAULT_REGION else f"/{REGIONS_FOLDER}/{region}"
-        risk_map(registry, service + prefix, language, static_url=service).save(str(out_file))
+        fmap = risk_map(registry, service + prefix, language, static_url=service)
+        out_file.write_text(page_html(fmap, language), encoding="utf-8")
     except (EmbedError, NothingToMap) as exc:
         raise _fail(str(exc)) from None
-    console.print(f"wrote {out_file}")
+    console.print(_("wrote {file}").format(file=out_file), markup=False,
+                  highlight=False)
+
+
+@app.command()
+def brief(
+    area: Annotated[str, typer.Argument(
+        metavar="AREA", help="An area id (wdpa:900001) or a name, without regard to accents or "
+        "case (darien finds Parque Nacional Darién).")],
+    out_file: Annotated[Path, typer.Option(
+        "--out", help="File to write: .pdf (one A4 page) or .html.")],
+    lang: LangOption = "en",
+    data_dir: DataOption = None,
+    region: RegionOption = DEFAULT_REGION,
+) -> None:
+    """Write the one-page brief of an area (map extract, score, rank interval, dimensions,
+    drivers, people crossing by month, deaths and disappearances by year, what is synthetic,
+    sources) as a PDF or an HTML page."""
+    from geo_service.areas_store import AreasStore
+    from geo_service.briefs.content import AreaNotFound, gather
+    from geo_service.briefs.render import brief_html, brief_pdf
+    from geo_service.maps.search import fold
+    from layers.registry import Registry
+
+    language = _language(lang)
+    _ = cli_language().gettext
+    if out_file.suffix.lower() not in (".pdf", ".html", ".htm"):
+        raise _fail(_("--out: the file must end in .pdf or .html"))
+    data = _data(data_dir)
+    _region(data, region)
+    registry = Registry(data, region)
+    store = AreasStore(registry)
+    frame = store.frame()
+    if frame.empty:
+        raise _fail(_("no pipeline run of {region} is current; run `cmrisk run "
+                               "{region}` first").format(region=region))
+    area_id = area
+    if area not in frame.index:
+        wanted = fold(area)
+        names = [c for c in (col.NAME, col.OFFICIAL_NAME) if c in frame.columns]
+        found = [i for i, row in frame[names].iterrows()
+                 if any(isinstance(v, str) and wanted in fold(v) for v in row)]
+        if len(found) != 1:
+            raise _fail(_("AREA: {count} areas match {area!r}; give one of their ids: "
+                                   "{ids}").format(count=len(found), area=area,
+                                                   ids=", ".join(found[:10]) or "–"))
+        area_id = found[0]
+    try:
+        content = gather(registry, store, area_id, language)
+    except AreaNotFound:
+        raise _fail(_("AREA: no area {area!r}").format(area=area)) from None
+    if out_file.suffix.lower() == ".pdf":
+        out_file.write_bytes(brief_pdf(content))
+    else:
+        out_file.write_text(brief_html(content), encoding="utf-8")
+    console.print(_("wrote {file}").format(file=out_file), markup=False,
+                  highlight=False)
 
 
 @app.command()
@@ -468,7 +580,7 @@ def ingest(
     from geo_service.features.errors import LoadError
 
     if access not in ("public", "restricted"):
-        raise _fail("--access must be public or restricted")
+        raise _fail(cli_language()._("--access must be public or restricted"))
     level: Literal["public", "restricted"] = "restricted" if access == "restricted" else "public"
     data = _data(data_dir).ensure()
     try:
@@ -486,7 +598,8 @@ def ingest(
     except IngestRefused as exc:
         if report is not None:
             _write_json(report, report_document(exc.report, path, refused=True))
-        console.print("[bold red]error:[/] ", end="")
+        prefix = cli_language()._("error:")
+        console.print(f"[bold red]{prefix}[/] ", end="")
         console.print(str(exc), markup=False, highlight=False, soft_wrap=True)
         raise typer.Exit(1) from None
     except (ValueError, LookupError, OSError, PipelineError, CatalogError) as exc:
@@ -497,11 +610,12 @@ def ingest(
         _write_json(report, report_document(outcome.report, path, refused=False))
     for line in outcome.lines:
         console.print(line, markup=False, highlight=False, soft_wrap=True)
-    console.print(f"stored as {outcome.input} version {outcome.version.version} "
-                  f"(`cmrisk inputs list {outcome.input}`)", markup=False, highlight=False,
-                  soft_wrap=True)
+    console.print(cli_language()._("stored as {input} version {version} (`cmrisk inputs list "
+                                   "{input}`)").format(input=outcome.input,
+                                                       version=outcome.version.version),
+                  markup=False, highlight=False, soft_wrap=True)
     if outcome.report is not None and not outcome.input.startswith("layer:"):
-        console.print("the next `cmrisk run` uses it")
+        console.print(cli_language()._("the next `cmrisk run` uses it"))
 
 
 def _write_json(path: Path, document: dict[str, Any]) -> None:
@@ -536,8 +650,8 @@ def _list_versions(store: VersionStore, data: DataDir, input_id: str | None) -> 
 
     ids = [input_id] if input_id else store.inputs()
     if input_id and not store.versions(input_id):
-        raise _fail(f"no versions of {input_id!r}; inputs with versions: "
-                    f"{', '.join(store.inputs()) or 'none'}")
+        raise _fail(cli_language()._("no versions of {input}; inputs with versions: {inputs}")
+                    .format(input=repr(input_id), inputs=", ".join(store.inputs()) or "–"))
     for name in ids:
         current = matching_version(store, data, name)
         for v in store.versions(name):
@@ -551,8 +665,9 @@ def _list_versions(store: VersionStore, data: DataDir, input_id: str | None) -> 
                       + (f"  {v.note}" if v.note else ""),
                       markup=False, highlight=False, soft_wrap=True)
         if current is None and store.versions(name):
-            console.print(f"{name}: the files in use match no version (changed outside "
-                          "`cmrisk ingest`?)", style="yellow", soft_wrap=True)
+            console.print(cli_language()._("{input}: the files in use match no version "
+                                           "(changed outside `cmrisk ingest`?)").format(
+                input=name), style="yellow", soft_wrap=True)
 
 
 @inputs_app.command("rollback")
@@ -572,24 +687,31 @@ def inputs_rollback(
     except (UnknownVersion, CatalogError) as exc:
         raise _fail(str(exc)) from None
     except LoadError as exc:
-        raise _fail(f"{exc}; the data dir and the input versions are unchanged") from None
-    console.print(f"{input_id}: version {version} restored as version {restored.version}; "
-                  "the next `cmrisk run` uses it")
+        raise _fail(cli_language()._("{error}; the data dir and the input versions are "
+                                     "unchanged").format(error=exc)) from None
+    console.print(cli_language()._("{input}: version {version} restored as version {new}; "
+                                   "the next `cmrisk run` uses it").format(
+        input=input_id, version=version, new=restored.version))
 
 
 @app.command()
 def sources() -> None:
-    """The known data sources, as a table."""
+    """The known data sources: id (what `cmrisk ingest` and `fetch` take), title, provider,
+    access, formats and licence; readable at 80 columns."""
     from data_catalog.sources import sources_table
 
-    rows = sources_table()
-    table = Table()
-    columns = ("id", "title", "provider", "access", "formats", "licence")
-    for column in columns:
-        # Ids are what users type next: never wrapped or cut.
-        table.add_column(column, no_wrap=column == "id", min_width=18 if column == "id" else None)
-    for row in rows:
-        table.add_row(*(row.get(c, "") for c in columns))
+    language = cli_language()
+    table = Table(show_lines=True, expand=False)
+    # Ids are what users type next: never wrapped or cut.
+    table.add_column(language._("id"), no_wrap=True, style="bold")
+    table.add_column(language._("source"), overflow="fold")
+    provider, access = language._("provider"), language._("access")
+    formats, licence = language._("formats"), language._("licence")
+    for row in sources_table():
+        details = [row.get("title", ""), f"{provider}: {row.get('provider', '')}",
+                   f"{access}: {row.get('access', '')} · {formats}: {row.get('formats', '')}",
+                   f"{licence}: {row.get('licence', '')}"]
+        table.add_row(row.get("id", ""), "\n".join(details))
     out.print(table)
 
 
@@ -615,7 +737,8 @@ def fetch(
         paths = fetch_source(source, folder, bbox=box, years=span)
     except CatalogError as exc:
         raise _fail(str(exc)) from None
-    console.print(f"fetched {len(paths)} files into {folder}")
+    console.print(cli_language()._("fetched {count} files into {folder}").format(
+        count=len(paths), folder=folder))
 
 
 @app.command("clean-partial", hidden=True)
@@ -624,7 +747,8 @@ def clean_partial(data_dir: DataOption = None, region: RegionOption = DEFAULT_RE
     from data_catalog.runs import clean_partial_runs
 
     removed = clean_partial_runs(_region(_data(data_dir), region))
-    console.print(f"removed {len(removed)} partial run folders")
+    console.print(cli_language()._("removed {count} partial run folders").format(
+        count=len(removed)))
 
 
 def main() -> None:  # pragma: no cover - console entry point

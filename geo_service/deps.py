@@ -11,8 +11,9 @@ import threading
 import weakref
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Query, Request
 
+from data_catalog.i18n import LANGUAGES, Language, language, negotiate
 from geo_service.areas_store import AreasStore
 from geo_service.regions import region_prefix, region_services
 from geo_service.settings import Settings
@@ -70,7 +71,23 @@ def get_work_pool(request: Request) -> WorkPool:
     return pool
 
 
+def get_language(
+    request: Request,
+    lang: Annotated[str | None, Query(
+        max_length=35, description=f"Language ({', '.join(LANGUAGES)}) or locale (`es-CO`, "
+        "`pt-BR`) of every word and number; a bare language takes the locale the deployment "
+        "configures. Without it, the request's `Accept-Language` decides (else English). "
+        "Any other language is a 400 naming `lang`.")] = None,
+) -> Language:
+    """The reader's language and locale: `lang`, else `Accept-Language`, else English."""
+    settings: Settings = request.app.state.settings
+    if lang is not None:
+        return language(lang, settings.locales)
+    return negotiate(request.headers.get("accept-language"), settings.locales)
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings)]
+LanguageDep = Annotated[Language, Depends(get_language)]
 RegistryDep = Annotated[Registry, Depends(get_registry)]
 AreasDep = Annotated[AreasStore, Depends(get_areas)]
 BaseUrlDep = Annotated[str, Depends(base_url)]

@@ -34,7 +34,7 @@ DEFAULT_CSP = ("default-src 'none'; style-src 'self' 'unsafe-inline'; img-src 's
 _INLINE_SCRIPT = re.compile(r"<script(?![^>]*\bsrc=)[^>]*>(.*?)</script>", re.S | re.I)
 
 
-def page_csp(html: str, *, images: Iterable[str] = ()) -> str:
+def page_csp(html: str, *, images: Iterable[str] = (), workers: Iterable[str] = ()) -> str:
     """The Content-Security-Policy of a page whose inline scripts are its own: scripts from
     this origin and those inline scripts (by SHA-256 hash), nothing else; images from this
     origin, `data:`/`blob:` and `images` (e.g. an online base map's host).
@@ -42,6 +42,8 @@ def page_csp(html: str, *, images: Iterable[str] = ()) -> str:
     Args:
         html: the page exactly as it is sent.
         images: other image sources to allow (CSP source expressions).
+        workers: sources of web workers besides this origin (ReDoc runs its search in a
+            worker it makes from a `blob:` of its own code).
     """
     hashes = sorted({"'sha256-" + base64.b64encode(
         hashlib.sha256(body.encode("utf-8")).digest()).decode() + "'"
@@ -52,6 +54,7 @@ def page_csp(html: str, *, images: Iterable[str] = ()) -> str:
         "style-src 'self' 'unsafe-inline'",
         "img-src " + " ".join(["'self'", "data:", "blob:", *images]),
         "font-src 'self' data:",
+        "worker-src " + " ".join(["'self'", *workers]),
         "connect-src 'self'",
         "object-src 'none'",
         "frame-ancestors 'none'",

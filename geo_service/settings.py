@@ -7,6 +7,7 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from data_catalog.i18n import DEFAULT_LOCALES
 from data_catalog.paths import DEFAULT_REGION, DataDir, default_data_dir
 from geo_service.auth import TokenSpec
 
@@ -39,6 +40,9 @@ class Settings(BaseSettings):
     tile_max_age_s: int = Field(default=3600, ge=0)
     """Cache-Control max-age of tiles, seconds."""
     cors_origins: list[str] = Field(default_factory=list)
+    locales: dict[str, str] = Field(default_factory=lambda: dict(DEFAULT_LOCALES))
+    """The locale each language resolves to (`lang=es` → `es-PA`): how numbers and dates
+    are written for this deployment (`CMRISK_LOCALES='{"es": "es-CO"}'` for Colombia)."""
     """Origins allowed by CORS (an explicit allowlist; empty = none)."""
     raster_timeout_s: float = Field(default=20.0, gt=0)
     """Time limit of every request that reads rasters (tiles, analysis, area statistics), s;

@@ -1,5 +1,6 @@
 """What each feature property means, from `layers/fields.yaml` (data, not code): title and
-description per language, units, published decimals and published type.
+description (English there, every other language from the gettext catalogues of
+`data_catalog.i18n`), units, published decimals and published type.
 
 `field_spec(name)` gives the entry a property name matches (exact names first, then patterns
 with one `*`, then the catch-all); `FieldTexts` renders its texts for one run, filling in the
@@ -10,18 +11,17 @@ from __future__ import annotations
 
 import fnmatch
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any, Literal
 
 import yaml
 
+from data_catalog.i18n import LANGUAGES, Language, language
 from layers.models import Layer
 
 FIELDS_FILE = Path(__file__).with_name("fields.yaml")
-LANGUAGES = ("en", "es")
-"""Languages every title and description is written in."""
 DEFAULT_DECIMALS = 4
 """Decimals of published numbers when the entry names none (as `/areas` rounds)."""
 
@@ -34,8 +34,8 @@ class FieldSpec:
 
     Attributes:
         name: a property name, or a pattern with one `*`.
-        title: language → title (may hold `{match}` and `{ref}`).
-        description: language → description (same placeholders), possibly empty.
+        title: the title in English, the message translated (may hold `{match}`, `{ref}`).
+        description: the description in English (same placeholders), possibly empty.
         units: units of the values ("" when none).
         decimals: decimals numbers are published with.
         type: the published type when it differs from the stored one (date or datetime).
@@ -43,8 +43,8 @@ class FieldSpec:
     """
 
     name: str
-    title: Mapping[str, str]
-    description: Mapping[str, str] = field(default_factory=dict)
+    title: str
+    description: str = ""
     units: str = ""
     decimals: int = DEFAULT_DECIMALS
     type: FieldType | None = None
@@ -62,19 +62,14 @@ class FieldSpec:
 
 
 def _spec(entry: dict[str, Any]) -> FieldSpec:
-    title = dict(entry["title"])
-    description = dict(entry.get("description") or {})
-    for texts in (title, description):
-        unknown = set(texts) - set(LANGUAGES)
-        if unknown:  # e.g. an unquoted comma in a flow mapping
-            raise ValueError(f"fields.yaml: {entry['name']!r} has texts in unknown languages "
-                             f"{sorted(unknown)} (quote texts with commas)")
-    for language in LANGUAGES:
-        if language not in title:
-            raise ValueError(f"fields.yaml: {entry['name']!r} has no {language} title")
-        if description and language not in description:
-            raise ValueError(f"fields.yaml: {entry['name']!r} has no {language} description")
-    return FieldSpec(name=str(entry["name"]), title=title, description=description,
+    for key in ("title", "description"):
+        if key in entry and not isinstance(entry[key], str):
+            raise ValueError(f"fields.yaml: {entry['name']!r}: {key} must be one English text "
+                             "(its translations live in the gettext catalogues)")
+    if not entry.get("title"):
+        raise ValueError(f"fields.yaml: {entry['name']!r} has no title")
+    return FieldSpec(name=str(entry["name"]), title=str(entry["title"]),
+                     description=str(entry.get("description") or ""),
                      units=str(entry.get("units", "")),
                      decimals=int(entry.get("decimals", DEFAULT_DECIMALS)),
                      type=entry.get("type"), ref=entry.get("ref"))
@@ -115,6 +110,13 @@ class FieldText:
     units: str
 
 
+def class_label(klass: Mapping[str, Any], lang: Language) -> str:
+    """A risk class's label (the region file's `label`, `label_es`, `labels`) in `lang`."""
+    texts = {"en": klass.get("label"), "es": klass.get("label_es"),
+             **(klass.get("labels") or {})}
+    return lang.text({k: str(v) for k, v in texts.items() if v}, str(klass.get("name", "")))
+
+
 class FieldTexts:
     """Titles and descriptions of properties for one run: patterns filled in with the run's
     layer titles and risk-class labels.
@@ -124,32 +126,31 @@ class FieldTexts:
         classes: the run's risk classes (`name`, `label`, `label_es`; for `ref: class`).
     """
 
-    def __init__(self, layers: Mapping[str, Layer], classes: Sequence[Mapping[str, Any]]) -> None:
+    def __init__(self, layers: Mapping[str, Layer], classes: Sequence[Mapping[str, Any]],
+                 languages: Sequence[Language] | None = None) -> None:
         self.layers = layers
         self.classes = {str(c.get("name")): c for c in classes}
+        self.languages = list(languages or [language(code) for code in LANGUAGES])
 
-    def _ref(self, spec: FieldSpec, match: str, language: str) -> str:
+    def _ref(self, spec: FieldSpec, match: str, lang: Language) -> str:
         if spec.ref == "layer" and match in self.layers:
-            layer = self.layers[match]
-            return (layer.title_es or layer.title) if language == "es" else layer.title
+            return self.layers[match].title_in(lang)
         if spec.ref == "class" and match in self.classes:
-            klass = self.classes[match]
-            text = klass.get("label_es" if language == "es" else "label") or match
-            return str(text)
+            return class_label(self.classes[match], lang) or match
         return match
 
     def text(self, name: str) -> FieldText:
         """The texts of the property called `name`."""
         spec, match = field_spec(name)
 
-        def fill(template: str, language: str) -> str:
-            return template.replace("{match}", match or name).replace(
-                "{ref}", self._ref(spec, match, language))
+        def fill(template: str, lang: Language) -> str:
+            return lang.gettext(template).replace("{match}", match or name).replace(
+                "{ref}", self._ref(spec, match, lang))
 
         return FieldText(
-            title={lang: fill(spec.title[lang], lang) for lang in LANGUAGES},
-            description={lang: fill(spec.description[lang], lang)
-                         for lang in LANGUAGES if lang in spec.description},
+            title={lang.code: fill(spec.title, lang) for lang in self.languages},
+            description={lang.code: fill(spec.description, lang) for lang in self.languages
+                         if spec.description},
             units=spec.units)
 
     def schema(self, name: str, json_type: dict[str, Any]) -> dict[str, Any]:

@@ -1,20 +1,55 @@
-"""Labels of the score-card fields in English and Spanish: the API returns them with every
-area (`/areas/{id}` → `labels`), and the planning map draws its score cards with them."""
+"""Labels of the score-card fields and the names of areas, in every language.
+
+The API returns the labels with every area (`/areas/{id}` → `labels`: field → {en, es, pt}),
+and the planning map and the area brief draw their cards with them; all are messages of the
+one gettext catalogue (`data_catalog.i18n`).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
+from data_catalog.i18n import N_, Language, texts
 from pipelines import area_record as col
 
-SCORE_CARD_LABELS: dict[str, dict[str, str]] = {
-    col.RISK: {"en": "Risk", "es": "Riesgo"},
-    col.RISK_CLASS: {"en": "Class", "es": "Clase"},
-    col.RANK: {"en": "Rank", "es": "Posición"},
-    "rank_interval": {"en": "5–95% rank interval", "es": "Intervalo de posición 5–95%"},
-    "dimensions": {"en": "Dimensions", "es": "Dimensiones"},
-    col.TOP_INDICATOR: {"en": "Top indicator", "es": "Indicador principal"},
-    col.AREA_KM2: {"en": "Area (km²)", "es": "Superficie (km²)"},
-    col.PRESSURE: {"en": "Environmental pressure", "es": "Presión ambiental"},
-    col.AS_OF: {"en": "Run", "es": "Ejecución"},
-    "weights": {"en": "Weights", "es": "Pesos"},
+SCORE_CARD_FIELDS: dict[str, str] = {
+    col.RISK: N_("Risk"),
+    col.RISK_CLASS: N_("Class"),
+    col.RANK: N_("Rank"),
+    "rank_interval": N_("5–95% rank interval"),
+    "dimensions": N_("Dimensions"),
+    col.TOP_INDICATOR: N_("Top indicator"),
+    col.AREA_KM2: N_("Area (km²)"),
+    col.PRESSURE: N_("Environmental pressure"),
+    col.AS_OF: N_("Run"),
+    "weights": N_("Weights"),
+    "class_change_share": N_("Draws that change its class"),
+    "hazard_levels": N_("Hazard levels"),
+    col.OFFICIAL_NAME: N_("Official name"),
 }
-"""Field → {"en": …, "es": …}."""
+"""Field → its label (English; the message translated)."""
+
+
+def score_card_labels(locales: Mapping[str, str] | None = None) -> dict[str, dict[str, str]]:
+    """Field → {language: label} for every language (what `/areas` returns as `labels`)."""
+    return {field: texts(message, locales) for field, message in SCORE_CARD_FIELDS.items()}
+
+
+def field_label(field: str, lang: Language) -> str:
+    """The label of a score-card field in `lang`."""
+    return lang.gettext(SCORE_CARD_FIELDS[field])
+
+
+def area_name(record: Mapping[str, Any], lang: Language) -> str:
+    """An area's name for a reader: the name in the requested language (`name_<lang>`, where
+    the source has one; the source's `name` is its English or romanised name), else the
+    official name (WDPA `ORIG_NAME`), else the source's name."""
+    def given(key: str) -> str | None:
+        value = record.get(key)
+        return str(value) if isinstance(value, str) and value.strip() else None
+
+    if lang.code == "en":
+        return given(f"{col.NAME}_en") or given(col.NAME) or given(col.OFFICIAL_NAME) or ""
+    return (given(f"{col.NAME}_{lang.code}") or given(col.OFFICIAL_NAME) or given(col.NAME)
+            or "")

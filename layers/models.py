@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+
+if TYPE_CHECKING:
+    from data_catalog.i18n import Language
 
 Access = Literal["public", "restricted"]
 """Who may see a layer: everyone, or callers with a token scoped to it."""
@@ -21,6 +24,12 @@ class LegendClass(BaseModel):
     label: str
     label_es: str
     color: str
+    labels: dict[str, str] = Field(default_factory=dict)
+    """Labels in other languages (`pt`, …), beside `label` (English) and `label_es`."""
+
+    def label_in(self, lang: Language) -> str:
+        """The label in `lang` (falling back as `Language.text` does)."""
+        return lang.text({"en": self.label, "es": self.label_es, **self.labels}, self.label)
 
 
 class Legend(BaseModel):
@@ -39,6 +48,8 @@ class ColorBy(BaseModel):
 
     property: str
     colors: dict[str, str]
+    labels: dict[str, dict[str, str]] = Field(default_factory=dict)
+    """Value → its legend text per language."""
 
 
 class Style(BaseModel):
@@ -66,6 +77,8 @@ class TooltipField(BaseModel):
 
     property: str
     label: dict[str, str] | None = None
+    values: dict[str, dict[str, str]] = Field(default_factory=dict)
+    """Coded value → how it reads, per language."""
 
 
 class MapPlacement(BaseModel):
@@ -98,6 +111,9 @@ class Layer(BaseModel):
     title_es: str | None = None
     description: str = ""
     description_es: str | None = None
+    titles: dict[str, str] = Field(default_factory=dict)
+    """The title in every language the region file gives (`title`, `title_es` are two)."""
+    descriptions: dict[str, str] = Field(default_factory=dict)
     kind: Literal["raster", "vector"]
     value_type: Literal["continuous", "class", "count"]
     units: str = ""
@@ -125,3 +141,19 @@ class Layer(BaseModel):
     map: MapPlacement | None = None
     order: int = 0
     """Position among the run's layers, as its region file lists them."""
+
+    def title_in(self, lang: Language) -> str:
+        """The title in `lang` (falling back as `Language.text` does)."""
+        return lang.text({**self.titles, "en": self.title,
+                          **({"es": self.title_es} if self.title_es else {})}, self.title)
+
+    def description_in(self, lang: Language) -> str:
+        """The description in `lang` (falling back as `Language.text` does)."""
+        return lang.text({**self.descriptions, "en": self.description,
+                          **({"es": self.description_es} if self.description_es else {})},
+                         self.description)
+
+    def name_in(self, lang: Language) -> str:
+        """The layer's name on a map: its short map label, else its title, in `lang`."""
+        label = self.map.label if self.map else None
+        return lang.text(label, "") or self.title_in(lang)

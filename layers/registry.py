@@ -45,7 +45,8 @@ class LayerNotFound(NotFound, LookupError):
 def style_for(fields: dict[str, Any]) -> Style:
     """The style of a layer from its catalog fields: the style a run layer names, or for a
     user layer its colormap and stretch (or, without them, a stretch of 0–10)."""
-    classes = [LegendClass(**{k: c[k] for k in ("min", "max", "label", "label_es", "color")})
+    classes = [LegendClass(**{k: c[k] for k in ("min", "max", "label", "label_es", "color")},
+                           labels=dict(c.get("labels") or {}))
                for c in fields.get("classes") or []]
     if isinstance(fields.get("style"), dict):
         return style_of(fields["style"], classes)
@@ -71,7 +72,9 @@ def layer_from_item(item: pystac.Item, version: str) -> Layer:
     return Layer(
         id=item.id, title=fields["title"], title_es=fields.get("title_es"),
         description=fields.get("description", ""),
-        description_es=fields.get("description_es"), kind=fields.get("kind", "raster"),
+        description_es=fields.get("description_es"),
+        titles=dict(fields.get("titles") or {}),
+        descriptions=dict(fields.get("descriptions") or {}), kind=fields.get("kind", "raster"),
         value_type=fields.get("value_type", "continuous"), units=units,
         synthetic=bool(fields.get("synthetic", False)), access=fields.get("access", "public"),
         run_id=fields.get("run_id"), attribution=str(fields.get("attribution", "")),

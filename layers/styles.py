@@ -7,6 +7,7 @@ from typing import Any
 
 from rio_tiler.colormap import cmap as colormaps
 
+from data_catalog.i18n import N_, texts
 from data_catalog.stac import COLORMAPS
 from layers.models import ColorBy, Legend, LegendClass, Style
 
@@ -59,7 +60,8 @@ def score_style(classes: Sequence[LegendClass]) -> Style:
 
 def class_style(classes: Sequence[LegendClass]) -> Style:
     """A class raster (0 … n−1) drawn in the class colours."""
-    indexed = [LegendClass(min=i, max=i + 1, label=c.label, label_es=c.label_es, color=c.color)
+    indexed = [LegendClass(min=i, max=i + 1, label=c.label, label_es=c.label_es, color=c.color,
+                           labels=dict(c.labels))
                for i, c in enumerate(classes)]
     return Style(classes=indexed)
 
@@ -93,12 +95,20 @@ def legend_of(style: Style, units: str) -> Legend:
     if style.colormap and style.rescale:
         return stretch_legend(style.colormap, style.rescale, units)
     if style.color_by is not None:
+        named = style.color_by.labels
         return Legend(units=units, classes=[
-            LegendClass(min=0, max=0, label=value, label_es=value, color=colour)
+            _entry(named.get(value) or {"en": value}, colour)
             for value, colour in style.color_by.colors.items()])
     color = style.color or DEFAULT_VECTOR_COLOR
-    return Legend(units=units, classes=[LegendClass(min=0, max=0, label="feature",
-                                                    label_es="elemento", color=color)])
+    return Legend(units=units, classes=[_entry(texts(N_("feature")), color)])
+
+
+def _entry(label: dict[str, str], color: str) -> LegendClass:
+    """A legend entry of a vector layer (no value range) labelled per language."""
+    english = label.get("en") or next(iter(label.values()))
+    return LegendClass(min=0, max=0, label=english, label_es=label.get("es") or english,
+                       labels={k: v for k, v in label.items() if k not in ("en", "es")},
+                       color=color)
 
 
 def interval_colormap(classes: Sequence[LegendClass]

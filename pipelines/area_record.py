@@ -11,6 +11,10 @@ from typing import Final
 ID: Final = "id"
 """`<prefix><source id>` (e.g. `wdpa:900001`) or `h3:<cell>`."""
 NAME: Final = "name"
+"""The area's name as its source gives it (WDPA's `NAME`: English or romanised)."""
+OFFICIAL_NAME: Final = "official_name"
+"""The official name in the country's language (WDPA's `ORIG_NAME`), when the source has one:
+what a reader in a language the source has no name in is shown (Spanish, Portuguese)."""
 KIND: Final = "kind"
 """The kind of area (`protected_area`, `planning_unit`, …): ranks are within a kind."""
 AREA_SET: Final = "area_set"

@@ -218,9 +218,12 @@ def area_sets(config: RegionConfig, vectors: Mapping[str, gpd.GeoDataFrame]
             frames.append(units[[col.ID, col.NAME, col.KIND, col.AREA_SET, "geometry"]])
             continue
         source = vectors[str(spec.source)].to_crs("EPSG:4326")
+        official = spec.official_name_field
         frame = gpd.GeoDataFrame({
             col.ID: [f"{spec.id_prefix or ''}{v}" for v in source[spec.id_field or col.ID]],
             col.NAME: source[spec.name_field or col.NAME].astype(str),
+            col.OFFICIAL_NAME: (source[official].astype("string").replace("", pd.NA)
+                                if official and official in source.columns else pd.NA),
             col.KIND: spec.kind, col.AREA_SET: set_name,
         }, geometry=source.geometry.values, crs="EPSG:4326")
         frames.append(frame)

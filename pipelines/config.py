@@ -208,6 +208,8 @@ class ClassSpec(_Strict):
     name: str
     label: str
     label_es: str
+    labels: dict[str, str] = Field(default_factory=dict)
+    """The label in other languages (`pt`, …)."""
     min: float
     max: float
     color: Color
@@ -222,6 +224,8 @@ class AreaSetSpec(_Strict):
     id_prefix: str | None = None
     id_field: str | None = None
     name_field: str | None = None
+    official_name_field: str | None = None
+    """The field holding the official name in the country's language (WDPA `ORIG_NAME`)."""
     h3_resolution: int | None = Field(default=None, ge=0, le=15)
     land: str | None = None
 
@@ -285,6 +289,8 @@ class ColorBy(_Strict):
 
     property: str
     colors: dict[str, Color]
+    labels: dict[str, Text] = Field(default_factory=dict)
+    """How each value reads in the legend, per language (the value itself when absent)."""
 
 
 class VectorStyle(_Strict):
@@ -313,6 +319,8 @@ class TooltipField(_Strict):
 
     property: str
     label: Text | None = None
+    values: dict[str, Text] = Field(default_factory=dict)
+    """How coded values read, per language (`reception_station` → "Estación de recepción")."""
 
 
 class MapSpec(_Strict):

@@ -33,6 +33,9 @@ REPO = Path(__file__).resolve().parents[1]
 # The test clients name the host "testserver" (Starlette's TestClient); live servers are
 # reached at 127.0.0.1. Every app a test makes, and every server it starts, allows both.
 os.environ.setdefault("CMRISK_ALLOWED_HOSTS", '["testserver", "127.0.0.1", "localhost", "::1"]')
+# The command line speaks the reader's language (CMRISK_LANG, else LANG): tests that read its
+# messages read them in English unless they ask for another language themselves.
+os.environ["CMRISK_LANG"] = "en"
 
 
 @pytest.fixture

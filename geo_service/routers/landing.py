@@ -4,17 +4,35 @@ from __future__ import annotations
 
 from html import escape
 from typing import Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, Request
-from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
+from data_catalog.i18n import N_
 from geo_service.auth import PrincipalDep
-from geo_service.deps import BaseUrlDep, RegistryDep, ServiceUrlDep
+from geo_service.deps import BaseUrlDep, LanguageDep, RegistryDep, ServiceUrlDep
 from geo_service.guards import page_csp
 from geo_service.static_assets import static_url
 
 router = APIRouter(tags=["service"])
+
+HEADING = N_("cmrisk — climate-mobility risk")
+OPEN_MAP = N_("Open the planning map")
+SYNTHETIC = N_("Demonstration data: hazard layers are synthetic.")
+OTHER_REGIONS = N_("Other regions")
+RUN = N_("Run")
+TITLES = {
+    "service-desc": N_("OpenAPI definition"), "service-doc": N_("API documentation"),
+    "conformance": N_("Conformance classes"), "data": N_("Feature collections"),
+    "http://cmrisk.org/rel/layers": N_("Map layers"),
+    "http://cmrisk.org/rel/areas": N_("Scored areas"),
+    "http://cmrisk.org/rel/map": N_("Planning map"),
+    "http://cmrisk.org/rel/regions": N_("Regions served"),
+    "http://cmrisk.org/rel/redoc": N_("API reference (ReDoc)"),
+}
+"""The landing page's link titles, translated on the HTML page (JSON keeps English)."""
 
 
 def landing_links(base: str, service: str | None = None) -> list[dict[str, str]]:
@@ -27,6 +45,8 @@ def landing_links(base: str, service: str | None = None) -> list[dict[str, str]]
          "type": "application/vnd.oai.openapi+json;version=3.1", "title": "OpenAPI definition"},
         {"href": f"{service}/docs", "rel": "service-doc", "type": "text/html",
          "title": "API documentation"},
+        {"href": f"{service}/redoc", "rel": "http://cmrisk.org/rel/redoc", "type": "text/html",
+         "title": "API reference (ReDoc)"},
         {"href": f"{base}/conformance", "rel": "conformance", "type": "application/json",
          "title": "Conformance classes"},
         {"href": f"{base}/collections", "rel": "data", "type": "application/json",
@@ -53,11 +73,13 @@ def _wants_html(request: Request) -> bool:
 
 @router.get("/", summary="Landing page", response_model=None)
 def landing(request: Request, registry: RegistryDep, base: BaseUrlDep,
-            service: ServiceUrlDep) -> Response:
+            service: ServiceUrlDep, lang: LanguageDep) -> Response:
     """Links to the API, its documentation, the region's layers, areas and planning map, and
-    the other regions."""
+    the other regions. A browser gets an HTML page in the language its `Accept-Language`
+    asks for (or `lang`)."""
     manifest = registry.run_manifest() or {}
-    region = (manifest.get("config", {}).get("title") or {}).get("en") or registry.region
+    titles = manifest.get("config", {}).get("title") or {}
+    region = titles.get("en") or registry.region
     body: dict[str, Any] = {
         "title": "cmrisk — climate-mobility risk",
         "description": f"INFORM-style climate-mobility risk of the region {region}: map tiles, "
@@ -69,9 +91,11 @@ def landing(request: Request, registry: RegistryDep, base: BaseUrlDep,
     }
     if not _wants_html(request):
         return JSONResponse(body)
-    rows = "".join(f'<li><a href="{escape(link["href"])}">{escape(link["title"])}</a></li>'
-                   for link in body["links"][1:])
-    banner = ("<p class='synthetic'>Demonstration data: hazard layers are synthetic.</p>"
+    _ = lang.gettext
+    titles_of = {link["rel"]: _(TITLES.get(link["rel"], link["title"])) for link in body["links"]}
+    rows = "".join(f'<li><a href="{escape(link["href"])}">{escape(titles_of[link["rel"]])}</a>'
+                   "</li>" for link in body["links"][1:])
+    banner = (f"<p class='synthetic'>{escape(_(SYNTHETIC))}</p>"
               if manifest.get("synthetic") else "")
     others = [r for r in request.app.state.regions.served() if r != registry.region]
     default = request.app.state.regions.default
@@ -79,14 +103,15 @@ def landing(request: Request, registry: RegistryDep, base: BaseUrlDep,
         f'<li><a href="{escape(service)}{"" if r == default else f"/regions/{r}"}/">'
         f"{escape(r)}</a></li>" for r in others)
     if regions:
-        rows += f"<li>Other regions<ul>{regions}</ul></li>"
-    html = f"""<!doctype html><html lang="en"><head><meta charset="utf-8">
-<title>cmrisk</title><meta name="viewport" content="width=device-width, initial-scale=1"></head>
-<body><h1>cmrisk — climate-mobility risk</h1><p>{escape(str(region))}</p>{banner}
-<p><a href="{escape(base)}/maps/risk"><strong>Open the planning map</strong></a>
- · <a href="{escape(base)}/maps/risk?lang=es">Mapa en español</a></p>
-<ul>{rows}</ul><p>Run: {escape(str(manifest.get("run_id", "none yet")))}</p></body></html>"""
-    return HTMLResponse(html)
+        rows += f"<li>{escape(_(OTHER_REGIONS))}<ul>{regions}</ul></li>"
+    query = f"?lang={quote(lang.code)}"
+    html = f"""<!doctype html><html lang="{escape(lang.tag)}"><head><meta charset="utf-8">
+<title>cmrisk · {escape(lang.text(titles, registry.region))}</title>
+<meta name="viewport" content="width=device-width, initial-scale=1"></head>
+<body><h1>{escape(_(HEADING))}</h1><p>{escape(lang.text(titles, registry.region))}</p>{banner}
+<p><a href="{escape(base)}/maps/risk{query}"><strong>{escape(_(OPEN_MAP))}</strong></a></p>
+<ul>{rows}</ul><p>{escape(_(RUN))}: {escape(str(manifest.get("run_id", "–")))}</p></body></html>"""
+    return HTMLResponse(html, headers={"Content-Language": lang.tag, "Vary": "Accept-Language"})
 
 
 @router.get("/healthz", summary="Liveness and readiness")
@@ -112,3 +137,14 @@ def api_docs(base: BaseUrlDep) -> HTMLResponse:
         swagger_favicon_url=static_url(base, "swagger-ui", "favicon-32x32.png"))
     html = bytes(page.body).decode("utf-8")
     return HTMLResponse(html, headers={"Content-Security-Policy": page_csp(html)})
+
+
+@router.get("/redoc", include_in_schema=False)
+def api_reference(base: BaseUrlDep) -> HTMLResponse:
+    """The API reference (ReDoc, served from this service: no CDN, no font download)."""
+    page = get_redoc_html(openapi_url=f"{base}/api", title="cmrisk API",
+                          redoc_js_url=static_url(base, "redoc", "redoc.standalone.js"),
+                          redoc_favicon_url="data:,", with_google_fonts=False)
+    html = bytes(page.body).decode("utf-8")
+    return HTMLResponse(html, headers={"Content-Security-Policy": page_csp(html,
+                                                                           workers=("blob:",))})

@@ -223,15 +223,17 @@ def test_geojson_and_queryables_describe_every_property(client: TestClient,
         schema = body["schema"]["properties"]
         assert names <= set(schema), cid
         for prop in schema.values():
-            assert prop["title"] and set(prop["x-titles"]) == {"en", "es"}
+            assert prop["title"] and set(prop["x-titles"]) == {"en", "es", "pt"}
         queryables = client.get(f"/collections/{cid}/queryables").json()["properties"]
         assert all(q["title"] for q in queryables.values())
     risk = geojson(client, "protected_areas")["schema"]["properties"]
     assert risk["risk"]["x-ogc-unit"] == "score 0-10"
     assert risk["ind_flood"]["x-titles"] == {
         "en": "Indicator: River flood (ThinkHazard! level)",
-        "es": "Indicador: Inundación fluvial (nivel ThinkHazard!)"}
+        "es": "Indicador: Inundación fluvial (nivel ThinkHazard!)",
+        "pt": "Indicador: Inundação fluvial (nível ThinkHazard!)"}
     assert risk["share_very_high"]["x-titles"]["es"] == "Proporción del área en la clase Muy alto"
+    assert risk["share_very_high"]["x-titles"]["pt"] == "Proporção da área na classe Muito alto"
 
 
 @pytest.fixture
@@ -270,4 +272,4 @@ def test_downloads_name_the_collection_in_json(client: TestClient) -> None:
     body = geojson(client, "hostile")
     assert body["name"] == "hostile"
     assert json.dumps(body["schema"]["properties"]["longitude"]["x-titles"]) \
-        == json.dumps({"en": "Longitude", "es": "Longitud"})
+        == json.dumps({"en": "Longitude", "es": "Longitud", "pt": "Longitude"})

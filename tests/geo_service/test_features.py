@@ -182,11 +182,12 @@ def test_queryables_are_a_json_schema(client: TestClient) -> None:
     assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
     assert schema["$id"].endswith("/collections/events/queryables")
     assert schema["properties"]["kind"] == {"type": "string", "title": "Kind",
-                                            "x-titles": {"en": "Kind", "es": "Tipo"}}
+                                            "x-titles": {"en": "Kind", "es": "Tipo",
+                                                         "pt": "Tipo"}}
     # Properties the field descriptions do not know are titled by their name.
     for name, kind in (("people", "integer"), ("severity", "number"), ("verified", "boolean")):
         assert schema["properties"][name] == {"type": kind, "title": name,
-                                              "x-titles": {"en": name, "es": name}}
+                                              "x-titles": {"en": name, "es": name, "pt": name}}
     assert schema["additionalProperties"] is False
 
 

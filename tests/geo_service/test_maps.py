@@ -13,10 +13,12 @@ import pytest
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
+from data_catalog.i18n import language
 from data_catalog.paths import DataDir
 from geo_service.app import create_app
 from geo_service.cli import app as cli_app
-from geo_service.map_embed import (
+from geo_service.maps import native_zooms
+from geo_service.maps.embed import (
     EMBED_BASE,
     EMBED_MAX_ZOOM,
     MAX_FILE_BYTES,
@@ -25,8 +27,7 @@ from geo_service.map_embed import (
     inline_assets,
     prerender,
 )
-from geo_service.map_widgets import month_range, monthly_series, script_json
-from geo_service.maps import native_zooms
+from geo_service.maps.widgets import month_range, monthly_series, script_json
 from geo_service.settings import Settings
 from geo_service.static_assets import UnknownAsset, localize
 from layers.registry import Registry
@@ -167,9 +168,10 @@ def test_script_json_cannot_close_the_script() -> None:
 
 
 def test_page_has_slider_drawing_clusters_and_planning_units(page_es: str) -> None:
-    assert "cmrisk-month-slider" in page_es and '"months": ["2021-01"' in page_es
+    assert "cmrisk.slider(" in page_es and '"months": ["2021-01"' in page_es
+    assert '"labels": ["ene. 2021", "feb. 2021"' in page_es  # months as es-PA writes them
     assert "Cruces mensuales" in page_es
-    assert '"url": "http://testserver/analysis"' in page_es and '"enabled": true' in page_es
+    assert '"url": "http://testserver/analysis"' in page_es
     assert "An\\u00e1lisis del \\u00e1rea dibujada" in page_es
     assert "L.markerClusterGroup" in page_es and "cmrisk-incident" in page_es
     assert "Muertes y desapariciones" in page_es or "incident" in page_es
@@ -179,8 +181,9 @@ def test_page_has_slider_drawing_clusters_and_planning_units(page_es: str) -> No
 def test_one_legend_per_overlay_bound_to_its_layer(page_es: str) -> None:
     blocks = re.findall(r'class="cmrisk-legend-layer" data-layer="([^"]+)"', page_es)
     assert blocks == ["risk", "hazard", "vulnerability", "coping", "environment",
-                      "environmental_pressure", "planning_units"]
-    bound = re.search(r"\}\)\([^;]*?(\[\[\"risk\", tile_layer_\w+\].*?\])\);", page_es)
+                      "environmental_pressure", "planning_units", "outside"]
+    bound = re.search(r"cmrisk\.legends\(\w+, (\[\[\"risk\", tile_layer_\w+\].*?\])\);",
+                      page_es)
     assert bound is not None
     assert bound.group(1).count("tile_layer_") == 6 and '"planning_units", geo_json_' in \
         bound.group(1)
@@ -199,7 +202,7 @@ def test_legend_classes_are_those_of_the_layer_api(client: TestClient, page_es: 
 
 @pytest.fixture(scope="module")
 def embedded(registry: Registry) -> str:
-    return embedded_map(registry, "es")
+    return embedded_map(registry, language("es"))
 
 
 def test_embedded_map_is_one_file_under_10_mb(embedded: str) -> None:
@@ -216,11 +219,25 @@ def test_embedded_map_is_one_file_under_10_mb(embedded: str) -> None:
 
 def test_embedded_map_inlines_data_and_disables_drawing(embedded: str) -> None:
     assert "Darién National Park" in embedded and '"months": ["2021-01"' in embedded
-    assert '"url": null' in embedded and '"enabled": false' in embedded
+    assert embedded.count('"url": null') == 2  # drawing and the PNG export need the service
     assert "no disponible en este archivo sin conexi\\u00f3n" in embedded
+    assert "Parque Nacional Dari\\u00e9n" in embedded or "Parque Nacional Darién" in embedded
     for label in ("Muy bajo", "Muy alto", "Datos de demostración"):
         assert label in embedded
     assert "/tiles/" not in embedded
+
+
+def test_embedded_map_keeps_every_overlay(embedded: str, registry: Registry) -> None:
+    """`--embed` draws every raster overlay it can (the composite and the five dimension
+    layers), each with tiles inlined and its legend."""
+    from layers.registry import by_role
+
+    overlays = by_role(registry.layers(), "overlay")
+    assert len(overlays) == 6
+    assert embedded.count("cmriskTiles:") == len(overlays)
+    for layer in overlays:
+        assert f'data-layer="{layer.id}"' in embedded
+        assert (layer.title_es or "") in embedded
 
 
 def test_prerendered_tiles_are_the_services_tiles(client: TestClient,

@@ -28,7 +28,7 @@ from data_catalog.demo.flows import crossings_table
 from data_catalog.demo.generate import write_demo
 from data_catalog.demo.spec import load_demo
 from data_catalog.paths import DataDir
-from geo_service.map_widgets import monthly_series
+from geo_service.maps.widgets import monthly_series
 from pipelines import inputs as pipeline_inputs
 from pipelines.config import load_region
 from pipelines.disclosure import (

@@ -2,10 +2,11 @@
 
 For ministries that pass maps around by e-mail: the file opens from disk with no service. Every
 JS/CSS asset is inlined (the same XStatic files the service serves, CSS images as data: URIs),
-the vector data are inlined by the map itself, and the overlay the map shows first (the
-composite risk) is pre-rendered with the service's own tile renderer (`geo_service.tiles`) up
-to zoom 10 and inlined as data: URIs.
-Drawing an area needs `POST /analysis`, so the polygon tool is disabled there with a notice.
+the vector data are inlined by the map itself, and every raster overlay (the composite risk
+and each dimension) is pre-rendered with the service's own tile renderer (`geo_service.tiles`)
+and inlined as data: URIs: the one shown first up to zoom 10, the others as deep as their share
+of the size budget allows. Drawing an area and saving a PNG need the service, so those two
+buttons are disabled there with a notice.
 """
 
 from __future__ import annotations
@@ -14,12 +15,13 @@ import base64
 import re
 from pathlib import Path
 
+from data_catalog.i18n import Language, language
 from geo_service.auth import ANONYMOUS, Principal, visible_layers
-from geo_service.maps import EmbeddedTiles, Lang, risk_map
+from geo_service.maps.builder import EmbeddedTiles, page_html, risk_map
 from geo_service.static_assets import asset_file, media_type
 from geo_service.tiles import TMS, TRANSPARENT_PNG, TileRenderer, TileStyle
 from layers.models import Layer
-from layers.registry import Registry, default_overlay
+from layers.registry import Registry, by_role, default_overlay
 
 EMBED_BASE = "http://cmrisk-embed.invalid"
 """Placeholder service URL while rendering; every use of it is inlined, and a leftover fails."""
@@ -28,7 +30,8 @@ EMBED_MAX_ZOOM = 10
 MAX_FILE_BYTES = 10 * 1024 * 1024
 """The file must stay under this size (e-mail attachments)."""
 TILE_BUDGET_BYTES = 7 * 1024 * 1024
-"""Inlined tiles (base64) stop at the last zoom level that fits this budget."""
+"""Inlined tiles (base64) stop at the last zoom level that fits this budget: half of it for
+the overlay shown first, the other half shared by the other overlays."""
 
 _SCRIPT = re.compile(r'<script src="(?P<url>[^"]+)"></script>')
 _STYLESHEET = re.compile(r'<link rel="stylesheet" href="(?P<url>[^"]+)"\s*/?>')
@@ -118,22 +121,31 @@ def inline_assets(html: str) -> str:
     return html
 
 
-def embedded_map(registry: Registry, lang: Lang = "en",
+def embedded_map(registry: Registry, lang: Language | None = None,
                  principal: Principal = ANONYMOUS) -> str:
     """The planning map as one HTML document that works from disk, with no service.
 
     Args:
         registry: the layer registry of the current run.
-        lang: language of titles, legends and score cards.
+        lang: language and locale of every word and number (English when None).
         principal: who asks; restricted layers are left out unless scoped to them.
 
     Raises:
         EmbedError: an asset cannot be inlined, or the file would be `MAX_FILE_BYTES` or more.
     """
-    shown = default_overlay(visible_layers(registry, principal))
-    tiles = {shown.id: prerender(shown)} if shown is not None else {}
+    lang = lang or language("en")
+    layers = visible_layers(registry, principal)
+    shown = default_overlay(layers)
+    others = [layer for layer in by_role(layers, "overlay") if shown is None
+              or layer.id != shown.id]
+    tiles: dict[str, EmbeddedTiles] = {}
+    if shown is not None:
+        tiles[shown.id] = prerender(shown, budget_bytes=TILE_BUDGET_BYTES // 2)
+    for layer in others:
+        tiles[layer.id] = prerender(layer, budget_bytes=TILE_BUDGET_BYTES // 2
+                                    // max(1, len(others)))
     fmap = risk_map(registry, EMBED_BASE, lang, principal=principal, embedded_tiles=tiles)
-    html = inline_assets(fmap.get_root().render())
+    html = inline_assets(page_html(fmap, lang))
     size = len(html.encode("utf-8"))
     if size >= MAX_FILE_BYTES:
         raise EmbedError(f"the embedded map is {size / 1e6:.1f} MB; the limit is "
