@@ -1,7 +1,8 @@
-"""Zonal statistics per area, ranks within kind, top indicator, rank sensitivity (METHOD.md §6–7).
+"""Zonal statistics per area, ranks within kind, top indicator (METHOD.md §6).
 
 Exact cell-coverage weights come from exactextract once per run (`coverage_table`); every
-statistic, and each of the sensitivity draws, is then a weighted reduction over that table.
+statistic is then a weighted reduction over that table. The rank sensitivity audit is
+`pipelines.sensitivity`.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from pyproj import Geod
 from pipelines import area_record as col
 from pipelines.config import RegionConfig
 from pipelines.grid import Grid
-from pipelines.score import CLASS_NODATA, Weights, classify, score_cells
+from pipelines.score import CLASS_NODATA, Weights, classify
 
 GEOD = Geod(ellps="WGS84")
 
@@ -162,47 +163,6 @@ def top_indicators(area_means: Mapping[str, np.ndarray], dimension_means: Mappin
                          if not np.isnan(area_means[name][index])}
         result.append(max(contributions, key=lambda k: contributions[k]) if contributions else None)
     return result
-
-
-def rank_intervals(indicators: Mapping[str, np.ndarray], config: RegionConfig,
-                   table: CoverageTable, kinds: np.ndarray) -> pd.DataFrame:
-    """Median and 5–95% interval of each area's risk rank within its kind under Dirichlet draws
-    of the weights centred on the configured ones (concentration `alpha`, seeded).
-
-    Args:
-        indicators: flattened 0–10 indicator grids, by name.
-        kinds: the kind of each area (ranks are within kind).
-    """
-    spec = config.sensitivity
-    rng = np.random.default_rng(spec.seed)
-    base = Weights.from_config(config)
-    # Only cells inside some area whose risk exists: NaN-ness does not depend on the weights
-    # (Dirichlet draws are > 0), so the sea and cells without V or C never need rescoring.
-    touched = np.unique(table.cell)
-    base_risk = score_cells({n: v[touched] for n, v in indicators.items()}, config)["risk"]
-    touched = touched[np.isfinite(base_risk)]
-    sub = {name: values[touched] for name, values in indicators.items()}
-    keep = np.isin(table.cell, touched)
-    remap = np.searchsorted(touched, table.cell[keep])
-    sub_table = CoverageTable(table.area[keep], remap, table.coverage[keep], table.n_areas)
-    ranks = np.full((spec.draws, table.n_areas), np.nan)
-    for draw in range(spec.draws):
-        drawn = {}
-        for dimension, weights in base.by_dimension.items():
-            names = list(weights)
-            centre = np.array([weights[n] for n in names])
-            sample = rng.dirichlet(spec.alpha * centre) if len(names) > 1 else centre
-            drawn[dimension] = dict(zip(names, sample.tolist(), strict=True))
-        risk = score_cells(sub, config, Weights(drawn))["risk"].astype("float64")
-        means = sub_table.mean(risk)
-        for kind in np.unique(kinds):
-            members = kinds == kind
-            ranks[draw, members] = rank_desc(means[members])
-    return pd.DataFrame({
-        "rank_median": np.nanmedian(ranks, axis=0),
-        "rank_p05": np.nanpercentile(ranks, 5, axis=0),
-        "rank_p95": np.nanpercentile(ranks, 95, axis=0),
-    })
 
 
 def area_sets(config: RegionConfig, vectors: Mapping[str, gpd.GeoDataFrame]

@@ -239,12 +239,35 @@ class AreaSetSpec(_Strict):
         return self
 
 
+RankingStatistic = Literal["mean", "mean_exposed", "p90", "max"]
+"""How an area's cells make its score for ranking: the coverage-weighted mean over every scored
+cell, the mean over the exposed cells only, the coverage-weighted 90th percentile, the maximum."""
+
+
 class SensitivitySpec(_Strict):
-    """Dirichlet weight draws for rank intervals."""
+    """The uncertainty audit of ranks and classes (JRC-style, `pipelines.sensitivity`).
+
+    Each of `draws` seeded draws varies every factor whose range is set: the weights
+    (Dirichlet of concentration `alpha` around the configured ones; none without `alpha`),
+    each indicator's normalisation bounds (each end moved by up to ± `bounds_share` of the
+    span, in log10 for log indicators), the kernel width of the surfaces named in `kernels_km`
+    (one of the listed widths, km), the flow year of every surface with a `year` (one of
+    `years`), the risk aggregation (one of `aggregations`) and the ranking statistic (one of
+    `statistics`). An empty range keeps the configured value; `vary: false` sets every range
+    to zero (every draw is the configured run: zero-width intervals).
+    """
 
     draws: int = Field(ge=1)
-    alpha: float = Field(gt=0)
     seed: int
+    vary: bool = True
+    alpha: float | None = Field(default=None, gt=0)
+    bounds_share: float = Field(default=0.0, ge=0, lt=0.5)
+    kernels_km: dict[str, list[Annotated[float, Field(gt=0)]]] = Field(default_factory=dict)
+    years: list[int] = Field(default_factory=list)
+    aggregations: list[Literal["geometric", "arithmetic"]] = Field(default_factory=list)
+    statistics: list[RankingStatistic] = Field(default_factory=list)
+    cells_per_area: int = Field(default=16, ge=1)
+    """Representative cells per area and stratum (exposed / not exposed) the draws rescore."""
 
 
 class Aggregation(_Strict):
@@ -415,7 +438,8 @@ class RegionConfig(_Strict):
     @model_validator(mode="after")
     def _references(self) -> RegionConfig:
         problems = [*self._input_problems(), *self._indicator_problems(),
-                    *self._weight_problems(), *self._output_problems()]
+                    *self._weight_problems(), *self._output_problems(),
+                    *self._sensitivity_problems()]
         edges = [(c.min, c.max) for c in self.classes]
         if any(upper != lower for (_, upper), (lower, _) in itertools.pairwise(edges)):
             problems.append("classes: must be contiguous")
@@ -470,6 +494,18 @@ class RegionConfig(_Strict):
         if self.aggregation.pressure_from not in self.indicators:
             problems.append(f"aggregation.pressure_from: no indicator "
                             f"{self.aggregation.pressure_from!r}")
+        return problems
+
+    def _sensitivity_problems(self) -> list[str]:
+        problems = []
+        for name in self.sensitivity.kernels_km:
+            surface = self.surfaces.get(name)
+            if surface is None or "kernel_km" not in surface.parameters:
+                problems.append(f"sensitivity.kernels_km.{name}: no surface {name!r} with a "
+                                "kernel_km parameter")
+        if self.sensitivity.years and not any("year" in s.parameters
+                                              for s in self.surfaces.values()):
+            problems.append("sensitivity.years: no surface has a year parameter")
         return problems
 
     def _weight_problems(self) -> list[str]:

@@ -5,8 +5,8 @@ and marks it complete; the outputs are validated; only then does the region's `c
 (one atomic symlink switch). A killed run leaves a folder without `run.json` that is never
 served and is removed by the next run. The jobs are elsewhere: reading inputs
 (`pipelines.inputs`), surfaces (`pipelines.surfaces`), scoring (`pipelines.score_grid`), areas
-(`pipelines.areas`), writing and validating (`pipelines.publish`), the run store
-(`data_catalog.runs`).
+(`pipelines.areas`), the sensitivity audit (`pipelines.sensitivity`), writing and validating
+(`pipelines.publish`), the run store (`data_catalog.runs`).
 """
 
 from __future__ import annotations
@@ -36,6 +36,7 @@ from data_catalog.runs import (
 )
 from data_catalog.stac import write_catalog
 from pipelines import areas as area_stats
+from pipelines import sensitivity
 from pipelines.align import align_to_grid
 from pipelines.config import RegionConfig
 from pipelines.disclosure_audit import audit_flow_layers
@@ -192,8 +193,15 @@ def _run_in(folder: Path, run_id: str, config: RegionConfig, data: DataDir, grid
         scored_areas = area_stats.score_areas(area_frame, table, scores, flat, config)
 
     with timer.stage("sensitivity"):
-        intervals = area_stats.rank_intervals(flat, config, table,
-                                              scored_areas["kind"].to_numpy())
+        reps = sensitivity.representatives(
+            table, scores["risk"].ravel().astype("float64"),
+            scores["exposure"].ravel().astype("float64"), config.sensitivity.cells_per_area)
+        variants = sensitivity.surface_variants(config, grid, vectors, layers,
+                                                sensitivity.audit_cells(reps))
+        intervals = sensitivity.audit(
+            config, table, scored_areas["kind"].to_numpy(), layers, flat,
+            {name: values.ravel() for name, values in scores.items()},
+            variants=variants, reps=reps)
         scored_areas = pd.concat([scored_areas.reset_index(drop=True), intervals], axis=1)
         scored_areas["run_id"] = run_id
         scored_areas["as_of"] = now.isoformat()
