@@ -99,6 +99,9 @@ class MapPlacement(BaseModel):
     """A short name on the map, per language (the title when None)."""
     key: str | None = None
     """The property identifying each place of a time series."""
+    split: TooltipField | None = None
+    """The property whose values a time series sums apart (e.g. `direction`), and how each
+    value reads."""
 
 
 class Layer(BaseModel):

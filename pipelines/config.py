@@ -360,6 +360,9 @@ class MapSpec(_Strict):
     """A short name on the map (layer control, slider), when the title is too long."""
     key: str | None = None
     """The property that identifies each place of a time series."""
+    split: TooltipField | None = None
+    """The property whose values a time series sums apart (e.g. `direction`: people going
+    north are never added to people coming back), and how each value reads per language."""
 
     @model_validator(mode="after")
     def _time_series_key(self) -> MapSpec:

@@ -45,6 +45,9 @@ class InputRecord:
         source: The versioned input the file belongs to (`flow_counts`, ...), when it was
             ingested or recorded as a baseline (`cmrisk inputs list`).
         version: That input's version holding these exact bytes.
+        synthetic_parts: What in it is made up (`data_catalog.provenance.PARTS` codes), as
+            the demo manifest says; empty when it does not say.
+        real_parts: What in it is real (same codes).
     """
 
     name: str
@@ -53,11 +56,15 @@ class InputRecord:
     synthetic: bool
     source: str | None = None
     version: int | None = None
+    synthetic_parts: tuple[str, ...] = ()
+    real_parts: tuple[str, ...] = ()
 
     def as_dict(self) -> dict[str, object]:
         """JSON-ready form."""
         return {"name": self.name, "path": self.path, "sha256": self.sha256,
-                "synthetic": self.synthetic, "source": self.source, "version": self.version}
+                "synthetic": self.synthetic, "source": self.source, "version": self.version,
+                "synthetic_parts": list(self.synthetic_parts),
+                "real_parts": list(self.real_parts)}
 
 
 def input_versions(records: dict[str, InputRecord]) -> dict[str, int]:
@@ -79,6 +86,11 @@ def _demo_hashes(inputs_dir: Path) -> dict[str, dict[str, object]]:
         return {}
     files = json.loads(manifest.read_text(encoding="utf-8")).get("files", [])
     return {str(f["path"]): f for f in files}
+
+
+def _codes(value: object) -> tuple[str, ...]:
+    """A demo manifest's list of provenance part codes as a tuple (empty when absent)."""
+    return tuple(str(v) for v in value) if isinstance(value, list | tuple) else ()
 
 
 def _declared_synthetic(path: Path, spec: InputSpec) -> bool:
@@ -134,14 +146,17 @@ def provenance(config: RegionConfig, inputs_dir: Path, data: DataDir) -> dict[st
         digest = sha256_of(paths[name])
         relative = paths[name].relative_to(inputs_dir).as_posix()
         listed = demo.get(relative)
+        parts: tuple[tuple[str, ...], tuple[str, ...]] = ((), ())
         if listed is not None and listed.get("sha256") == digest:
             synthetic = bool(listed.get("synthetic", True))
+            parts = (_codes(listed.get("synthetic_parts")) if synthetic else (),
+                     _codes(listed.get("real_parts")))
         else:
             synthetic = _declared_synthetic(paths[name], spec)
         found = store.find(paths[name].relative_to(data.root).as_posix(), digest)
         records[name] = InputRecord(name, relative, digest, synthetic,
                                     found.input if found else None,
-                                    found.version if found else None)
+                                    found.version if found else None, *parts)
     return records
 
 

@@ -22,6 +22,19 @@ from pipelines.grid import Grid
 DAYS_PER_YEAR = 365.0
 
 
+Cells = tuple[np.ndarray, np.ndarray]
+"""(rows, cols) of some cells of a grid: where a surface is wanted, instead of everywhere."""
+
+
+def gaussian_kernel(sigma_cells: float) -> tuple[np.ndarray, np.ndarray]:
+    """Offsets (cells) and weights of the Gaussian of `gaussian_blur`: normalised to sum 1,
+    truncated at 3 sigma."""
+    radius = max(1, int(np.ceil(3 * sigma_cells)))
+    offsets = np.arange(-radius, radius + 1)
+    kernel = np.exp(-0.5 * (offsets / sigma_cells) ** 2)
+    return offsets, kernel / kernel.sum()
+
+
 def gaussian_blur(values: np.ndarray, sigma_cells: float) -> np.ndarray:
     """Separable Gaussian smoothing (kernel normalised to sum 1, truncated at 3 sigma).
 
@@ -29,10 +42,7 @@ def gaussian_blur(values: np.ndarray, sigma_cells: float) -> np.ndarray:
     """
     if sigma_cells <= 0:
         return values.astype("float64")
-    radius = max(1, int(np.ceil(3 * sigma_cells)))
-    offsets = np.arange(-radius, radius + 1)
-    kernel = np.exp(-0.5 * (offsets / sigma_cells) ** 2)
-    kernel /= kernel.sum()
+    offsets, kernel = gaussian_kernel(sigma_cells)
     out = values.astype("float64")
     for axis in (0, 1):
         padded = np.moveaxis(out, axis, 0)
@@ -44,6 +54,33 @@ def gaussian_blur(values: np.ndarray, sigma_cells: float) -> np.ndarray:
             acc[dst] += weight * padded[src]
         out = np.moveaxis(acc, 0, axis)
     return out
+
+
+def gaussian_blur_at(values: np.ndarray, sigma_cells: float, at: Cells) -> np.ndarray:
+    """`gaussian_blur(values, sigma_cells)` at the cells `at` only, with the same kernel.
+
+    Cost grows with the non-zero cells of `values` and the cells asked for, not with the
+    grid: fast for burnt lines and points read at a few thousand cells (the sensitivity
+    audit's alternative kernel widths).
+    """
+    rows, cols = at
+    if sigma_cells <= 0:
+        return values[rows, cols].astype("float64")
+    offsets, kernel = gaussian_kernel(sigma_cells)
+    height, width = values.shape
+    i, j = np.nonzero(values)
+    mass = values[i, j].astype("float64")
+    # Along the rows (axis 1) from the non-zero cells only…
+    shifted = j[:, None] - offsets[None, :]
+    inside = (shifted >= 0) & (shifted < width)
+    along = np.bincount((i[:, None] * width + shifted)[inside],
+                        weights=(mass[:, None] * kernel[None, :])[inside],
+                        minlength=height * width).reshape(height, width)
+    # …then along the columns (axis 0) at the wanted cells.
+    source = rows[:, None] + offsets[None, :]
+    valid = (source >= 0) & (source < height)
+    picked = along[np.clip(source, 0, height - 1), cols[:, None]]
+    return np.where(valid, picked * kernel[None, :], 0.0).sum(axis=1)
 
 
 def burn(grid: Grid, shapes: list[tuple[object, float]], *, all_touched: bool,
@@ -58,7 +95,7 @@ def burn(grid: Grid, shapes: list[tuple[object, float]], *, all_touched: bool,
 
 
 def kernel_density(grid: Grid, points: gpd.GeoDataFrame, weight: str, kernel_km: float,
-                   per_years: float = 1.0) -> np.ndarray:
+                   per_years: float = 1.0, at: Cells | None = None) -> np.ndarray:
     """Kernel density of a weighted point set, in weight units per km² (per year).
 
     Args:
@@ -66,12 +103,14 @@ def kernel_density(grid: Grid, points: gpd.GeoDataFrame, weight: str, kernel_km:
         weight: column whose values are summed (people, deaths, ...).
         kernel_km: Gaussian sigma, km.
         per_years: divide by this many years to get a yearly rate.
+        at: the cells wanted (the whole grid when None).
     """
     shapes = [(geom, float(w)) for geom, w in zip(points.geometry, points[weight], strict=True)
               if geom is not None and not geom.is_empty and np.isfinite(w)]
     mass = burn(grid, shapes, all_touched=False, merge="add")
     sigma = kernel_km * 1000.0 / grid.resolution
-    return gaussian_blur(mass, sigma) / grid.cell_area_km2 / per_years
+    blurred = gaussian_blur(mass, sigma) if at is None else gaussian_blur_at(mass, sigma, at)
+    return blurred / grid.cell_area_km2 / per_years
 
 
 CHILDREN: tuple[str, ...] = tuple(property_name("age_group", age) for age in CHILD_AGE_GROUPS)
@@ -118,8 +157,9 @@ def segment_people(segments: gpd.GeoDataFrame, crossings: pd.DataFrame,
 
 
 def transit_pressure(grid: Grid, segments: gpd.GeoDataFrame, people: np.ndarray,
-                     kernel_km: float) -> np.ndarray:
-    """Person-crossings per km² per year along the route corridor.
+                     kernel_km: float, at: Cells | None = None) -> np.ndarray:
+    """Person-crossings per km² per year along the route corridor (at the cells `at` only,
+    when given).
 
     The `people` passing along each segment (`segment_people`) are burnt on its line, then
     spread across the corridor by a Gaussian of sigma `kernel_km`.
@@ -128,7 +168,8 @@ def transit_pressure(grid: Grid, segments: gpd.GeoDataFrame, people: np.ndarray,
               if count > 0]
     on_line = burn(grid, shapes, all_touched=True, merge="add")
     sigma = kernel_km * 1000.0 / grid.resolution
-    return gaussian_blur(on_line, sigma) / grid.cell_area_km2
+    blurred = gaussian_blur(on_line, sigma) if at is None else gaussian_blur_at(on_line, sigma, at)
+    return blurred / grid.cell_area_km2
 
 
 def corridor_mask(grid: Grid, segments: gpd.GeoDataFrame, width_km: float) -> np.ndarray:
@@ -137,9 +178,12 @@ def corridor_mask(grid: Grid, segments: gpd.GeoDataFrame, width_km: float) -> np
     return burn(grid, [(zone, 1.0)], all_touched=True, merge="replace") > 0
 
 
-def cell_centres(grid: Grid) -> tuple[np.ndarray, np.ndarray]:
-    """(x, y) of every cell centre as 2-D arrays in the grid CRS."""
+def cell_centres(grid: Grid, at: Cells | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(x, y) of every cell centre as 2-D arrays in the grid CRS (of the cells `at` only, as
+    1-D arrays, when given)."""
     coords = grid.coords()
+    if at is not None:
+        return np.asarray(coords["x"])[at[1]], np.asarray(coords["y"])[at[0]]
     return np.meshgrid(coords["x"], coords["y"])
 
 
@@ -152,9 +196,11 @@ def distance_to_points_km(grid: Grid, points: gpd.GeoDataFrame) -> np.ndarray:
     return best / 1000.0
 
 
-def nearest_point_index(grid: Grid, points: gpd.GeoDataFrame) -> np.ndarray:
-    """Index (row position in `points`) of the nearest point to each cell centre."""
-    xs, ys = cell_centres(grid)
+def nearest_point_index(grid: Grid, points: gpd.GeoDataFrame,
+                        at: Cells | None = None) -> np.ndarray:
+    """Index (row position in `points`) of the nearest point to each cell centre (of the
+    cells `at` only, when given)."""
+    xs, ys = cell_centres(grid, at)
     distances = np.stack([np.hypot(xs - g.x, ys - g.y) for g in points.geometry])
     return np.argmin(distances, axis=0)
 
@@ -169,7 +215,7 @@ def distance_to_lines_km(grid: Grid, lines: gpd.GeoDataFrame) -> np.ndarray:
 
 
 def station_load(grid: Grid, stations: gpd.GeoDataFrame, segments: gpd.GeoDataFrame,
-                 people: np.ndarray) -> np.ndarray:
+                 people: np.ndarray, at: Cells | None = None) -> np.ndarray:
     """Load of the nearest reception station: people per day arriving over its capacity.
 
     A station's arrivals are the `people` (`segment_people`) of the route segments that end at
@@ -178,14 +224,14 @@ def station_load(grid: Grid, stations: gpd.GeoDataFrame, segments: gpd.GeoDataFr
     reception = stations[(stations["kind"] == "reception_station")
                          & stations["capacity"].notna()].reset_index(drop=True)
     if reception.empty:
-        return np.full(grid.shape, np.nan)
+        return np.full(grid.shape if at is None else at[0].shape, np.nan)
     ends = segments["to_place"].to_numpy()
     loads = []
     for name, capacity in zip(reception["name"], reception["capacity"], strict=True):
         arriving = sum(float(count) for count, end in zip(people, ends, strict=True)
                        if end == name)
         loads.append(arriving / DAYS_PER_YEAR / float(capacity))
-    return np.asarray(loads)[nearest_point_index(grid, reception)]
+    return np.asarray(loads)[nearest_point_index(grid, reception, at)]
 
 
 def children_share(grid: Grid, crossings: pd.DataFrame, segments: gpd.GeoDataFrame, year: int,

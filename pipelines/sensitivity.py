@@ -131,7 +131,7 @@ def representatives(table: CoverageTable, risk: np.ndarray, exposure: np.ndarray
     area_total = shape_weight.sum(axis=1, keepdims=True)
     with np.errstate(invalid="ignore", divide="ignore"):
         shape_weight = np.where(area_total > 0, shape_weight / area_total, 0.0)
-    ranked = (is_exposed & present).any(axis=1)
+    ranked = np.asarray((is_exposed & present).any(axis=1))
     return Representatives(cells, shape_weight, is_exposed, present, ranked)
 
 
@@ -142,24 +142,20 @@ def area_statistic(values: np.ndarray, reps: Representatives, name: str) -> np.n
     `p90`: weighted 90th percentile (the first value whose cumulative weight reaches 90 % of
     the total, as `pipelines.areas.weighted_quantile`); `max`: the highest cell.
     """
-    weight = np.broadcast_to(reps.weight, values.shape)
     with np.errstate(invalid="ignore", divide="ignore"):
-        if name == "mean":
+        if name in ("mean", "mean_exposed"):
+            weight = reps.weight * reps.exposed if name == "mean_exposed" else reps.weight
             total = weight.sum(axis=-1)
-            return np.where(total > 0, (weight * np.nan_to_num(values)).sum(axis=-1) / total,
-                            np.nan)
-        if name == "mean_exposed":
-            picked = weight * reps.exposed
-            total = picked.sum(axis=-1)
-            return np.where(total > 0, (picked * np.nan_to_num(values)).sum(axis=-1) / total,
-                            np.nan)
+            summed = np.einsum("...as,as->...a", np.nan_to_num(values), weight)
+            return np.where(total > 0, summed / total, np.nan)
         if name == "max":
             return np.where(reps.present, values, -np.inf).max(axis=-1)
         if name == "p90":
             sortable = np.where(reps.present, values, np.inf)
-            order = np.argsort(sortable, axis=-1, kind="stable")
+            order = np.argsort(sortable, axis=-1)
             ordered = np.take_along_axis(sortable, order, axis=-1)
-            cumulative = np.cumsum(np.take_along_axis(weight, order, axis=-1), axis=-1)
+            areas = np.arange(reps.weight.shape[0])[:, None]
+            cumulative = np.cumsum(reps.weight[areas, order], axis=-1)
             reached = cumulative >= QUANTILE * cumulative[..., -1:]
             first = np.argmax(reached, axis=-1)[..., None]
             result = np.take_along_axis(ordered, first, axis=-1)[..., 0]
@@ -222,7 +218,8 @@ def draw_factors(config: RegionConfig) -> Draws:
         for i, name in enumerate(varied):
             lower, upper = _scale(config.indicators[name])
             span = upper - lower
-            low, high = lower + share * span * shifts[d, i, 0], upper + share * span * shifts[d, i, 1]
+            low = lower + share * span * shifts[d, i, 0]
+            high = upper + share * span * shifts[d, i, 1]
             drawn_bounds[name] = _unscale(config.indicators[name], low, high)
         bounds.append(drawn_bounds)
 
@@ -263,6 +260,8 @@ def surface_variants(config: RegionConfig, grid: Grid, vectors: Mapping[str, gpd
     result: dict[str, dict[VariantKey, np.ndarray]] = {}
     if not spec.vary:
         return result
+    rows, cols = np.unravel_index(cells, grid.shape)
+    at = (np.asarray(rows), np.asarray(cols))
     for name, surface in config.surfaces.items():
         parameters = surface.parameters
         kernels = spec.kernels_km.get(name) if "kernel_km" in parameters else None
@@ -270,8 +269,9 @@ def surface_variants(config: RegionConfig, grid: Grid, vectors: Mapping[str, gpd
         if not kernels and not years:
             continue
         frames = {role: vectors[source] for role, source in surface.inputs.items()}
-        kernel_values: list[float | None] = list(kernels or [parameters.get("kernel_km")])
-        year_values: list[int | None] = list(years or [parameters.get("year")])
+        kernel_values: list[float | None] = (list(kernels) if kernels
+                                             else [parameters.get("kernel_km")])
+        year_values: list[int | None] = list(years) if years else [parameters.get("year")]
         variants: dict[VariantKey, np.ndarray] = {}
         for kernel, year in itertools.product(kernel_values, year_values):
             drawn = dict(parameters)
@@ -280,10 +280,10 @@ def surface_variants(config: RegionConfig, grid: Grid, vectors: Mapping[str, gpd
             if year is not None:
                 drawn["year"] = year
             if drawn == dict(parameters):
-                values = layers[name]
+                values = np.asarray(layers[name], "float64").ravel()[cells]
             else:
-                values = compute_surface(surface.function, grid, frames, drawn)
-            variants[(kernel, year)] = np.asarray(values, "float64").ravel()[cells]
+                values = compute_surface(surface.function, grid, frames, drawn, at)
+            variants[(kernel, year)] = np.asarray(values, "float64")
         result[name] = variants
     return result
 
@@ -350,7 +350,7 @@ def audit(config: RegionConfig, table: CoverageTable, kinds: np.ndarray,
         area_values = np.full(per_cell.shape[:2], np.nan)
         for name in set(statistics):
             rows = np.array([s == name for s in statistics])
-            area_values[rows] = area_statistic(per_cell[rows].astype("float64"), reps, name)
+            area_values[rows] = area_statistic(per_cell[rows], reps, name)
         area_values[:, ~reps.ranked] = np.nan
         frame.update(_summaries(area_values, kinds, reps.ranked, config, prefix))
     return pd.DataFrame(frame)
@@ -397,7 +397,7 @@ def _summaries(values: np.ndarray, kinds: np.ndarray, ranked: np.ndarray, config
 def _percentile(ranks: np.ndarray, q: float) -> np.ndarray:
     """Percentile `q` of each area's ranks over the draws (NaN for areas never ranked)."""
     result = np.full(ranks.shape[1], np.nan)
-    some = ~np.all(np.isnan(ranks), axis=0)
+    some = ~np.isnan(ranks).any(axis=0)      # a ranked area has a rank in every draw
     if some.any():
-        result[some] = np.nanpercentile(ranks[:, some], q, axis=0)
+        result[some] = np.percentile(ranks[:, some], q, axis=0)
     return result

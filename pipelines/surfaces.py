@@ -88,22 +88,27 @@ class SurfaceFunction:
         parameters: the pydantic model of the parameters.
         compute: (grid, frames by role, parameters) → a float array of the grid's shape.
         units: units of the surface.
+        compute_at: (grid, frames, parameters, cells) → the surface at those cells only, for
+            the functions that can do it without the whole grid (see `compute_surface`).
     """
 
     roles: Mapping[str, tuple[str, ...]]
     parameters: type[BaseModel]
     compute: Callable[[Grid, Frames, Any], np.ndarray]
     units: str
+    compute_at: Callable[[Grid, Frames, Any, mobility.Cells], np.ndarray] | None = None
 
 
-def _transit(grid: Grid, frames: Frames, p: TransitParameters) -> np.ndarray:
+def _transit(grid: Grid, frames: Frames, p: TransitParameters,
+             at: mobility.Cells | None = None) -> np.ndarray:
     people = mobility.segment_people(frames["segments"], frames["flows"], p.year)
-    return mobility.transit_pressure(grid, frames["segments"], people, p.kernel_km)
+    return mobility.transit_pressure(grid, frames["segments"], people, p.kernel_km, at)
 
 
-def _station_load(grid: Grid, frames: Frames, p: FlowYearParameters) -> np.ndarray:
+def _station_load(grid: Grid, frames: Frames, p: FlowYearParameters,
+                  at: mobility.Cells | None = None) -> np.ndarray:
     people = mobility.segment_people(frames["segments"], frames["flows"], p.year)
-    return mobility.station_load(grid, frames["stations"], frames["segments"], people)
+    return mobility.station_load(grid, frames["stations"], frames["segments"], people, at)
 
 
 def _children(grid: Grid, frames: Frames, p: ChildrenParameters) -> np.ndarray:
@@ -111,15 +116,16 @@ def _children(grid: Grid, frames: Frames, p: ChildrenParameters) -> np.ndarray:
                                    p.width_km)
 
 
-def _density(grid: Grid, frames: Frames, p: DensityParameters) -> np.ndarray:
+def _density(grid: Grid, frames: Frames, p: DensityParameters,
+             at: mobility.Cells | None = None) -> np.ndarray:
     points = frames["points"]
     years = pd.to_datetime(points[p.date_field], errors="coerce").dt.year
     if p.years is not None:
         first, last = p.years
         return mobility.kernel_density(grid, points[(years >= first) & (years <= last)],
-                                       p.weight, p.kernel_km, per_years=last - first + 1)
+                                       p.weight, p.kernel_km, per_years=last - first + 1, at=at)
     span = max(1, int(years.max() - years.min() + 1)) if len(points) else 1
-    return mobility.kernel_density(grid, points, p.weight, p.kernel_km, per_years=span)
+    return mobility.kernel_density(grid, points, p.weight, p.kernel_km, per_years=span, at=at)
 
 
 def _points_distance(grid: Grid, frames: Frames, p: NoParameters) -> np.ndarray:
@@ -147,14 +153,15 @@ VECTOR = ("vector",)
 SURFACES: dict[str, SurfaceFunction] = {
     "transit_pressure": SurfaceFunction(
         {"segments": VECTOR, "flows": FLOWS}, TransitParameters, _transit,
-        "people/km²/year"),
+        "people/km²/year", compute_at=_transit),
     "station_load": SurfaceFunction(
         {"stations": VECTOR, "segments": VECTOR, "flows": FLOWS}, FlowYearParameters,
-        _station_load, "arrivals/day per place"),
+        _station_load, "arrivals/day per place", compute_at=_station_load),
     "children_share": SurfaceFunction(
         {"flows": FLOWS, "segments": VECTOR}, ChildrenParameters, _children, "0-1"),
     "kernel_density": SurfaceFunction(
-        {"points": VECTOR}, DensityParameters, _density, "units/km²/year"),
+        {"points": VECTOR}, DensityParameters, _density, "units/km²/year",
+        compute_at=_density),
     "distance_to_points": SurfaceFunction(
         {"points": VECTOR}, NoParameters, _points_distance, "km"),
     "distance_to_lines": SurfaceFunction(
@@ -167,8 +174,17 @@ SURFACES: dict[str, SurfaceFunction] = {
 """Surface functions by the name a region file gives in `surfaces.<name>.function`."""
 
 
-def compute_surface(name: str, grid: Grid, frames: Frames,
-                    parameters: Mapping[str, Any]) -> np.ndarray:
-    """Run the registered function `name` on its input frames with its parameters."""
+def compute_surface(name: str, grid: Grid, frames: Frames, parameters: Mapping[str, Any],
+                    at: mobility.Cells | None = None) -> np.ndarray:
+    """Run the registered function `name` on its input frames with its parameters.
+
+    With `at` (rows, cols), the surface at those cells only (1-D): computed there alone by the
+    functions that can (`compute_at`), read from the whole grid otherwise.
+    """
     function = SURFACES[name]
-    return function.compute(grid, frames, function.parameters.model_validate(parameters))
+    checked = function.parameters.model_validate(parameters)
+    if at is None:
+        return function.compute(grid, frames, checked)
+    if function.compute_at is not None:
+        return function.compute_at(grid, frames, checked, at)
+    return function.compute(grid, frames, checked)[at]

@@ -46,6 +46,8 @@ class DemoFile(BaseModel):
         size_bytes: File size, bytes.
         synthetic: True if any of its content was made up for the demo.
         note: What is real and what is not.
+        synthetic_parts: What is made up, as `data_catalog.provenance.PARTS` codes.
+        real_parts: What is real, as the same codes.
     """
 
     model_config = ConfigDict(frozen=True)
@@ -56,6 +58,8 @@ class DemoFile(BaseModel):
     size_bytes: int
     synthetic: bool
     note: str
+    synthetic_parts: tuple[str, ...] = ()
+    real_parts: tuple[str, ...] = ()
 
 
 class DemoManifest(BaseModel):
@@ -139,6 +143,8 @@ def _build(root: Path, region: RegionDemo, scale: int, seed: int) -> DemoManifes
             size_bytes=(root / spec.path).stat().st_size,
             synthetic=spec.synthetic,
             note=spec.note,
+            synthetic_parts=spec.synthetic_parts,
+            real_parts=spec.real_parts,
         )
         for name, spec in sorted(files.items(), key=lambda kv: kv[1].path)
     )

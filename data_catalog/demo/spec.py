@@ -30,7 +30,9 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from data_catalog.provenance import check_parts
 
 REGIONS_DIR = Path(__file__).parent / "regions"
 KM_PER_DEG_LAT = 110.6
@@ -57,6 +59,15 @@ class DemoFile(_Strict):
     return_period: int | None = None
     synthetic: bool = True
     note: str
+    synthetic_parts: tuple[str, ...] = ()
+    """What in the file is made up (`data_catalog.provenance.PARTS` codes)."""
+    real_parts: tuple[str, ...] = ()
+    """What in the file is real (same codes)."""
+
+    @field_validator("synthetic_parts", "real_parts")
+    @classmethod
+    def _known_parts(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        return check_parts(value)
 
 
 class GeographicRaster(_Strict):

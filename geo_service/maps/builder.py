@@ -24,6 +24,7 @@ from folium.plugins import MarkerCluster
 from rio_tiler.io import Reader
 
 from data_catalog.i18n import N_, Language, language
+from data_catalog.provenance import part_labels, real_parts, synthetic_parts
 from geo_service.areas_store import AreasStore
 from geo_service.auth import ANONYMOUS, Principal, visible_layers
 from geo_service.maps.cards import class_color, place_names, score_card_html, tooltip_text
@@ -55,7 +56,11 @@ LABEL_MIN_PIXELS = 70
 
 TEXT: dict[str, str] = {
     "map": N_("Climate-mobility risk: planning map"),
-    "synthetic": N_("Demonstration data: hazard and climate layers are synthetic."),
+    "synthetic": N_("Demonstration data. Synthetic: {parts}."),
+    "real": N_("Real: {parts}."),
+    "synthetic_note": N_("synthetic: {parts}"),
+    "real_note": N_("real: {parts}"),
+    "year_total": N_("Year {year}"),
     "fullscreen": N_("Full screen"),
     "measure": N_("Measure a distance (click points; click here again to stop)"),
     "coords": N_("Move the mouse over the map"),
@@ -173,9 +178,49 @@ def page_html(fmap: folium.Map, lang: Language) -> str:
     return html.replace("<html>", f'<html lang="{escape(lang.tag)}">', 1)
 
 
-def _header(title: str, subtitle: str, synthetic: bool, lang: Language) -> str:
+def run_provenance(layers: Mapping[str, Layer]) -> list[dict[str, Any]]:
+    """The provenance records of the inputs behind the layers (each input once, in order)."""
+    records: dict[str, dict[str, Any]] = {}
+    for layer in layers.values():
+        for record in layer.provenance:
+            records.setdefault(str(record.get("name")), dict(record))
+    return list(records.values())
+
+
+def synthetic_banner(records: list[dict[str, Any]], lang: Language) -> str:
+    """"Demonstration data. Synthetic: … Real: …": exactly the parts the inputs' provenance
+    names (`data_catalog.provenance`); empty when nothing is synthetic."""
+    made_up = synthetic_parts(records)
+    if not made_up:
+        return ""
+    text = _t("synthetic", lang).format(parts=", ".join(part_labels(made_up, lang)))
+    real = [p for p in real_parts(records) if p not in made_up]
+    if real:
+        text += " " + _t("real", lang).format(parts=", ".join(part_labels(real, lang)))
+    return text
+
+
+def layer_provenance_note(layer: Layer, lang: Language) -> str:
+    """What is synthetic (and what real) in the input a vector layer republishes, as its
+    popups say it ("synthetic: deaths and disappearances"); empty for real inputs."""
+    record = next((r for r in layer.provenance if r.get("name") == layer.source), None)
+    if record is None or not record.get("synthetic"):
+        return ""
+    note = _t("synthetic_note", lang).format(
+        parts=", ".join(part_labels(synthetic_parts([record]), lang)))
+    real = real_parts([record])
+    if real:
+        note += "; " + _t("real_note", lang).format(parts=", ".join(part_labels(real, lang)))
+    return note
+
+
+def _with_note(text: str, note: str) -> str:
+    return f"{text} · {note}" if note and text else (note or text)
+
+
+def _header(title: str, subtitle: str, banner: str, lang: Language) -> str:
     badge = (f' <span id="cmrisk-synthetic" class="cmrisk-synthetic">'
-             f"{escape(_t('synthetic', lang))}</span>" if synthetic else "")
+             f"{escape(banner)}</span>" if banner else "")
     return (
         f'<header class="cmrisk-header"><h1>{escape(title)}<small>{escape(subtitle)}{badge}'
         f'</small></h1><form id="cmrisk-search" role="search" autocomplete="off">'
@@ -243,9 +288,10 @@ def risk_map(registry: Registry, base_url: str, lang: Language | None = None,
         folium.Element('<meta name="viewport" content="width=device-width, initial-scale=1">'),
         name="viewport")
     MapAssets().add_to(fmap)
-    synthetic = any(layer.synthetic for layer in layers.values())
+    banner = synthetic_banner(run_provenance(layers), lang) if any(
+        layer.synthetic for layer in layers.values()) else ""
     root.html.add_child(folium.Element(  # type: ignore[attr-defined]
-        _header(region_title(registry, lang), _t("map", lang), synthetic, lang)))
+        _header(region_title(registry, lang), _t("map", lang), banner, lang)))
     folium.map.CustomPane("basemap", z_index=150).add_to(fmap)
     folium.map.CustomPane("outside", z_index=350, pointer_events=False).add_to(fmap)
     for layer in by_role(layers, "basemap"):
@@ -389,7 +435,8 @@ def _add_lines(fmap: folium.Map, layer: Layer, lang: Language) -> None:
     by = layer.style.color_by
     default = _color(layer)
     fields = [f for f in _tooltip(layer) if f.property in frame.columns]
-    shown = frame.assign(cmrisk_tooltip=[tooltip_text(row, fields, lang)
+    note = layer_provenance_note(layer, lang)
+    shown = frame.assign(cmrisk_tooltip=[_with_note(tooltip_text(row, fields, lang), note)
                                          for _, row in frame.iterrows()])
     keep = ["cmrisk_tooltip", "geometry"] + ([by.property] if by is not None else [])
 
@@ -408,13 +455,15 @@ def _add_points(fmap: folium.Map, layer: Layer, lang: Language) -> None:
     """Points as circles in the layer's colour, with their tooltips."""
     frame = gpd.read_parquet(layer.asset)
     colour = _color(layer)
+    note = layer_provenance_note(layer, lang)
     group = folium.FeatureGroup(name=layer.name_in(lang))
     for _, row in frame.iterrows():
         if row.geometry is None or row.geometry.is_empty:
             continue
         folium.CircleMarker([row.geometry.y, row.geometry.x], radius=6, color=colour,
                             fill=True,
-                            tooltip=escape(tooltip_text(row, _tooltip(layer), lang)),
+                            tooltip=escape(_with_note(tooltip_text(row, _tooltip(layer), lang),
+                                                      note)),
                             ).add_to(group)
     group.add_to(fmap)
 
@@ -466,12 +515,13 @@ def _add_clustered_points(fmap: folium.Map, layer: Layer, lang: Language) -> Non
     frame = gpd.read_parquet(layer.asset)
     colour = _color(layer)
     cluster = MarkerCluster(name=layer.name_in(lang))
+    note = layer_provenance_note(layer, lang)
     for _, row in frame.iterrows():
         if row.geometry is None or row.geometry.is_empty:
             continue
         folium.Marker(
             [row.geometry.y, row.geometry.x],
-            tooltip=escape(tooltip_text(row, _tooltip(layer), lang)),
+            tooltip=escape(_with_note(tooltip_text(row, _tooltip(layer), lang), note)),
             icon=folium.DivIcon(
                 html=f'<div style="width:10px;height:10px;border-radius:50%;'
                      f'background:{colour};border:1px solid #212529"></div>',
@@ -488,15 +538,21 @@ def _add_time_series(fmap: folium.Map, layer: Layer, lang: Language) -> None:
             or layer.time_property is None:
         return
     fields = _tooltip(layer)
+    split = placement.split
     series = monthly_series(gpd.read_parquet(layer.asset), key=placement.key,
                             time=layer.time_property, count=layer.count_property,
-                            label=fields[0].property if fields else placement.key)
+                            label=fields[0].property if fields else placement.key,
+                            split=split.property if split is not None else None)
     if not series["points"]:
         return
     series["labels"] = [lang.month(month) for month in series["months"]]
+    for entry in series["groups"]:
+        named = split.values.get(entry["id"]) if split is not None else None
+        entry["label"] = lang.text(named, entry["id"]) if named else entry["id"]
     group = folium.FeatureGroup(name=layer.name_in(lang))
     group.add_to(fmap)
     Call("slider", group, series, {
         "title": layer.name_in(lang), "people": _t("people", lang),
         "withheld": _t("withheld", lang), "symbols": lang.symbols(),
+        "year": _t("year_total", lang), "note": layer_provenance_note(layer, lang),
     }).add_to(fmap)

@@ -32,7 +32,8 @@ def month_range(first: str, last: str) -> list[str]:
 
 
 def monthly_series(frame: gpd.GeoDataFrame, *, key: str, time: str, count: str, label: str,
-                   first: str | None = None, last: str | None = None) -> dict[str, Any]:
+                   first: str | None = None, last: str | None = None,
+                   split: str | None = None) -> dict[str, Any]:
     """Monthly counts per place, as the slider reads them.
 
     Args:
@@ -44,30 +45,49 @@ def monthly_series(frame: gpd.GeoDataFrame, *, key: str, time: str, count: str, 
         label: the property naming each place.
         first: first month shown (default: the earliest in the data).
         last: last month shown (default: the latest in the data).
+        split: the property whose values are summed apart (e.g. `direction`: people going
+            north are never added to people coming back south).
 
     Returns:
-        `{"months": [...], "points": [{"id", "name", "lat", "lon", "totals": [...]}]}`, where
-        `totals[i]` is the count of `months[i]`, or None when withheld or not reported.
+        `{"months": [...], "points": [{"id", "name", "lat", "lon", "totals": [...],
+        "group"}], "groups": [{"id", "monthly": [...], "yearly": {year: n}}]}`, where
+        `totals[i]` is the count of `months[i]`, or None when withheld or not reported; a
+        group's `monthly[i]` sums its places' published counts of `months[i]` (None when none
+        is published) and `yearly` the published counts of each year. Without `split`, every
+        row is one group `""`. A place whose rows fall in two groups is one point per group.
     """
     if frame.empty:
-        return {"months": [], "points": []}
+        return {"months": [], "points": [], "groups": []}
     reported = frame[time].astype(str)
     months = month_range(first or reported.min(), last or reported.max())
     index = {month: i for i, month in enumerate(months)}
-    points: dict[str, dict[str, Any]] = {}
+    points: dict[tuple[str, str], dict[str, Any]] = {}
     for _, row in frame.iterrows():
+        group = str(row[split]) if split is not None and not pd.isna(row.get(split)) else ""
         point_id = str(row[key])
-        point = points.get(point_id)
+        point = points.get((point_id, group))
         if point is None:
-            point = points[point_id] = {
+            point = points[(point_id, group)] = {
                 "id": point_id, "name": str(row.get(label) or point_id),
                 "lat": round(float(row.geometry.y), 6), "lon": round(float(row.geometry.x), 6),
-                "totals": [None] * len(months)}
+                "totals": [None] * len(months), "group": group}
         slot = index.get(str(row[time]))
         total = row.get(count)
         if slot is not None and total is not None and not pd.isna(total):
-            point["totals"][slot] = int(total)
-    return {"months": months, "points": [points[k] for k in sorted(points)]}
+            point["totals"][slot] = (point["totals"][slot] or 0) + int(total)
+    ordered = [points[k] for k in sorted(points)]
+    groups = []
+    for group in sorted({p["group"] for p in ordered}):
+        members = [p for p in ordered if p["group"] == group]
+        monthly: list[int | None] = []
+        yearly: dict[str, int] = {}
+        for i, month in enumerate(months):
+            published = [p["totals"][i] for p in members if p["totals"][i] is not None]
+            monthly.append(sum(published) if published else None)
+            if published:
+                yearly[month[:4]] = yearly.get(month[:4], 0) + sum(published)
+        groups.append({"id": group, "monthly": monthly, "yearly": yearly})
+    return {"months": months, "points": ordered, "groups": groups}
 
 
 ASSETS = {"cmrisk_map_js": "cmrisk-map.js", "cmrisk_map_css": "cmrisk-map.css"}

@@ -18,6 +18,7 @@ from data_catalog.paths import DataDir
 from geo_service.app import create_app
 from geo_service.cli import app as cli_app
 from geo_service.maps import native_zooms
+from geo_service.maps.builder import layer_provenance_note, run_provenance, synthetic_banner
 from geo_service.maps.embed import (
     EMBED_BASE,
     EMBED_MAX_ZOOM,
@@ -157,6 +158,55 @@ def test_crossings_series_covers_2021_to_2024_per_point(registry: Registry) -> N
         reported = set(rows["month"])
         assert all(point["totals"][i] is None for i, m in enumerate(months)
                    if m not in reported)
+
+
+OFFICIAL_NORTHBOUND = {"2021": 133_726, "2022": 248_284, "2023": 520_085, "2024": 302_203}
+"""Northbound crossings of the Darién counted by Panama's SNM (METHOD.md, `data_catalog.demo
+.flows`): what the slider's yearly sums of people going north must equal, exactly."""
+
+
+def test_crossings_series_sums_each_direction_apart(registry: Registry) -> None:
+    """North-bound yearly sums are the official totals; the south-bound return flow of 2024
+    (2,800 people at Necoclí in the demo) is its own group, never added to them (it was:
+    2024 summed to 305,003)."""
+    frame = gpd.read_parquet(registry.get("crossings").asset)
+    series = monthly_series(frame, key="point_id", time="month", count="total", label="name",
+                            split="direction")
+    groups = {g["id"]: g for g in series["groups"]}
+    assert set(groups) == {"northbound", "southbound"}
+    assert groups["northbound"]["yearly"] == OFFICIAL_NORTHBOUND
+    assert groups["southbound"]["yearly"] == {"2024": 2_800}
+    assert {p["group"] for p in series["points"] if p["id"] == "CO-NEC"} == {"southbound"}
+    # Each month's group sum is the sum of its places' published counts.
+    december = series["months"].index("2024-12")
+    north = [p["totals"][december] for p in series["points"] if p["group"] == "northbound"]
+    assert groups["northbound"]["monthly"][december] == sum(v for v in north if v is not None)
+
+
+def test_banner_and_popups_name_what_is_synthetic(registry: Registry) -> None:
+    """The banner lists exactly the synthetic parts the inputs' provenance names (not a fixed
+    sentence), and the crossings' provenance keeps their real yearly totals apart."""
+    layers = dict(registry.layers())
+    records = run_provenance(layers)
+    crossings = next(r for r in records if r["name"] == "crossings")
+    assert crossings["synthetic_parts"] == ["monthly_breakdown", "demographic_breakdown"]
+    assert crossings["real_parts"] == ["yearly_totals"]
+    english = synthetic_banner(records, language("en"))
+    assert english.startswith("Demonstration data. Synthetic: hazard and climate rasters, ")
+    for part in ("deaths and disappearances", "monthly crossings",
+                 "reception-station capacities", "protected-area and territory outlines",
+                 "disaster displacement events", "forest cover"):
+        assert part in english.split(" Real: ")[0], part
+    assert english.split(" Real: ")[1].startswith("route waypoints, places, yearly crossing")
+    assert "country borders (Natural Earth)" in english.split(" Real: ")[1]
+    spanish = synthetic_banner(records, language("es"))
+    assert "muertes y desapariciones" in spanish and "Sintético" in spanish
+    assert layer_provenance_note(registry.get("crossings"), language("en")) == (
+        "synthetic: monthly crossings, crossings by point, sex, age group and nationality; "
+        "real: yearly crossing totals")
+    assert layer_provenance_note(registry.get("incidents"), language("en")) == (
+        "synthetic: deaths and disappearances")
+    assert layer_provenance_note(registry.get("countries"), language("en")) == ""
 
 
 def test_month_range_is_inclusive() -> None:

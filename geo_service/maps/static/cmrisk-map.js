@@ -230,44 +230,66 @@
 
   /**
    * Monthly counts per place: circles sized by the month's count, and a slider over months.
-   * data: {months: [...], labels: [...], points: [{id, name, lat, lon, totals}]}.
+   * data: {months: [...], labels: [...], points: [{id, name, lat, lon, totals, group}],
+   *        groups: [{id, label, monthly, yearly}]}: each group (e.g. a direction) is summed
+   * apart, for the month shown and for its year, never added to another.
    */
   cmrisk.slider = function (map, group, data, text) {
     var max = 1;
     data.points.forEach(function (p) {
       p.totals.forEach(function (v) { if (v !== null && v > max) { max = v; } });
     });
+    var note = text.note ? ' \u00b7 ' + text.note : '';
     var markers = data.points.map(function (p) {
       var marker = L.circleMarker([p.lat, p.lon], {
         radius: 3, color: '#5f3dc4', weight: 1, fillColor: '#7950f2', fillOpacity: 0.6,
         className: 'cmrisk-crossing'});
-      marker.bindTooltip(esc(p.name));
+      marker.bindTooltip(esc(p.name + note));
       group.addLayer(marker);
       return marker;
     });
-    var label = null, sum = null, input = null;
+    var label = null, sum = null, year = null, input = null;
     function people(value) {
       return formatNumber(value, 0, text.symbols) + ' ' + text.people;
     }
+    function sums(values) {
+      // "Northbound: 1,234 people · Southbound (return): 56 people" (a group per line part).
+      return data.groups.map(function (g, k) {
+        var value = values[k] === null || values[k] === undefined ? text.withheld
+          : people(values[k]);
+        return (g.label ? g.label + ': ' : '') + value;
+      }).join(' \u00b7 ');
+    }
     function show(i) {
-      var month = data.labels[i], total = 0;
+      var month = data.labels[i], calendar = data.months[i].slice(0, 4);
       markers.forEach(function (marker, k) {
         var p = data.points[k], value = p.totals[i];
+        var place = p.name + (p.group && data.groups.length > 1 ? ' (' + groupLabel(p.group) + ')'
+          : '');
         if (value === null) {
           marker.setRadius(3);
           marker.setStyle({fillOpacity: 0.1, dashArray: '2 2'});
-          marker.setTooltipContent(esc(p.name + ' \u00b7 ' + month + ': ' + text.withheld));
+          marker.setTooltipContent(esc(place + ' \u00b7 ' + month + ': ' + text.withheld + note));
         } else {
           marker.setRadius(3 + 25 * Math.sqrt(value / max));
           marker.setStyle({fillOpacity: 0.6, dashArray: null});
-          marker.setTooltipContent(esc(p.name + ' \u00b7 ' + month + ': ' + people(value)));
-          total += value;
+          marker.setTooltipContent(esc(place + ' \u00b7 ' + month + ': ' + people(value) + note));
         }
       });
       label.textContent = month;
       label.setAttribute('data-month', data.months[i]);
-      sum.textContent = people(total);
+      sum.textContent = sums(data.groups.map(function (g) { return g.monthly[i]; }));
+      year.textContent = text.year.replace('{year}', calendar) + ': ' + sums(
+        data.groups.map(function (g) { return g.yearly[calendar]; }));
+      year.setAttribute('data-year', calendar);
+      data.groups.forEach(function (g) {
+        year.setAttribute('data-' + (g.id || 'all'), String(g.yearly[calendar] || 0));
+      });
       input.setAttribute('aria-valuetext', month);
+    }
+    function groupLabel(id) {
+      var found = data.groups.filter(function (g) { return g.id === id; })[0];
+      return found ? found.label : id;
     }
     var Slider = L.Control.extend({
       options: {position: 'bottomleft'},
@@ -284,6 +306,7 @@
         input.value = data.months.length - 1;
         input.setAttribute('aria-label', text.title);
         sum = L.DomUtil.create('div', 'cmrisk-month-total', box);
+        year = L.DomUtil.create('div', 'cmrisk-year-total', box);
         L.DomEvent.disableClickPropagation(box);
         L.DomEvent.disableScrollPropagation(box);
         L.DomEvent.on(input, 'input change', function () { show(parseInt(input.value, 10)); });
