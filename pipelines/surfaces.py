@@ -97,11 +97,13 @@ class SurfaceFunction:
 
 
 def _transit(grid: Grid, frames: Frames, p: TransitParameters) -> np.ndarray:
+    mobility.check_points_carried(frames["segments"], frames["flows"])
     people = mobility.segment_people(frames["segments"], frames["flows"], p.year)
     return mobility.transit_pressure(grid, frames["segments"], people, p.kernel_km)
 
 
 def _station_load(grid: Grid, frames: Frames, p: FlowYearParameters) -> np.ndarray:
+    mobility.check_points_carried(frames["segments"], frames["flows"])
     people = mobility.segment_people(frames["segments"], frames["flows"], p.year)
     return mobility.station_load(grid, frames["stations"], frames["segments"], people)
 
