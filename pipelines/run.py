@@ -40,7 +40,7 @@ from pipelines.align import align_to_grid
 from pipelines.config import RegionConfig
 from pipelines.disclosure_audit import audit_flow_layers
 from pipelines.grid import Grid
-from pipelines.indicators import build_indicator
+from pipelines.indicators import build_indicator, check_indicators
 from pipelines.inputs import (
     check_inputs,
     input_versions,
@@ -175,6 +175,7 @@ def _run_in(folder: Path, run_id: str, config: RegionConfig, data: DataDir, grid
         land = ~np.isnan(layers[config.land_input()])
         for values in indicators.values():
             values[~land] = np.nan
+        constant = check_indicators(indicators, config)  # fails unless constant_ok
 
     with timer.stage("score"):
         scores = score_grid(indicators, config, grid)
@@ -193,7 +194,8 @@ def _run_in(folder: Path, run_id: str, config: RegionConfig, data: DataDir, grid
 
     with timer.stage("sensitivity"):
         intervals = area_stats.rank_intervals(flat, config, table,
-                                              scored_areas["kind"].to_numpy())
+                                              scored_areas["kind"].to_numpy(),
+                                              scored_areas["rank"].notna().to_numpy())
         scored_areas = pd.concat([scored_areas.reset_index(drop=True), intervals], axis=1)
         scored_areas["run_id"] = run_id
         scored_areas["as_of"] = now.isoformat()
@@ -220,6 +222,7 @@ def _run_in(folder: Path, run_id: str, config: RegionConfig, data: DataDir, grid
             "weights": config.weights, "inputs": [r.as_dict() for r in records.values()],
             "input_versions": input_versions(records),
             "synthetic": synthetic, "timings_s": timer.timings, "summary": summary,
+            "constant_indicators": constant,
             "layers": sorted(written),
         })
     with timer.stage("switch"):
