@@ -39,7 +39,7 @@ def test_a_constant_indicator_is_named_with_its_value_and_cells() -> None:
 
 
 def test_a_constant_indicator_fails_the_run_unless_constant_ok() -> None:
-    with pytest.raises(DegenerateIndicator, match="children is 5.5") as caught:
+    with pytest.raises(DegenerateIndicator, match=r"children is 5\.5") as caught:
         check_indicators(_indicators(CONSTANT), _config())
     assert "flood" not in str(caught.value)
     reported = check_indicators(_indicators(CONSTANT), _config(constant_ok=True))
