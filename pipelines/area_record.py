@@ -43,6 +43,9 @@ RISK_CLASS: Final = "risk_class"
 (null where the area has no scored cell)."""
 NOT_EXPOSED: Final = "not_exposed"
 """The state of a cell or an area where no one on the move is exposed: not a risk class."""
+NOT_EXPOSED_VALUE: Final = 254
+"""The value of the class raster (`risk_class.tif`: 0 … n−1 the classes, 255 no data) in the
+cells where no one on the move is exposed (exposure 0, so the risk is 0 by construction)."""
 PRESSURE: Final = "environmental_pressure"
 """Coverage-weighted mean of the environmental pressure, 0–10."""
 RANK: Final = "rank"

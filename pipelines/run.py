@@ -56,7 +56,7 @@ from pipelines.publish import (
     write_rasters,
     write_vectors,
 )
-from pipelines.score import classify
+from pipelines.score import classify_cells
 from pipelines.score_grid import score_grid
 from pipelines.surfaces import compute_surface
 
@@ -179,7 +179,7 @@ def _run_in(folder: Path, run_id: str, config: RegionConfig, data: DataDir, grid
 
     with timer.stage("score"):
         scores = score_grid(indicators, config, grid)
-        risk_class = classify(scores["risk"], config.class_breaks())
+        risk_class = classify_cells(scores["risk"], scores["exposure"], config.class_breaks())
 
     synthetic = any(r.synthetic for r in records.values())
     with timer.stage("write"):
