@@ -16,7 +16,7 @@ from geo_service.features.model import FeatureQuery, FeatureStore
 from geo_service.features.parquet import GeoParquetFeatureStore
 from geo_service.features.sources import registry_sources
 from layers.fields import class_label
-from layers.labels import score_card_labels
+from layers.labels import not_exposed_class, ranking_statistic_label, score_card_labels
 from layers.models import Layer
 from layers.registry import Registry
 from pipelines import area_record as col
@@ -98,8 +98,9 @@ class AreasStore:
         return dict(manifest.get("weights", {}))
 
     def as_json(self, row: pd.Series, classes: list[dict[str, Any]]) -> dict[str, Any]:
-        """One area in the API shape: score, class, dimensions, ranks, top indicator, weights."""
-        labels = {c["name"]: c for c in classes}
+        """One area in the API shape: score, class (or `not_exposed`), the ranking statistic
+        with its value, exposed share, p90 and max, dimensions, ranks, top indicator, weights."""
+        labels = {c["name"]: c for c in [*classes, not_exposed_class()]}
         klass = row.get(col.RISK_CLASS)
         shares = {c["name"]: _number(row.get(f"{col.SHARE_PREFIX}{c['name']}"))
                   for c in classes}
@@ -107,6 +108,8 @@ class AreasStore:
                       for key, value in row.items()
                       if isinstance(key, str) and key.startswith(col.INDICATOR_PREFIX)}
         official = row.get(col.OFFICIAL_NAME)
+        statistic = row.get(col.RANKING_STATISTIC)
+        statistic = statistic if isinstance(statistic, str) else None
         return {
             col.ID: row[col.ID], col.KIND: row[col.KIND], col.NAME: row[col.NAME],
             col.OFFICIAL_NAME: official if isinstance(official, str) and official else None,
@@ -118,6 +121,13 @@ class AreasStore:
                                   for lang in every_language()} if klass in labels else None,
             col.RISK_MAX: _number(row.get(col.RISK_MAX)),
             col.RISK_P90: _number(row.get(col.RISK_P90)),
+            col.RISK_MEAN_EXPOSED: _number(row.get(col.RISK_MEAN_EXPOSED)),
+            col.EXPOSED_SHARE: _number(row.get(col.EXPOSED_SHARE)),
+            col.RANKING_STATISTIC: statistic,
+            "ranking_statistic_labels": {
+                lang.code: ranking_statistic_label(statistic, lang)
+                for lang in every_language()} if statistic else None,
+            col.RANKING_VALUE: _number(row.get(col.RANKING_VALUE)),
             "class_shares": shares,
             col.PRESSURE: _number(row.get(col.PRESSURE)),
             "dimensions": {d: _number(row.get(f"{col.DIMENSION_PREFIX}{d}"))

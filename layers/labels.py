@@ -27,8 +27,42 @@ SCORE_CARD_FIELDS: dict[str, str] = {
     "class_change_share": N_("Draws that change its class"),
     "hazard_levels": N_("Hazard levels"),
     col.OFFICIAL_NAME: N_("Official name"),
+    col.RANKING_STATISTIC: N_("Ranked by"),
+    col.EXPOSED_SHARE: N_("Exposed share"),
+    col.RISK_P90: N_("Risk, 90th percentile"),
+    col.RISK_MAX: N_("Highest risk"),
+    col.RISK_MEAN_EXPOSED: N_("Mean risk where exposed"),
 }
 """Field → its label (English; the message translated)."""
+
+
+RANKING_STATISTICS: dict[str, str] = {
+    "mean_exposed": N_("mean risk over the exposed cells"),
+    "p90": N_("90th percentile of the risk"),
+    "max": N_("highest risk"),
+    "mean": N_("mean risk over the whole area"),
+}
+"""Each ranking statistic (`pipelines.config.RankingStatistic`) → how it reads (English)."""
+
+NOT_EXPOSED_LABEL = N_("Not exposed")
+"""How the `not_exposed` state of a cell or an area reads (English; the message translated)."""
+NOT_EXPOSED_COLOR = "#bdbdbd"
+"""Grey: no one on the move is exposed here. Not a risk class, drawn apart from them."""
+
+
+def not_exposed_class() -> dict[str, Any]:
+    """The `not_exposed` state in the shape of a run's risk classes (`name`, `label`,
+    `label_es`, `labels`, `color`), for lookups that go through the classes."""
+    label = texts(NOT_EXPOSED_LABEL)
+    return {"name": col.NOT_EXPOSED, "label": label["en"], "label_es": label.get("es"),
+            "labels": {k: v for k, v in label.items() if k not in ("en", "es")},
+            "color": NOT_EXPOSED_COLOR}
+
+
+def ranking_statistic_label(statistic: str, lang: Language) -> str:
+    """How a ranking statistic reads in `lang` (its own name when unknown)."""
+    message = RANKING_STATISTICS.get(statistic)
+    return lang.gettext(message) if message else statistic
 
 
 def score_card_labels(locales: Mapping[str, str] | None = None) -> dict[str, dict[str, str]]:

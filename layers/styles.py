@@ -9,7 +9,9 @@ from rio_tiler.colormap import cmap as colormaps
 
 from data_catalog.i18n import N_, texts
 from data_catalog.stac import COLORMAPS
+from layers.labels import not_exposed_class
 from layers.models import ColorBy, Legend, LegendClass, Style
+from pipelines.area_record import NOT_EXPOSED_VALUE
 
 ALLOWED_COLORMAPS: frozenset[str] = COLORMAPS
 """Colormap names a client may ask for (all known to rio-tiler; `data_catalog.stac.COLORMAPS`,
@@ -42,7 +44,7 @@ def style_of(spec: dict[str, Any], classes: Sequence[LegendClass]) -> Style:
     if kind == "classes":
         return score_style(classes)
     if kind == "class_index":
-        return class_style(classes)
+        return class_style(classes, not_exposed=True)
     if kind == "stretch":
         low, high = spec["rescale"]
         return Style(colormap=str(spec["colormap"]), rescale=(float(low), float(high)))
@@ -58,12 +60,23 @@ def score_style(classes: Sequence[LegendClass]) -> Style:
     return Style(classes=list(classes))
 
 
-def class_style(classes: Sequence[LegendClass]) -> Style:
-    """A class raster (0 … n−1) drawn in the class colours."""
+def class_style(classes: Sequence[LegendClass], not_exposed: bool = False) -> Style:
+    """A class raster (0 … n−1) drawn in the class colours; with `not_exposed` (a run's class
+    raster), its `NOT_EXPOSED_VALUE` cells are drawn grey and named apart in the legend."""
     indexed = [LegendClass(min=i, max=i + 1, label=c.label, label_es=c.label_es, color=c.color,
                            labels=dict(c.labels))
                for i, c in enumerate(classes)]
+    if not_exposed and classes:
+        indexed.append(not_exposed_entry(NOT_EXPOSED_VALUE, NOT_EXPOSED_VALUE + 1))
     return Style(classes=indexed)
+
+
+def not_exposed_entry(low: float, high: float) -> LegendClass:
+    """The legend entry of "not exposed" (grey) for the values [low, high)."""
+    entry = not_exposed_class()
+    return LegendClass(min=low, max=high, label=entry["label"],
+                       label_es=entry["label_es"] or entry["label"], color=entry["color"],
+                       labels=entry["labels"])
 
 
 def stretch_style(colormap: str, rescale: tuple[float, float]) -> Style:

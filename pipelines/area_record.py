@@ -24,12 +24,33 @@ AREA_KM2: Final = "area_km2"
 RISK: Final = "risk"
 """Coverage-weighted mean of the composite risk, 0–10."""
 RISK_MAX: Final = "risk_max"
+"""Maximum of the risk over the cells the area touches, 0–10."""
 RISK_P90: Final = "risk_p90"
+"""Coverage-weighted 90th percentile of the risk over the area's scored cells, 0–10."""
+RISK_MEAN_EXPOSED: Final = "risk_mean_exposed"
+"""Coverage-weighted mean of the risk over the area's exposed cells (exposure > 0), 0–10;
+null when none is exposed."""
+EXPOSED_SHARE: Final = "exposed_share"
+"""Share (0–1) of the area's scored surface where people on the move are exposed
+(exposure > 0)."""
+RANKING_STATISTIC: Final = "ranking_statistic"
+"""The name of the statistic that classes and ranks areas (the region file's
+`ranking.statistic`: `mean_exposed`, `p90`, `max` or `mean`)."""
+RANKING_VALUE: Final = "ranking_value"
+"""The area's value of that statistic, 0–10: what `RISK_CLASS` and `RANK` are of."""
 RISK_CLASS: Final = "risk_class"
-"""Name of the class of `RISK`."""
+"""Name of the class of `RANKING_VALUE`, or `NOT_EXPOSED` for an area without an exposed cell
+(null where the area has no scored cell)."""
+NOT_EXPOSED: Final = "not_exposed"
+"""The state of a cell or an area where no one on the move is exposed: not a risk class."""
+NOT_EXPOSED_VALUE: Final = 254
+"""The value of the class raster (`risk_class.tif`: 0 … n−1 the classes, 255 no data) in the
+cells where no one on the move is exposed (exposure 0, so the risk is 0 by construction)."""
 PRESSURE: Final = "environmental_pressure"
 """Coverage-weighted mean of the environmental pressure, 0–10."""
 RANK: Final = "rank"
+"""Rank of `RANKING_VALUE` within the kind, 1 = highest; ties share the average rank; null
+for an area that is `NOT_EXPOSED` (or has no scored cell)."""
 RANK_MEDIAN: Final = "rank_median"
 RANK_P05: Final = "rank_p05"
 RANK_P95: Final = "rank_p95"
@@ -39,6 +60,8 @@ PRESSURE_PREFIX: Final = "pressure_"
 """`pressure_rank_median`, `pressure_rank_p05`, `pressure_rank_p95`,
 `pressure_class_change_share`: the audit of the environmental pressure."""
 TOP_INDICATOR: Final = "top_indicator"
+"""The indicator whose neutralisation (0, its bound's least severe end) lowers the area's
+`RANKING_VALUE` most; null for an area that is `NOT_EXPOSED`."""
 RUN_ID: Final = "run_id"
 AS_OF: Final = "as_of"
 SHARE_PREFIX: Final = "share_"

@@ -1,4 +1,6 @@
-"""Zonal statistics per area, ranks within kind, top indicator (METHOD.md §6).
+"""Zonal statistics per area, the exposed share, the ranking statistic, ranks within kind (ties
+share the average rank; areas with no exposed cell are `not_exposed`, unranked), the top
+indicator by neutralisation (METHOD.md §6).
 
 Exact cell-coverage weights come from exactextract once per run (`coverage_table`); every
 statistic is then a weighted reduction over that table. The rank sensitivity audit is
@@ -20,9 +22,9 @@ from exactextract.raster import NumPyRasterSource
 from pyproj import Geod
 
 from pipelines import area_record as col
-from pipelines.config import RegionConfig
+from pipelines.config import RankingStatistic, RegionConfig
 from pipelines.grid import Grid
-from pipelines.score import CLASS_NODATA, Weights, classify
+from pipelines.score import classify, score_cells
 
 GEOD = Geod(ellps="WGS84")
 
@@ -119,49 +121,113 @@ def weighted_max(table: CoverageTable, values: np.ndarray) -> np.ndarray:
 
 
 def class_shares(table: CoverageTable, risk: np.ndarray, breaks: Sequence[float],
-                 n_classes: int) -> np.ndarray:
-    """Share (0–1) of each area's scored surface in each class → (areas, classes)."""
+                 n_classes: int, exposed: np.ndarray | None = None) -> np.ndarray:
+    """Share (0–1) of each area's scored surface in each class → (areas, classes).
+
+    With `exposed` (bool per cell), cells not exposed are in no class (their share is
+    1 − `exposed_share`).
+    """
     classes = classify(risk, breaks)[table.cell]
     valid = classes != 255
     totals = np.bincount(table.area[valid], weights=table.coverage[valid],
                          minlength=table.n_areas)
+    counted = valid if exposed is None else valid & exposed[table.cell]
     shares = np.zeros((table.n_areas, n_classes))
     for klass in range(n_classes):
-        picked = valid & (classes == klass)
+        picked = counted & (classes == klass)
         shares[:, klass] = np.bincount(table.area[picked], weights=table.coverage[picked],
                                        minlength=table.n_areas)
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(totals[:, None] > 0, shares / totals[:, None], np.nan)
 
 
-def rank_desc(values: np.ndarray) -> np.ndarray:
-    """Rank 1 = highest value ("min" method for ties); NaN values rank last (as NaN)."""
-    series = pd.Series(values)
-    return series.rank(ascending=False, method="min").to_numpy()
+def exposed_cells(risk: np.ndarray, exposure: np.ndarray) -> np.ndarray:
+    """Whether people on the move are exposed in each cell: a risk is scored and the exposure
+    is above 0 (bool). Where exposure is 0, H = sqrt(H_nat · exposure) and so the risk are 0
+    by construction: "not exposed", not "low risk"."""
+    with np.errstate(invalid="ignore"):
+        return np.isfinite(risk) & (exposure > 0)
 
 
-def top_indicators(area_means: Mapping[str, np.ndarray], dimension_means: Mapping[str, np.ndarray],
-                   weights: Weights) -> list[str | None]:
-    """Per area, the indicator with the largest `w_i · x_i` inside its highest of H, V, C.
+def exposed_share(table: CoverageTable, risk: np.ndarray, exposed: np.ndarray) -> np.ndarray:
+    """Share (0–1) of each area's scored surface (cells with a risk) that is exposed; NaN for an
+    area without a scored cell."""
+    return table.mean(np.where(np.isfinite(risk), exposed.astype("float64"), np.nan))
 
-    H holds both natural hazards and the exposure of people on the move.
+
+def area_statistic(table: CoverageTable, risk: np.ndarray, exposed: np.ndarray,
+                   statistic: RankingStatistic) -> np.ndarray:
+    """Each area's score by the ranking statistic (`pipelines.config.RankingStatistic`), 0–10.
+
+    `mean_exposed` is NaN for an area without an exposed cell.
     """
-    members = {
-        "H": {**weights.by_dimension["H_nat"], **weights.by_dimension["exposure"]},
-        "V": dict(weights.by_dimension["V"]),
-        "C": dict(weights.by_dimension["C"]),
-    }
-    stacked = np.stack([dimension_means[d] for d in members])
+    if statistic == "mean_exposed":
+        return table.mean(np.where(exposed, risk, np.nan))
+    if statistic == "p90":
+        return weighted_quantile(table, risk, 0.9)
+    if statistic == "max":
+        return weighted_max(table, risk)
+    return table.mean(risk)
+
+
+def rank_desc(values: np.ndarray) -> np.ndarray:
+    """Rank 1 = highest value; ties share the average of their ranks; NaN stays NaN (unranked).
+    """
+    series = pd.Series(values)
+    return series.rank(ascending=False, method="average").to_numpy()
+
+
+def ranks_within_kinds(values: np.ndarray, kinds: np.ndarray) -> np.ndarray:
+    """`rank_desc` of `values` within each kind (NaN values are not ranked)."""
+    ranks = np.full(len(values), np.nan)
+    for kind in np.unique(kinds):
+        members = kinds == kind
+        ranks[members] = rank_desc(values[members])
+    return ranks
+
+
+NEUTRAL = 0.0
+"""The value an indicator is neutralised to: 0 on 0–10, the score of its bound's least severe
+end (`pipelines.indicators.normalise`)."""
+
+
+def top_drivers(indicators: Mapping[str, np.ndarray], config: RegionConfig,
+                table: CoverageTable, ranked: np.ndarray) -> list[str | None]:
+    """Per area, the indicator whose neutralisation lowers the area's score most.
+
+    The area's score is the ranking statistic of the risk (`area_statistic`); neutralising an
+    indicator sets it to `NEUTRAL` wherever it has a value (missing stays missing) and rescores
+    the cells with the same aggregation, so the driver is what the geometric means make of the
+    indicators, not a weight times a value. The exposed cells stay those of the configured
+    scores. Ties go to the indicator named first in the region file.
+
+    Args:
+        indicators: flattened 0–10 indicator grids, by name.
+        ranked: whether each area is ranked (not `not_exposed`); the others get None.
+    """
+    statistic = config.ranking.statistic
+    touched = np.unique(table.cell)
+    sub = {name: values[touched] for name, values in indicators.items()}
+    remap = np.searchsorted(touched, table.cell)
+    sub_table = CoverageTable(table.area, remap, table.coverage, table.n_areas)
+    scores = score_cells(sub, config)
+    risk = scores["risk"].astype("float64")
+    exposed = exposed_cells(risk, scores["exposure"])
+    base = area_statistic(sub_table, risk, exposed, statistic)
+    names = list(indicators)
+    drops = np.full((len(names), table.n_areas), np.nan)
+    for index, name in enumerate(names):
+        neutral = dict(sub)
+        neutral[name] = np.where(np.isnan(sub[name]), np.nan, NEUTRAL).astype("float32")
+        lowered = score_cells(neutral, config)["risk"].astype("float64")
+        drops[index] = base - area_statistic(sub_table, lowered, exposed, statistic)
     result: list[str | None] = []
-    for index in range(stacked.shape[1]):
-        column = stacked[:, index]
-        if np.all(np.isnan(column)):
+    for area in range(table.n_areas):
+        column = drops[:, area]
+        if not ranked[area] or np.all(np.isnan(column)) or np.nanmax(column) <= 0:
             result.append(None)
             continue
-        dimension = list(members)[int(np.nanargmax(column))]
-        contributions = {name: w * area_means[name][index] for name, w in members[dimension].items()
-                         if not np.isnan(area_means[name][index])}
-        result.append(max(contributions, key=lambda k: contributions[k]) if contributions else None)
+        result.append(names[int(np.nanargmax(column))])
     return result
 
 
@@ -193,34 +259,42 @@ def area_sets(config: RegionConfig, vectors: Mapping[str, gpd.GeoDataFrame]
 def score_areas(frame: gpd.GeoDataFrame, table: CoverageTable,
                 scores: Mapping[str, np.ndarray], indicators: Mapping[str, np.ndarray],
                 config: RegionConfig) -> gpd.GeoDataFrame:
-    """Each area's risk statistics, class shares, dimension and indicator means, top indicator
-    and rank within its kind (`pipelines.area_record` names the columns)."""
+    """Each area's risk statistics, exposed share, class shares, dimension and indicator means,
+    top indicator and rank within its kind (`pipelines.area_record` names the columns).
+
+    The class and the rank are of the ranking statistic (`config.ranking`); an area without an
+    exposed cell is `not_exposed`, with no rank and no top indicator.
+    """
     risk = scores["risk"].ravel().astype("float64")
+    exposed = exposed_cells(risk, scores["exposure"].ravel())
+    statistic = config.ranking.statistic
     out = frame.copy()
     out[col.AREA_KM2] = geodesic_area_km2(out.geometry)
     out[col.RISK] = table.mean(risk)
     out[col.RISK_MAX] = weighted_max(table, risk)
     out[col.RISK_P90] = weighted_quantile(table, risk, 0.9)
-    out[col.RISK_CLASS] = [config.classes[int(c)].name if c != CLASS_NODATA else None
-                           for c in classify(out[col.RISK].to_numpy(), config.class_breaks())]
-    shares = class_shares(table, risk, config.class_breaks(), len(config.classes))
+    out[col.RISK_MEAN_EXPOSED] = area_statistic(table, risk, exposed, "mean_exposed")
+    share = exposed_share(table, risk, exposed)
+    out[col.EXPOSED_SHARE] = share
+    value = area_statistic(table, risk, exposed, statistic)
+    ranked = (share > 0) & np.isfinite(value)
+    value = np.where(ranked, value, np.nan)
+    out[col.RANKING_STATISTIC] = statistic
+    out[col.RANKING_VALUE] = value
+    classes = classify(value, config.class_breaks())
+    out[col.RISK_CLASS] = [
+        config.classes[int(c)].name if ok else (col.NOT_EXPOSED if s == 0 else None)
+        for c, ok, s in zip(classes, ranked, share, strict=True)]
+    shares = class_shares(table, risk, config.class_breaks(), len(config.classes), exposed)
     for index, spec in enumerate(config.classes):
         out[f"{col.SHARE_PREFIX}{spec.name}"] = shares[:, index]
-    dimension_means = {}
     for name in ("H", "V", "C", "E", "H_nat", "exposure"):
-        dimension_means[name] = table.mean(scores[name].ravel().astype("float64"))
-        out[f"{col.DIMENSION_PREFIX}{name}"] = dimension_means[name]
+        out[f"{col.DIMENSION_PREFIX}{name}"] = table.mean(scores[name].ravel().astype("float64"))
     out[col.PRESSURE] = table.mean(scores["environmental_pressure"].ravel().astype("float64"))
-    indicator_means = {name: table.mean(values.astype("float64"))
-                       for name, values in indicators.items()}
-    for name, values in indicator_means.items():
-        out[f"{col.INDICATOR_PREFIX}{name}"] = values
-    out[col.TOP_INDICATOR] = top_indicators(indicator_means, dimension_means,
-                                            Weights.from_config(config))
-    out[col.RANK] = np.nan
-    for kind in out[col.KIND].unique():
-        members = out[col.KIND] == kind
-        out.loc[members, col.RANK] = rank_desc(out.loc[members, col.RISK].to_numpy())
+    for name, values in indicators.items():
+        out[f"{col.INDICATOR_PREFIX}{name}"] = table.mean(values.astype("float64"))
+    out[col.TOP_INDICATOR] = top_drivers(indicators, config, table, ranked)
+    out[col.RANK] = ranks_within_kinds(value, out[col.KIND].to_numpy())
     return out
 
 
@@ -235,13 +309,15 @@ def summary(scored: gpd.GeoDataFrame, inputs: Mapping[str, bool], region: str
     counts = scored.groupby([col.KIND, col.RISK_CLASS]).size()
     top: dict[str, list[dict[str, object]]] = {}
     for kind, members in scored.groupby(col.KIND, sort=False):
-        ranked = members[np.isfinite(members[col.RISK])].sort_values([col.RANK, col.ID])
+        ranked = members[np.isfinite(members[col.RANK])].sort_values([col.RANK, col.ID])
         top[str(kind)] = [
             {"id": r[col.ID], "name": r[col.NAME], "risk": round(float(r[col.RISK]), 3),
-             "risk_class": r[col.RISK_CLASS], "rank": int(r[col.RANK])}
+             col.RANKING_VALUE: round(float(r[col.RANKING_VALUE]), 3),
+             "risk_class": r[col.RISK_CLASS], "rank": float(r[col.RANK])}
             for _, r in ranked.head(SUMMARY_TOP).iterrows()]
     return {
         "areas": {str(k): int((scored[col.KIND] == k).sum()) for k in scored[col.KIND].unique()},
+        "ranking_statistic": str(scored[col.RANKING_STATISTIC].iloc[0]) if len(scored) else None,
         "classes": {f"{k}/{c}": int(n) for (k, c), n in counts.items()},
         "top": top,
         "inputs": {name: ("synthetic" if synthetic else "real")

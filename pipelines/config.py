@@ -191,6 +191,9 @@ class IndicatorSpec(_Strict):
     log: bool = False
     invert: bool = False
     levels: FloodLevels | None = None
+    constant_ok: bool = False
+    """The indicator may hold one value wherever it exists (e.g. a share known only per
+    corridor); without this, such an indicator fails the run (`pipelines.indicators`)."""
 
     @model_validator(mode="after")
     def _bounds(self) -> IndicatorSpec:
@@ -239,9 +242,10 @@ class AreaSetSpec(_Strict):
         return self
 
 
-RankingStatistic = Literal["mean", "mean_exposed", "p90", "max"]
-"""How an area's cells make its score for ranking: the coverage-weighted mean over every scored
-cell, the mean over the exposed cells only, the coverage-weighted 90th percentile, the maximum."""
+RankingStatistic = Literal["mean_exposed", "p90", "max", "mean"]
+"""How an area's cells make its score (`pipelines.areas.area_statistic`): the coverage-weighted
+mean of the risk over its exposed cells (`mean_exposed`), its 90th percentile (`p90`) or
+maximum (`max`) over all its scored cells, or the mean over all of them (`mean`)."""
 
 
 class SensitivitySpec(_Strict):
@@ -268,6 +272,12 @@ class SensitivitySpec(_Strict):
     statistics: list[RankingStatistic] = Field(default_factory=list)
     cells_per_area: int = Field(default=16, ge=1)
     """Representative cells per area and stratum (exposed / not exposed) the draws rescore."""
+
+
+class RankingSpec(_Strict):
+    """The statistic that classes and ranks areas (METHOD.md, "Ranking areas")."""
+
+    statistic: RankingStatistic = "mean_exposed"
 
 
 class Aggregation(_Strict):
@@ -436,6 +446,7 @@ class RegionConfig(_Strict):
     areas: dict[str, AreaSetSpec]
     outputs: list[OutputSpec] = Field(default_factory=list)
     sensitivity: SensitivitySpec
+    ranking: RankingSpec = Field(default_factory=RankingSpec)
     runs_kept: int = Field(default=5, ge=1)
 
     @model_validator(mode="after")

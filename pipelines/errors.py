@@ -33,5 +33,15 @@ class UnusableInput(PipelineError):
     input's own terms (file, column, value)."""
 
 
+class UnmatchedKeys(PipelineError):
+    """A join between inputs that leaves a key unmatched (a reception station no route segment
+    ends at, a crossing point no segment carries): the message names the keys."""
+
+
+class DegenerateIndicator(PipelineError):
+    """An indicator with one value wherever it exists (or none at all), which the region file
+    does not mark `constant_ok`: it would weigh in without telling places apart."""
+
+
 class RunValidationError(PipelineError):
     """A finished run whose outputs failed validation; it never becomes current."""

@@ -10,7 +10,8 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from pipelines.config import FloodLevels, IndicatorSpec
+from pipelines.config import FloodLevels, IndicatorSpec, RegionConfig
+from pipelines.errors import DegenerateIndicator
 
 
 def normalise(values: np.ndarray, spec: IndicatorSpec) -> np.ndarray:
@@ -65,3 +66,40 @@ def build_indicator(spec: IndicatorSpec, layers: Mapping[str, np.ndarray]) -> np
         depths = {rp: layers[spec.levels.inputs[rp]] for rp in spec.levels.scores}
         return flood_level_indicator(depths, spec.levels)
     return normalise(layers[spec.source], spec)
+
+
+def degenerate_indicators(indicators: Mapping[str, np.ndarray]) -> dict[str, str]:
+    """The indicators that cannot tell cells apart, by name, each with what is wrong:
+    one value in every cell where it exists, or no value in any cell.
+    """
+    found = {}
+    for name, values in indicators.items():
+        present = values[~np.isnan(values)]
+        if present.size == 0:
+            found[name] = "has no value in any cell"
+        elif float(present.min()) == float(present.max()):
+            found[name] = (f"is {float(present.min()):g} in each of the {present.size} cells "
+                           "where its inputs exist")
+    return found
+
+
+def check_indicators(indicators: Mapping[str, np.ndarray], config: RegionConfig
+                     ) -> dict[str, str]:
+    """Report the degenerate indicators (`degenerate_indicators`); fail unless each is marked
+    `constant_ok` in the region file.
+
+    Returns:
+        Every degenerate indicator with what is wrong (those marked `constant_ok` included).
+
+    Raises:
+        DegenerateIndicator: naming each degenerate indicator not marked `constant_ok`.
+    """
+    found = degenerate_indicators(indicators)
+    failing = {n: why for n, why in found.items() if not config.indicators[n].constant_ok}
+    if failing:
+        listed = "; ".join(f"{name} {why}" for name, why in failing.items())
+        raise DegenerateIndicator(
+            f"region {config.id}: indicator(s) that tell no cells apart: {listed}. Fix the "
+            "inputs or the join that made them, or mark an indicator that is constant on "
+            f"purpose `constant_ok: true` in the region file (indicators.<name>)")
+    return found

@@ -17,6 +17,7 @@ from rasterio.features import rasterize
 
 from data_catalog.vocabulary import CHILD_AGE_GROUPS
 from pipelines.disclosure import property_name
+from pipelines.errors import UnmatchedKeys
 from pipelines.grid import Grid
 
 DAYS_PER_YEAR = 365.0
@@ -214,24 +215,100 @@ def distance_to_lines_km(grid: Grid, lines: gpd.GeoDataFrame) -> np.ndarray:
         grid.shape) / 1000.0
 
 
+STATION_KEY = "station_id"
+"""The id of a station in the stations input."""
+SEGMENT_STATION_KEY = "to_station_id"
+"""The id of the station a route segment ends at (empty when it ends at none)."""
+
+
+def _keys(values: pd.Series) -> list[str]:
+    """The non-empty text keys of a column (NaN, None and blanks left out)."""
+    return [str(v).strip() for v in values if isinstance(v, str) and v.strip()]
+
+
 def station_load(grid: Grid, stations: gpd.GeoDataFrame, segments: gpd.GeoDataFrame,
                  people: np.ndarray, at: Cells | None = None) -> np.ndarray:
-    """Load of the nearest reception station: people per day arriving over its capacity.
+    """Load of the nearest reception station: people per day arriving over its capacity
+    (people/day per place), at the cells `at` only when given.
 
-    A station's arrivals are the `people` (`segment_people`) of the route segments that end at
-    it (`to_place` equal to the station name); stations without capacity are skipped.
+    A station's arrivals are the `people` (`segment_people`, people/year) of the route segments
+    that end at it: `to_station_id` equal to its `station_id`. Stations without capacity are
+    not reception capacity and are skipped.
+
+    Raises:
+        UnmatchedKeys: a reception station with a capacity that no segment ends at, or a
+            segment naming a station id the stations input does not have (the join would
+            otherwise leave a load of 0 that looks like an empty station).
     """
     reception = stations[(stations["kind"] == "reception_station")
                          & stations["capacity"].notna()].reset_index(drop=True)
     if reception.empty:
         return np.full(grid.shape if at is None else at[0].shape, np.nan)
-    ends = segments["to_place"].to_numpy()
+    for frame, key, what in ((stations, STATION_KEY, "stations"),
+                             (segments, SEGMENT_STATION_KEY, "route segments")):
+        if key not in frame.columns:
+            raise UnmatchedKeys(f"station load: the {what} have no column {key!r}: route "
+                                f"segments name the station they end at by its {STATION_KEY} "
+                                f"in {SEGMENT_STATION_KEY}")
+    ends = [str(v).strip() if isinstance(v, str) else "" for v in segments[SEGMENT_STATION_KEY]]
+    known = set(_keys(stations[STATION_KEY]))
+    unknown = sorted({end for end in ends if end and end not in known})
+    ids = [str(v) for v in reception[STATION_KEY]]
+    unmatched = [i for i in ids if i not in ends]
+    problems = []
+    if unknown:
+        problems.append(f"route segments name station(s) {', '.join(unknown)} in "
+                        f"{SEGMENT_STATION_KEY}, which the stations input does not have "
+                        f"(its {STATION_KEY}s: {', '.join(sorted(known))})")
+    if unmatched:
+        problems.append(f"reception station(s) {', '.join(unmatched)} have a capacity but no "
+                        f"route segment ends at them ({SEGMENT_STATION_KEY}); their load "
+                        "would be 0")
+    if problems:
+        raise UnmatchedKeys("station load: " + "; ".join(problems))
     loads = []
-    for name, capacity in zip(reception["name"], reception["capacity"], strict=True):
+    for station_id, capacity in zip(ids, reception["capacity"], strict=True):
         arriving = sum(float(count) for count, end in zip(people, ends, strict=True)
-                       if end == name)
+                       if end == station_id)
         loads.append(arriving / DAYS_PER_YEAR / float(capacity))
     return np.asarray(loads)[nearest_point_index(grid, reception, at)]
+
+
+def check_points_carried(segments: gpd.GeoDataFrame, crossings: pd.DataFrame) -> None:
+    """Fail unless the people counted at every crossing point are carried by a route segment.
+
+    A point is carried by a segment listing it in `flow_points`, or by a segment of its
+    direction without `flow_points` (which carries the direction's total).
+
+    Raises:
+        UnmatchedKeys: naming the points no segment carries, and the ids listed in
+            `flow_points` that the crossings table does not have.
+    """
+    listed = segments["flow_points"] if "flow_points" in segments.columns else \
+        pd.Series([None] * len(segments), index=segments.index)
+    named: set[str] = set()
+    by_direction: set[str] = set()
+    for direction, points in zip(segments["direction"], listed, strict=True):
+        if isinstance(points, str) and points.strip():
+            named.update(points.split())
+        else:
+            by_direction.add(str(direction))
+    counted = crossings[["point_id", "direction"]].dropna().drop_duplicates()
+    known = set(counted["point_id"].astype(str))
+    left = sorted(str(p) for p, d in zip(counted["point_id"], counted["direction"], strict=True)
+                  if str(p) not in named and str(d) not in by_direction)
+    unknown = sorted(named - known)
+    problems = []
+    if left:
+        problems.append(f"crossing point(s) {', '.join(left)} are counted but no route segment "
+                        "carries their people (list them in a segment's flow_points, or give "
+                        "their direction a segment without flow_points)")
+    if unknown:
+        problems.append(f"route segments list point(s) {', '.join(unknown)} in flow_points, "
+                        f"which the crossings table does not count (it counts "
+                        f"{', '.join(sorted(known))})")
+    if problems:
+        raise UnmatchedKeys("transit: " + "; ".join(problems))
 
 
 def children_share(grid: Grid, crossings: pd.DataFrame, segments: gpd.GeoDataFrame, year: int,

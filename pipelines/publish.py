@@ -17,6 +17,7 @@ from rio_cogeo.cogeo import cog_validate
 
 from data_catalog.sources import load_sources
 from data_catalog.stac import COG_MEDIA_TYPE, GEOPARQUET_MEDIA_TYPE, layer_item
+from pipelines.area_record import NOT_EXPOSED_VALUE
 from pipelines.config import RegionConfig
 from pipelines.errors import RunValidationError
 from pipelines.grid import Grid
@@ -47,6 +48,21 @@ def write_cog(path: Path, data: np.ndarray, grid: Grid, *, nodata: float | int,
         dst.update_tags(**tags)
 
 
+EXPOSED_SCORES = ("exposure", "H", "risk")
+"""The scores that are 0 by construction where no one on the move is exposed."""
+NOT_EXPOSED_CLASS_TAGS = {
+    "not_exposed_value": str(NOT_EXPOSED_VALUE),
+    "not_exposed": f"{NOT_EXPOSED_VALUE} = not exposed: a risk is scored but exposure is 0 (no "
+                   "one on the move is there); not a risk class",
+}
+"""Tags of the class raster: which value means "not exposed"."""
+NOT_EXPOSED_SCORE_TAGS = {
+    "not_exposed": f"cells where exposure is 0 hold 0: not exposed, not an assessed low "
+                   f"(the class raster holds {NOT_EXPOSED_VALUE} there)",
+}
+"""Tags of the scores that are 0 where no one is exposed."""
+
+
 def write_rasters(folder: Path, grid: Grid, layers: list[OutputLayer],
                   scores: Mapping[str, np.ndarray], risk_class: np.ndarray,
                   indicators: Mapping[str, np.ndarray], config: RegionConfig,
@@ -60,12 +76,15 @@ def write_rasters(folder: Path, grid: Grid, layers: list[OutputLayer],
         path = folder / f"{layer.id}.tif"
         if layer.source_kind == "classes":
             write_cog(path, risk_class, grid, nodata=CLASS_NODATA,
-                      tags={**tags, "units": layer.units}, resampling="nearest")
+                      tags={**tags, "units": layer.units, **NOT_EXPOSED_CLASS_TAGS},
+                      resampling="nearest")
         else:
             values = scores[layer.source] if layer.source_kind == "score" \
                 else indicators[layer.source]
-            write_cog(path, values, grid, nodata=np.nan, tags={**tags, "units": layer.units},
-                      resampling="average")
+            extra = NOT_EXPOSED_SCORE_TAGS if layer.source_kind == "score" \
+                and layer.source in EXPOSED_SCORES else {}
+            write_cog(path, values, grid, nodata=np.nan,
+                      tags={**tags, "units": layer.units, **extra}, resampling="average")
         written[layer.id] = (layer, path)
     return written
 

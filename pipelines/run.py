@@ -35,13 +35,14 @@ from data_catalog.runs import (
     write_manifest,
 )
 from data_catalog.stac import write_catalog
+from pipelines import area_record as col
 from pipelines import areas as area_stats
 from pipelines import sensitivity
 from pipelines.align import align_to_grid
 from pipelines.config import RegionConfig
 from pipelines.disclosure_audit import audit_flow_layers
 from pipelines.grid import Grid
-from pipelines.indicators import build_indicator
+from pipelines.indicators import build_indicator, check_indicators
 from pipelines.inputs import (
     check_inputs,
     input_versions,
@@ -57,7 +58,7 @@ from pipelines.publish import (
     write_rasters,
     write_vectors,
 )
-from pipelines.score import classify
+from pipelines.score import classify_cells
 from pipelines.score_grid import score_grid
 from pipelines.surfaces import compute_surface
 
@@ -176,10 +177,11 @@ def _run_in(folder: Path, run_id: str, config: RegionConfig, data: DataDir, grid
         land = ~np.isnan(layers[config.land_input()])
         for values in indicators.values():
             values[~land] = np.nan
+        constant = check_indicators(indicators, config)  # fails unless constant_ok
 
     with timer.stage("score"):
         scores = score_grid(indicators, config, grid)
-        risk_class = classify(scores["risk"], config.class_breaks())
+        risk_class = classify_cells(scores["risk"], scores["exposure"], config.class_breaks())
 
     synthetic = any(r.synthetic for r in records.values())
     with timer.stage("write"):
@@ -201,7 +203,7 @@ def _run_in(folder: Path, run_id: str, config: RegionConfig, data: DataDir, grid
         intervals = sensitivity.audit(
             config, table, scored_areas["kind"].to_numpy(), layers, flat,
             {name: values.ravel() for name, values in scores.items()},
-            variants=variants, reps=reps)
+            variants=variants, reps=reps, ranked=scored_areas[col.RANK].notna().to_numpy())
         scored_areas = pd.concat([scored_areas.reset_index(drop=True), intervals], axis=1)
         scored_areas["run_id"] = run_id
         scored_areas["as_of"] = now.isoformat()
@@ -228,6 +230,7 @@ def _run_in(folder: Path, run_id: str, config: RegionConfig, data: DataDir, grid
             "weights": config.weights, "inputs": [r.as_dict() for r in records.values()],
             "input_versions": input_versions(records),
             "synthetic": synthetic, "timings_s": timer.timings, "summary": summary,
+            "constant_indicators": constant,
             "layers": sorted(written),
         })
     with timer.stage("switch"):

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from pipelines.area_record import NOT_EXPOSED_VALUE
 from pipelines.config import SCORES, RegionConfig
 
 CLASS_NODATA = 255
@@ -118,6 +119,16 @@ def score_cells(
     transit = indicators[config.aggregation.pressure_from]
     scores["environmental_pressure"] = geometric_mean(transit, scores["E"])
     return {name: scores[name] for name in OUTPUTS}
+
+
+def classify_cells(risk: np.ndarray, exposure: np.ndarray, breaks: Sequence[float]
+                   ) -> np.ndarray:
+    """The class raster: `classify` of the risk, and `NOT_EXPOSED_VALUE` (254) where a risk is
+    scored but the exposure is 0: nobody on the move is there, which is not a low risk."""
+    classes = classify(risk, breaks)
+    with np.errstate(invalid="ignore"):
+        quiet = np.isfinite(risk) & (exposure <= 0)
+    return np.where(quiet, np.uint8(NOT_EXPOSED_VALUE), classes).astype("uint8")
 
 
 def classify(risk: np.ndarray, breaks: Sequence[float]) -> np.ndarray:

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import geopandas as gpd
@@ -182,8 +182,8 @@ def balanced(rng: np.random.Generator, options: Sequence[Any], n: int) -> list[A
 
 
 def configured_statistic(config: RegionConfig) -> str:
-    """The ranking statistic of the run (`areas.ranking_statistic` when the region names one)."""
-    return str(getattr(config, "ranking_statistic", None) or "mean_exposed")
+    """The ranking statistic of the run (the region file's `ranking.statistic`)."""
+    return str(config.ranking.statistic)
 
 
 def draw_factors(config: RegionConfig) -> Draws:
@@ -292,7 +292,8 @@ def audit(config: RegionConfig, table: CoverageTable, kinds: np.ndarray,
           layers: Mapping[str, np.ndarray], indicators: Mapping[str, np.ndarray],
           scores: Mapping[str, np.ndarray], *,
           variants: Mapping[str, Mapping[VariantKey, np.ndarray]] | None = None,
-          reps: Representatives | None = None) -> pd.DataFrame:
+          reps: Representatives | None = None, ranked: np.ndarray | None = None
+          ) -> pd.DataFrame:
     """Median rank, 5–95 % interval and class-change share of every area, for the risk and the
     environmental pressure, under the draws of `draw_factors`.
 
@@ -304,6 +305,8 @@ def audit(config: RegionConfig, table: CoverageTable, kinds: np.ndarray,
         scores: flattened scores of the run (`risk`, `exposure`).
         variants: the varied surfaces at `audit_cells(reps)` (`surface_variants`).
         reps: the representative cells (`representatives`, computed when not given).
+        ranked: whether the run ranks each area (`not_exposed` areas are not): the audit
+            leaves out the others too (by default, the areas without an exposed cell).
 
     Returns:
         One row per area: `rank_median`, `rank_p05`, `rank_p95`, `class_change_share` and the
@@ -314,6 +317,8 @@ def audit(config: RegionConfig, table: CoverageTable, kinds: np.ndarray,
         reps = representatives(table, np.asarray(scores["risk"], "float64").ravel(),
                                np.asarray(scores["exposure"], "float64").ravel(),
                                spec.cells_per_area)
+    if ranked is not None:
+        reps = replace(reps, ranked=reps.ranked & np.asarray(ranked, bool))
     unique, inverse = np.unique(reps.cells, return_inverse=True)
     inverse = inverse.reshape(reps.cells.shape)
     draws = draw_factors(config)

@@ -101,12 +101,14 @@ class SurfaceFunction:
 
 def _transit(grid: Grid, frames: Frames, p: TransitParameters,
              at: mobility.Cells | None = None) -> np.ndarray:
+    mobility.check_points_carried(frames["segments"], frames["flows"])
     people = mobility.segment_people(frames["segments"], frames["flows"], p.year)
     return mobility.transit_pressure(grid, frames["segments"], people, p.kernel_km, at)
 
 
 def _station_load(grid: Grid, frames: Frames, p: FlowYearParameters,
                   at: mobility.Cells | None = None) -> np.ndarray:
+    mobility.check_points_carried(frames["segments"], frames["flows"])
     people = mobility.segment_people(frames["segments"], frames["flows"], p.year)
     return mobility.station_load(grid, frames["stations"], frames["segments"], people, at)
 

@@ -10,7 +10,8 @@ places.csv            named places (lon, lat, ISO3), each with the source of its
 rivers.geojson        river lines with their floodplain width at source and mouth (km)
 ridges.geojson        crest lines with their height (m) and half-width (km)
 roads.geojson         road lines with their surface
-routes.geojson        route segments with the attributes published for them
+routes.geojson        route segments with the attributes published for them (`to_station_id`:
+                      the station_id of stations.csv the segment ends at, or null)
 stations.csv          reception stations and health posts (a place each, capacity)
 crossing_points.csv   the points where flows are counted
 protected_areas.geojson, territories.geojson   outlines with their attributes
@@ -332,6 +333,13 @@ def load_demo(region: str) -> RegionDemo:
                 for row in _rows(folder / "stations.csv")]
     points = [(r["point_id"], r["place"], r["country"], r["direction_default"])
               for r in _rows(folder / "crossing_points.csv")]
+    routes = _lines(folder / "routes.geojson")
+    station_ids = {str(s["station_id"]) for s in stations}
+    for attributes, _ in routes:
+        end = attributes.get("to_station_id")
+        if end is not None and end not in station_ids:
+            raise ValueError(f"{region}/routes.geojson: segment {attributes.get('segment_id')}: "
+                             f"to_station_id {end!r} is not a station_id of stations.csv")
     return RegionDemo(
         spec=spec, places=places,
         rivers={p["name"]: line for p, line in rivers},
@@ -340,7 +348,7 @@ def load_demo(region: str) -> RegionDemo:
         ridges={p["name"]: (line, float(p["crest_height_m"]), float(p["half_width_km"]))
                 for p, line in ridges},
         roads={p["name"]: (str(p["surface"]), line) for p, line in roads},
-        routes=_lines(folder / "routes.geojson"),
+        routes=routes,
         stations=stations, crossing_points=points,
         protected_areas=_outlines(folder / "protected_areas.geojson"),
         territories=_outlines(folder / "territories.geojson"),

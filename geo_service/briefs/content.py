@@ -20,11 +20,15 @@ from geo_service.areas_store import AreasStore
 from geo_service.auth import ANONYMOUS, Principal, visible_layers
 from geo_service.maps.builder import region_title
 from geo_service.maps.cards import (
+    area_color,
+    area_score,
     class_text,
     extra_facts,
     hazard_levels,
     rank_text,
+    ranking_facts,
     score_layers,
+    value_text,
 )
 from geo_service.maps.extract import View, png_bytes, read_frame, render_extract
 from layers.fields import field_spec
@@ -266,16 +270,16 @@ def gather(registry: Registry, store: AreasStore, area_id: str, lang: Language,
         .format(area=name, layer=overlay.title_in(lang) if overlay else ""),
         overlay=overlay,
         legend=[(c.color, c.label_in(lang)) for c in overlay.legend.classes] if overlay else [],
-        risk=lang.number(record.get(col.RISK)), risk_class=class_text(record, classes, lang),
-        risk_color=next((str(c["color"]) for c in classes
-                         if c.get("name") == record.get(col.RISK_CLASS)), "#adb5bd"),
+        risk=value_text(area_score(record), lang), risk_class=class_text(record, classes, lang),
+        risk_color=area_color(record, classes),
         rank=rank_text(record, lang),
         rank_of=int((frame[col.KIND] == record.get(col.KIND)).sum()),
         class_change=lang.percent(float(change)) if isinstance(change, int | float) else None,
         dimensions=dimensions, drivers=drivers,
         top_indicator=layers[top].title_in(lang) if top in layers else top,
         hazards=hazard_levels(record, layers, lang),
-        facts=extra_facts(record, layers, classes, lang),
+        facts=[(label, value) for _, label, value in ranking_facts(record, lang)]
+        + extra_facts(record, layers, classes, lang),
         crossing=crossing_series(registry, layers, area, lang),
         events=event_series(layers, area, lang),
         synthetic=synthetic, real=real,

@@ -26,6 +26,7 @@ from rasterio.windows import Window, from_bounds
 from geo_service.features.errors import AreaRejected, InvalidQuery
 from geo_service.features.model import FeatureStore, Interval
 from layers.models import Layer
+from pipelines.area_record import NOT_EXPOSED_VALUE
 from pipelines.areas import (
     CoverageTable,
     class_shares,
@@ -330,8 +331,15 @@ def raster_stats(layer: Layer, area: Area, classes: Sequence[Mapping[str, Any]],
         return empty
     values, table = window.values, window.table
     touched = table.coverage > 0
-    valid = touched & ~np.isnan(values[table.cell])
     covered = float(table.coverage[touched].sum())
+    quiet_share = None
+    if layer.value_type == "class":
+        # A run's class raster marks where no one is exposed: not a class, so apart.
+        quiet = values == NOT_EXPOSED_VALUE
+        quiet_share = float(table.coverage[touched & quiet[table.cell]].sum()) / covered \
+            if covered else 0.0
+        values = np.where(quiet, np.nan, values)
+    valid = touched & ~np.isnan(values[table.cell])
     stats: dict[str, Any] = {
         "mean": _round(float(table.mean(values)[0])),
         "min": _round(-float(weighted_max(table, -values)[0])),
@@ -342,6 +350,8 @@ def raster_stats(layer: Layer, area: Area, classes: Sequence[Mapping[str, Any]],
         "cells": int(touched.sum()),
         "resolution": window.resolution,
     }
+    if quiet_share:
+        stats["not_exposed_share"] = _round(quiet_share)
     names = [str(c["name"]) for c in classes]
     breaks: list[float] | None = None
     if layer.value_type == "class" and names:

@@ -27,7 +27,7 @@ from data_catalog.i18n import N_, Language, language
 from data_catalog.provenance import part_labels, real_parts, synthetic_parts
 from geo_service.areas_store import AreasStore
 from geo_service.auth import ANONYMOUS, Principal, visible_layers
-from geo_service.maps.cards import class_color, place_names, score_card_html, tooltip_text
+from geo_service.maps.cards import area_color, place_names, score_card_html, tooltip_text
 from geo_service.maps.search import search_index
 from geo_service.maps.widgets import (
     BoundLayers,
@@ -39,7 +39,7 @@ from geo_service.maps.widgets import (
 )
 from geo_service.static_assets import localize
 from layers.fields import class_label
-from layers.labels import area_name, field_label
+from layers.labels import area_name, field_label, not_exposed_class
 from layers.models import Layer, TooltipField
 from layers.registry import Registry, by_role
 from pipelines import area_record as col
@@ -407,7 +407,7 @@ def _add_scored_areas(fmap: folium.Map, store: AreasStore, layer: Layer,
         card = store.as_json(cards.loc[area_id], classes) if area_id in cards.index else {
             col.NAME: row[col.NAME]}
         name = area_name(card, lang)
-        fill = class_color(card.get(col.RISK), classes)
+        fill = area_color(card, classes)
         shape = folium.GeoJson(
             row.geometry.__geo_interface__,
             style_function=lambda _, fill=fill: {"color": outline, "weight": 2,
@@ -474,14 +474,17 @@ def _add_area_classes(fmap: folium.Map, layer: Layer, classes: list[dict[str, An
     control), so the raster below stays visible; each tooltip names where the unit is (the
     smallest named area or country around it) and its class, not its cell id."""
     frame = gpd.read_parquet(layer.asset)
-    colors = {str(c["name"]): str(c["color"]) for c in classes}
-    labels = {str(c["name"]): class_label(c, lang) for c in classes}
+    shown = [*classes, not_exposed_class()]
+    colors = {str(c["name"]): str(c["color"]) for c in shown}
+    labels = {str(c["name"]): class_label(c, lang) for c in shown}
     risk_word = field_label(col.RISK, lang)
     where = _place_of(frame, places)
+    score = frame[col.RANKING_VALUE] if col.RANKING_VALUE in frame.columns else frame[col.RISK]
     frame = frame.assign(**{
         col.RISK_CLASS: frame[col.RISK_CLASS].astype("string").fillna(""),
         "label": [f"{place} · {risk_word} {lang.number(risk)} ({labels.get(str(klass), '–')})"
-                  for place, risk, klass in zip(where, frame[col.RISK], frame[col.RISK_CLASS],
+                  if klass != col.NOT_EXPOSED else f"{place} · {labels[col.NOT_EXPOSED]}"
+                  for place, risk, klass in zip(where, score, frame[col.RISK_CLASS],
                                                 strict=True)],
     })[[col.RISK_CLASS, "label", "geometry"]]
     frame["geometry"] = frame.geometry.set_precision(1e-5)

@@ -21,7 +21,13 @@ import shapely
 
 from data_catalog.i18n import N_, Language
 from layers.fields import FieldTexts, class_label, field_spec
-from layers.labels import area_name, field_label
+from layers.labels import (
+    NOT_EXPOSED_COLOR,
+    NOT_EXPOSED_LABEL,
+    area_name,
+    field_label,
+    ranking_statistic_label,
+)
 from layers.models import Layer, TooltipField
 from layers.registry import Registry, by_role
 from pipelines import area_record as col
@@ -31,10 +37,23 @@ SHOWN = {col.ID, col.KIND, col.NAME, col.OFFICIAL_NAME, col.AREA_KM2, col.RISK,
          col.RISK_CLASS, col.RANK, col.RANK_MEDIAN, col.RANK_P05, col.RANK_P95,
          col.TOP_INDICATOR, col.RUN_ID, col.AS_OF, "dimensions", "indicators", "weights",
          "labels", "class_shares", "stats", "links", "hazard_levels", "class_change_share",
-         "risk_class_label", "risk_class_label_es", "risk_class_labels"}
+         "risk_class_label", "risk_class_label_es", "risk_class_labels",
+         col.RANKING_STATISTIC, "ranking_statistic_labels", col.RANKING_VALUE, col.EXPOSED_SHARE,
+         col.RISK_P90, col.RISK_MAX, col.RISK_MEAN_EXPOSED}
 """Fields of an area record the card shows in their own places (or never)."""
 HAZARD_LEVEL_NAMES = (N_("High"), N_("Medium"), N_("Low"), N_("Very low"))
 """ThinkHazard!'s levels, as a record's `hazard_levels` name them (`high`, `very_low`, …)."""
+
+
+def area_color(card: Mapping[str, Any], classes: list[dict[str, Any]]) -> str:
+    """The colour of an area: its class's, the `not_exposed` grey, or the no-class grey."""
+    klass = card.get(col.RISK_CLASS)
+    if klass == col.NOT_EXPOSED:
+        return NOT_EXPOSED_COLOR
+    for entry in classes:
+        if entry.get("name") == klass:
+            return str(entry["color"])
+    return class_color(area_score(card), classes)
 
 
 def class_color(value: Any, classes: list[dict[str, Any]]) -> str:
@@ -89,14 +108,16 @@ def rank_text(card: Mapping[str, Any], lang: Language) -> str:
     low, high = card.get(col.RANK_P05), card.get(col.RANK_P95)
     if _missing(rank):
         return "–"
-    interval = f" ({lang.integer(low)}–{lang.integer(high)})" if not (
+    interval = f" ({value_text(low, lang, 1)}–{value_text(high, lang, 1)})" if not (
         _missing(low) or _missing(high)) else ""
-    return f"{lang.integer(rank)}{interval}"
+    return f"{value_text(rank, lang, 1)}{interval}"  # ties share an average rank: 2.5
 
 
 def class_text(card: Mapping[str, Any], classes: list[dict[str, Any]], lang: Language) -> str:
     """The area's class in `lang` (the region's class labels), "–" when it has none."""
     klass = card.get(col.RISK_CLASS)
+    if klass == col.NOT_EXPOSED:
+        return lang.gettext(NOT_EXPOSED_LABEL)
     for entry in classes:
         if entry.get("name") == klass:
             return class_label(entry, lang)
@@ -124,6 +145,30 @@ def hazard_levels(card: Mapping[str, Any], layers: Mapping[str, Layer],
             text = lang.gettext(str(level).replace("_", " ").capitalize()) if level else "–"
         rows.append((name, text))
     return rows
+
+
+def ranking_facts(card: Mapping[str, Any], lang: Language) -> list[tuple[str, str, str]]:
+    """(css name, label, value) of what an area's score is made of: the ranking statistic's
+    name, the exposed share, the 90th percentile and the maximum of the risk."""
+    rows = []
+    statistic = card.get(col.RANKING_STATISTIC)
+    if isinstance(statistic, str) and statistic:
+        rows.append(("statistic", field_label(col.RANKING_STATISTIC, lang),
+                     ranking_statistic_label(statistic, lang)))
+    share = card.get(col.EXPOSED_SHARE)
+    if isinstance(share, int | float) and not _missing(share):
+        rows.append(("exposed", field_label(col.EXPOSED_SHARE, lang),
+                     lang.percent(float(share))))
+    for key, css in ((col.RISK_P90, "p90"), (col.RISK_MAX, "max")):
+        if not _missing(card.get(key)):
+            rows.append((css, field_label(key, lang), value_text(card.get(key), lang)))
+    return rows
+
+
+def area_score(card: Mapping[str, Any]) -> Any:
+    """The score an area is classed and ranked by: its ranking statistic's value (the mean
+    risk in records without one)."""
+    return card.get(col.RANKING_VALUE) if card.get(col.RANKING_STATISTIC) else card.get(col.RISK)
 
 
 def extra_facts(card: Mapping[str, Any], layers: Mapping[str, Layer],
@@ -179,11 +224,13 @@ def score_card_html(card: dict[str, Any], layers: dict[str, Layer],
     official = card.get(col.OFFICIAL_NAME)
     also = (f"<br><small>{escape(str(card.get(col.NAME)))}</small>"
             if official and name != card.get(col.NAME) else "")
-    rows = [f"{escape(field_label(col.RISK, lang))}: <b>{lang.number(card.get(col.RISK))}</b>"
+    rows = [f"{escape(field_label(col.RISK, lang))}: <b>{value_text(area_score(card), lang)}</b>"
             f" / {lang.integer(10)} <span class='cmrisk-class'>"
-            f"({escape(class_text(card, classes, lang))})</span>",
-            f"{escape(field_label(col.RANK, lang))} · "
-            f"{escape(field_label('rank_interval', lang))}: {rank_text(card, lang)}"]
+            f"({escape(class_text(card, classes, lang))})</span>"]
+    rows += [f"{escape(label)}: <span class='cmrisk-{css}'>{escape(value)}</span>"
+             for css, label, value in ranking_facts(card, lang)]
+    rows.append(f"{escape(field_label(col.RANK, lang))} · "
+                f"{escape(field_label('rank_interval', lang))}: {rank_text(card, lang)}")
     change = card.get("class_change_share")
     if isinstance(change, int | float) and not _missing(change):
         rows.append(f"{escape(field_label('class_change_share', lang))}: "

@@ -289,6 +289,37 @@ def test_moving_the_time_slider_changes_the_crossing_symbols(
     assert log.console_errors == []
 
 
+def test_slider_sums_each_direction_apart_and_the_banner_names_what_is_synthetic(
+        map_page: tuple[Page, PageLog]) -> None:
+    """At December 2024 the slider's yearly line gives the north-bound 2024 total of
+    Panama's SNM (302,203) and the south-bound return flow (2,800) apart, never their sum
+    (305,003); each month's line too. The banner names the synthetic parts of the inputs
+    (deaths, monthly breakdowns, station capacities, outlines…) and the real ones."""
+    page, log = map_page
+    page.locator(".cmrisk-month-slider").focus()
+    page.keyboard.press("End")
+    year = page.locator(".cmrisk-year-total")
+    assert year.get_attribute("data-year") == "2024"
+    assert year.get_attribute("data-northbound") == "302203"
+    assert year.get_attribute("data-southbound") == "2800"
+    text = year.inner_text()
+    assert text.startswith("Año 2024: Hacia el norte: 302,203 personas"), text
+    assert "Hacia el sur (retorno): 2,800 personas" in text and "305" not in text
+    month = page.locator(".cmrisk-month-total").inner_text()
+    assert month.startswith("Hacia el norte: ") and " · Hacia el sur (retorno): " in month
+    page.keyboard.press("Home")
+    assert page.locator(".cmrisk-year-total").get_attribute("data-northbound") == "133726"
+    banner = page.locator("#cmrisk-synthetic").inner_text()
+    synthetic, real = banner.split(" Real: ")
+    assert synthetic.startswith("Datos de demostración. Sintético: ")
+    for part in ("rásteres de amenazas y clima", "muertes y desapariciones", "cruces mensuales",
+                 "capacidades de las estaciones de recepción",
+                 "contornos de áreas protegidas y territorios"):
+        assert part in synthetic, part
+    assert "totales anuales de cruces" in real and "totales anuales" not in synthetic
+    assert log.console_errors == []
+
+
 def test_drawing_a_polygon_shows_its_analysis(map_page: tuple[Page, PageLog]) -> None:
     page, log = map_page
     if log.mode == "file":

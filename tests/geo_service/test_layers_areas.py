@@ -102,7 +102,8 @@ def test_planning_map_page(client: TestClient) -> None:
     assert "Darién National Park" in page.text
     assert "synthetic" in page.text.lower()
     spanish = client.get("/maps/risk", params={"lang": "es"}).text
-    assert "Muy alto" in spanish and "sintéticas" in spanish
+    assert "Muy alto" in spanish and "Sintético: " in spanish
+    assert "muertes y desapariciones" in spanish    # the banner names what is synthetic
 
 
 def test_score_card_labels_come_with_the_area(client: TestClient) -> None:
