@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -96,7 +97,13 @@ def main() -> None:
         "(best of 5 each, random 0–10 indicators). The `score` row of the run itself is",
         "the first dask computation of the process (thread pool start-up included); the",
         "best-of-5 rows are the stage's steady state. A grid of one block (1×) is scored",
-        "without the scheduler.",
+        "without the scheduler. The sensitivity audit (`pipelines.sensitivity`, 200 draws of",
+        "weights, bounds, kernel widths, flow year, aggregation and ranking statistic) rescoring",
+        "representative cells per area, its alternative surfaces read at those cells only; its",
+        "share of the run's total is the row after the total (before: 13 of 23 s, 55 %, at 16×,",
+        "drawing only weights).",
+        f"Load average (1 min) when the run started: {os.getloadavg()[0]:.2f} on "
+        f"{os.cpu_count()} cores.",
         "",
         "| stage | " + " | ".join(f"{r['scale']}× ({r['cells']:,} cells)" for r in rows) + " |",
         "|---|" + "---:|" * len(rows),
@@ -106,6 +113,9 @@ def main() -> None:
                      + " |")
     lines.append("| **total** | " + " | ".join(
         f"**{sum(r['timings_s'].values()):.2f}**" for r in rows) + " |")
+    lines.append("| **sensitivity / total** (target ≤ 30 % at 16×) | " + " | ".join(
+        f"**{100 * r['timings_s']['sensitivity'] / sum(r['timings_s'].values()):.0f} %**"
+        for r in rows) + " |")
     lines.append("| peak RSS (MB) | " + " | ".join(f"{r['peak_rss_mb']:.0f}" for r in rows)
                  + " |")
     lines.append("| score stage, best (ms) | " + " | ".join(
