@@ -71,3 +71,36 @@ def real_parts(records: Iterable[Mapping[str, Any]]) -> list[str]:
     for record in records:
         parts += [p for p in record.get("real_parts") or [] if p not in parts]
     return parts
+
+
+BANNER = N_("Demonstration data. Synthetic: {parts}.")
+REAL = N_("Real: {parts}.")
+NOTE = N_("synthetic: {parts}")
+REAL_NOTE = N_("real: {parts}")
+
+
+def synthetic_banner(records: Iterable[Mapping[str, Any]], lang: Language) -> str:
+    """"Demonstration data. Synthetic: … Real: …" in `lang`: exactly the parts the records
+    (`run.json` → `inputs`, or layers' provenance) name; empty when nothing is synthetic."""
+    records = list(records)
+    made_up = synthetic_parts(records)
+    if not made_up:
+        return ""
+    text = lang.gettext(BANNER).format(parts=", ".join(part_labels(made_up, lang)))
+    real = [p for p in real_parts(records) if p not in made_up]
+    if real:
+        text += " " + lang.gettext(REAL).format(parts=", ".join(part_labels(real, lang)))
+    return text
+
+
+def record_note(record: Mapping[str, Any] | None, lang: Language) -> str:
+    """What one input's popups say ("synthetic: deaths and disappearances; real: …"); empty
+    for a real input."""
+    if record is None or not record.get("synthetic"):
+        return ""
+    note = lang.gettext(NOTE).format(parts=", ".join(part_labels(synthetic_parts([record]),
+                                                                  lang)))
+    real = real_parts([record])
+    if real:
+        note += "; " + lang.gettext(REAL_NOTE).format(parts=", ".join(part_labels(real, lang)))
+    return note

@@ -24,7 +24,7 @@ from folium.plugins import MarkerCluster
 from rio_tiler.io import Reader
 
 from data_catalog.i18n import N_, Language, language
-from data_catalog.provenance import part_labels, real_parts, synthetic_parts
+from data_catalog.provenance import record_note, synthetic_banner
 from geo_service.areas_store import AreasStore
 from geo_service.auth import ANONYMOUS, Principal, visible_layers
 from geo_service.maps.cards import area_color, place_names, score_card_html, tooltip_text
@@ -56,10 +56,6 @@ LABEL_MIN_PIXELS = 70
 
 TEXT: dict[str, str] = {
     "map": N_("Climate-mobility risk: planning map"),
-    "synthetic": N_("Demonstration data. Synthetic: {parts}."),
-    "real": N_("Real: {parts}."),
-    "synthetic_note": N_("synthetic: {parts}"),
-    "real_note": N_("real: {parts}"),
     "year_total": N_("Year {year}"),
     "fullscreen": N_("Full screen"),
     "measure": N_("Measure a distance (click points; click here again to stop)"),
@@ -187,31 +183,11 @@ def run_provenance(layers: Mapping[str, Layer]) -> list[dict[str, Any]]:
     return list(records.values())
 
 
-def synthetic_banner(records: list[dict[str, Any]], lang: Language) -> str:
-    """"Demonstration data. Synthetic: … Real: …": exactly the parts the inputs' provenance
-    names (`data_catalog.provenance`); empty when nothing is synthetic."""
-    made_up = synthetic_parts(records)
-    if not made_up:
-        return ""
-    text = _t("synthetic", lang).format(parts=", ".join(part_labels(made_up, lang)))
-    real = [p for p in real_parts(records) if p not in made_up]
-    if real:
-        text += " " + _t("real", lang).format(parts=", ".join(part_labels(real, lang)))
-    return text
-
-
 def layer_provenance_note(layer: Layer, lang: Language) -> str:
     """What is synthetic (and what real) in the input a vector layer republishes, as its
     popups say it ("synthetic: deaths and disappearances"); empty for real inputs."""
-    record = next((r for r in layer.provenance if r.get("name") == layer.source), None)
-    if record is None or not record.get("synthetic"):
-        return ""
-    note = _t("synthetic_note", lang).format(
-        parts=", ".join(part_labels(synthetic_parts([record]), lang)))
-    real = real_parts([record])
-    if real:
-        note += "; " + _t("real_note", lang).format(parts=", ".join(part_labels(real, lang)))
-    return note
+    return record_note(next((r for r in layer.provenance if r.get("name") == layer.source),
+                            None), lang)
 
 
 def _with_note(text: str, note: str) -> str:

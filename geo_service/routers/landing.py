@@ -11,6 +11,7 @@ from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from data_catalog.i18n import N_
+from data_catalog.provenance import synthetic_banner
 from geo_service.auth import PrincipalDep
 from geo_service.deps import BaseUrlDep, LanguageDep, RegistryDep, ServiceUrlDep
 from geo_service.guards import page_csp
@@ -20,7 +21,6 @@ router = APIRouter(tags=["service"])
 
 HEADING = N_("cmrisk — climate-mobility risk")
 OPEN_MAP = N_("Open the planning map")
-SYNTHETIC = N_("Demonstration data: hazard layers are synthetic.")
 OTHER_REGIONS = N_("Other regions")
 RUN = N_("Run")
 TITLES = {
@@ -95,8 +95,9 @@ def landing(request: Request, registry: RegistryDep, base: BaseUrlDep,
     titles_of = {link["rel"]: _(TITLES.get(link["rel"], link["title"])) for link in body["links"]}
     rows = "".join(f'<li><a href="{escape(link["href"])}">{escape(titles_of[link["rel"]])}</a>'
                    "</li>" for link in body["links"][1:])
-    banner = (f"<p class='synthetic'>{escape(_(SYNTHETIC))}</p>"
-              if manifest.get("synthetic") else "")
+    named = synthetic_banner(manifest.get("inputs") or [], lang) if manifest.get("synthetic") \
+        else ""
+    banner = f"<p class='synthetic'>{escape(named)}</p>" if named else ""
     others = [r for r in request.app.state.regions.served() if r != registry.region]
     default = request.app.state.regions.default
     regions = "".join(

@@ -15,10 +15,11 @@ from typer.testing import CliRunner
 
 from data_catalog.i18n import language
 from data_catalog.paths import DataDir
+from data_catalog.provenance import synthetic_banner
 from geo_service.app import create_app
 from geo_service.cli import app as cli_app
 from geo_service.maps import native_zooms
-from geo_service.maps.builder import layer_provenance_note, run_provenance, synthetic_banner
+from geo_service.maps.builder import layer_provenance_note, run_provenance
 from geo_service.maps.embed import (
     EMBED_BASE,
     EMBED_MAX_ZOOM,
