@@ -14,6 +14,10 @@ A row may also state a **total** instead of a breakdown: `_T` (SDMX's code for "
 checked against the detail rows it sums (same point, month, direction and the same values in
 the columns that are not `_T`) and is not stored: the detail rows carry the counts.
 
+Route segments (`data_catalog/sources/route_segments.schema.json`) name the station they end at
+by its id, `to_station_id` (`STATION_ID_PATTERN`: `ERM-BCH`, `CATEM-S`), and the crossing points
+whose counts they carry by their point ids (`flow_points`, separated by spaces).
+
 Every module that names one of these values imports it from here.
 """
 
@@ -27,6 +31,17 @@ import pycountry
 
 POINT_ID_PATTERN: Final[str] = r"^[A-Z]{2}-[A-Z0-9]{2,8}$"
 """A crossing point id: ISO 3166-1 alpha-2, a hyphen, 2 to 8 upper-case letters or digits."""
+
+STATION_ID_PATTERN: Final[str] = r"^[A-Z0-9]{1,12}(-[A-Z0-9]{1,12}){0,3}$"
+"""A station id: upper-case letters or digits in up to four hyphenated parts (`ERM-BCH`)."""
+
+FLOW_POINTS_PATTERN: Final[str] = r"^[A-Z]{2}-[A-Z0-9]{2,8}( [A-Z]{2}-[A-Z0-9]{2,8})*$"
+"""A segment's `flow_points`: crossing point ids separated by single spaces."""
+
+ROUTE_SEGMENT_FIELDS: Final[tuple[str, ...]] = (
+    "segment_id", "name", "from_place", "to_place", "to_station_id", "mode", "direction",
+    "share", "order", "flow_points")
+"""The properties of a route segment, in the order they are stored."""
 
 MONTH_PATTERN: Final[str] = r"^[0-9]{4}-(0[1-9]|1[0-2])$"
 """A calendar month, `YYYY-MM`."""
@@ -67,6 +82,11 @@ CELL: Final[tuple[str, str]] = ("point_id", "month")
 def nationality_codes() -> frozenset[str]:
     """Every allowed nationality: the ISO 3166-1 alpha-3 codes and `ZZZ`."""
     return frozenset({c.alpha_3 for c in pycountry.countries} | {UNKNOWN_NATIONALITY})
+
+
+def is_station_id(value: str) -> bool:
+    """Whether `value` has the form of a station id."""
+    return re.fullmatch(STATION_ID_PATTERN, value) is not None
 
 
 def is_point_id(value: str) -> bool:

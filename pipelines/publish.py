@@ -70,6 +70,8 @@ def write_rasters(folder: Path, grid: Grid, layers: list[OutputLayer],
     """Write every raster layer: a score, the class raster, or an indicator."""
     written: Written = {}
     tags = {"synthetic": str(synthetic).lower(), "region": config.id}
+    class_files = [f"{layer.id}.tif" for layer in layers
+                   if layer.kind == "raster" and layer.source_kind == "classes"]
     for layer in layers:
         if layer.kind != "raster":
             continue
@@ -81,8 +83,10 @@ def write_rasters(folder: Path, grid: Grid, layers: list[OutputLayer],
         else:
             values = scores[layer.source] if layer.source_kind == "score" \
                 else indicators[layer.source]
-            extra = NOT_EXPOSED_SCORE_TAGS if layer.source_kind == "score" \
-                and layer.source in EXPOSED_SCORES else {}
+            extra = {}
+            if layer.source_kind == "score" and layer.source in EXPOSED_SCORES:
+                extra = {**NOT_EXPOSED_SCORE_TAGS,
+                         **({"not_exposed_mask": class_files[0]} if class_files else {})}
             write_cog(path, values, grid, nodata=np.nan,
                       tags={**tags, "units": layer.units, **extra}, resampling="average")
         written[layer.id] = (layer, path)

@@ -153,7 +153,22 @@ def _flow_counts(result: Any, ctx: AdaptContext) -> Adapted:
         "rows_before": summary.rows_before, "rows_after": summary.rows_after})
 
 
+ROUTES = "routes/route_segments.parquet"
+"""Where an ingested route segments file goes (beside the generated GeoJSON, which it beats)."""
+
+
+def _route_segments(result: Any, ctx: AdaptContext) -> Adapted:
+    """The validated segments, as the pipeline's route segments input (real: not synthetic)."""
+    frame = _clip(result.data, ctx.bbox)
+    frame = gpd.GeoDataFrame(frame.assign(synthetic=False), geometry="geometry",
+                             crs="EPSG:4326")
+    ending = int(frame["to_station_id"].notna().sum())
+    return Adapted({ROUTES: frame}, rows={"stored": len(frame)},
+                   notes=[f"{len(frame)} segment(s), {ending} ending at a station"])
+
+
 ADAPTERS: dict[str, Callable[[Any, AdaptContext], Adapted]] = {
+    "route_segments": _route_segments,
     "flow_counts": _flow_counts,
     "wdpa": _wdpa,
     "missing_migrants": _missing_migrants,
@@ -166,15 +181,29 @@ ADAPTERS: dict[str, Callable[[Any, AdaptContext], Adapted]] = {
 
 def reader_options(source_id: str, inputs: Path) -> dict[str, Any]:
     """Extra arguments a source's reader takes from the data dir (the known crossing points
-    for flow counts)."""
-    if source_id != "flow_counts":
+    for flow counts; the known stations and crossing points for route segments)."""
+    if source_id not in ("flow_counts", "route_segments"):
         return {}
+    options: dict[str, Any] = {}
     for relative in flows.POINTS:
         path = inputs.parent / relative
         if path.is_file():
             frame = gpd.read_parquet(path) if path.suffix == ".parquet" else gpd.read_file(path)
-            return {"known_points": set(frame["point_id"].astype(str))}
-    return {}
+            options["known_points"] = set(frame["point_id"].astype(str))
+            break
+    if source_id == "route_segments":
+        for relative in STATIONS:
+            path = inputs / relative
+            if path.is_file():
+                frame = gpd.read_parquet(path) if path.suffix == ".parquet" \
+                    else gpd.read_file(path)
+                options["known_stations"] = set(frame["station_id"].astype(str))
+                break
+    return options
+
+
+STATIONS = ("stations/reception_stations.parquet", "stations/reception_stations.geojson")
+"""Where a region's stations input is (ingested first), under its inputs folder."""
 
 
 def write_output(path: Path, value: Any) -> None:

@@ -26,7 +26,6 @@ from rasterio.windows import Window, from_bounds
 from geo_service.features.errors import AreaRejected, InvalidQuery
 from geo_service.features.model import FeatureStore, Interval
 from layers.models import Layer
-from pipelines.area_record import NOT_EXPOSED_VALUE
 from pipelines.areas import (
     CoverageTable,
     class_shares,
@@ -257,6 +256,9 @@ class _Window:
     values: np.ndarray
     table: CoverageTable
     resolution: dict[str, Any]
+    quiet: np.ndarray | None = None
+    """Where no one on the move is exposed (bool per cell), for a run's class raster and the
+    scores that are 0 there (their tag `not_exposed_mask` names the class raster)."""
 
 
 def overview_factor(cells: int, max_cells: int) -> int:
@@ -292,6 +294,17 @@ def _read_window(layer: Layer, area: Area, cache: dict[tuple[Any, ...], Coverage
         band = src.read(1, window=Window(col0, row0, width, height), masked=True,
                         out_shape=(out_height, out_width), resampling=Resampling.nearest)
         values = band.astype("float64").filled(np.nan).ravel()
+        tags = src.tags()
+        quiet = None
+        if "not_exposed_value" in tags:
+            quiet = values == float(tags["not_exposed_value"])
+        elif "not_exposed_mask" in tags and (layer.asset.parent / tags["not_exposed_mask"]
+                                             ).is_file():
+            with rasterio.open(layer.asset.parent / tags["not_exposed_mask"]) as mask:
+                marked = mask.read(1, window=Window(col0, row0, width, height),
+                                   out_shape=(out_height, out_width),
+                                   resampling=Resampling.nearest)
+                quiet = (marked == int(mask.tags().get("not_exposed_value", -1))).ravel()
         t = src.transform
         transform = Affine(t.a, t.b, t.c + t.a * col0 + t.b * row0,
                            t.d, t.e, t.f + t.d * col0 + t.e * row0) \
@@ -307,7 +320,7 @@ def _read_window(layer: Layer, area: Area, cache: dict[tuple[Any, ...], Coverage
         resolution = {"x": _round(abs(transform.a), 9), "y": _round(abs(transform.e), 9),
                       "units": "metre" if units in ("metre", "meter", "m") else units,
                       "overview_factor": factor}
-    return _Window(values, table, resolution)
+    return _Window(values, table, resolution, quiet)
 
 
 def raster_stats(layer: Layer, area: Area, classes: Sequence[Mapping[str, Any]],
@@ -331,15 +344,11 @@ def raster_stats(layer: Layer, area: Area, classes: Sequence[Mapping[str, Any]],
         return empty
     values, table = window.values, window.table
     touched = table.coverage > 0
-    covered = float(table.coverage[touched].sum())
-    quiet_share = None
-    if layer.value_type == "class":
-        # A run's class raster marks where no one is exposed: not a class, so apart.
-        quiet = values == NOT_EXPOSED_VALUE
-        quiet_share = float(table.coverage[touched & quiet[table.cell]].sum()) / covered \
-            if covered else 0.0
-        values = np.where(quiet, np.nan, values)
     valid = touched & ~np.isnan(values[table.cell])
+    covered = float(table.coverage[touched].sum())
+    quiet = window.quiet
+    if quiet is not None and layer.value_type == "class":
+        values = np.where(quiet, np.nan, values)  # "not exposed" is no class value
     stats: dict[str, Any] = {
         "mean": _round(float(table.mean(values)[0])),
         "min": _round(-float(weighted_max(table, -values)[0])),
@@ -350,8 +359,11 @@ def raster_stats(layer: Layer, area: Area, classes: Sequence[Mapping[str, Any]],
         "cells": int(touched.sum()),
         "resolution": window.resolution,
     }
-    if quiet_share:
-        stats["not_exposed_share"] = _round(quiet_share)
+    if quiet is not None:
+        # Cells where no one on the move is exposed: in no class (as the stored areas count).
+        scored = float(table.coverage[valid].sum())
+        stats["not_exposed_share"] = _round(
+            float(table.coverage[valid & quiet[table.cell]].sum()) / scored if scored else 0.0)
     names = [str(c["name"]) for c in classes]
     breaks: list[float] | None = None
     if layer.value_type == "class" and names:
@@ -359,7 +371,8 @@ def raster_stats(layer: Layer, area: Area, classes: Sequence[Mapping[str, Any]],
     elif layer.units == SCORE_UNITS and names:
         breaks = [float(c["min"]) for c in classes[1:]]
     if breaks is not None:
-        shares = class_shares(table, values, breaks, len(names))[0]
+        exposed = None if quiet is None else ~quiet
+        shares = class_shares(table, window.values, breaks, len(names), exposed)[0]
         stats["class_shares"] = {n: _round(float(s)) for n, s in zip(names, shares, strict=True)}
     if layer.value_type == "count":
         stats["total"] = _round(float(np.sum(values[table.cell][valid] * table.coverage[valid])),

@@ -79,8 +79,12 @@ def test_stats_shape_for_scores_classes_and_counts(client: TestClient,
                                                     "very_high"]
     risk = body["layers"]["risk"]
     assert risk["min"] <= risk["mean"] <= risk["max"] and risk["p50"] <= risk["p90"]
-    assert sum(risk["class_shares"].values()) == pytest.approx(1.0, abs=1e-3)
+    # Cells where no one is exposed are in no class: the classes and "not exposed" add up.
+    assert 0 < risk["not_exposed_share"] < 1
+    assert sum(risk["class_shares"].values()) + risk["not_exposed_share"] == pytest.approx(
+        1.0, abs=1e-3)
     assert body["layers"]["risk_class"]["class_shares"] == risk["class_shares"]
+    assert body["layers"]["risk_class"]["not_exposed_share"] == risk["not_exposed_share"]
     incidents = gpd.read_parquet(run_folder / "incidents.parquet")
     inside = incidents[incidents.intersects(shapely.geometry.shape(BOX))]
     stats = body["layers"]["incidents"]

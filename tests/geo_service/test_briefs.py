@@ -67,9 +67,9 @@ def test_the_pdf_is_one_a4_page(pdf_es: bytes) -> None:
 def test_the_pdf_names_the_park_in_spanish_with_its_score_in_the_locale(
         pdf_es: bytes, colombia: TestClient) -> None:
     text = _text(pdf_es)
-    risk = colombia.get(f"/areas/{PARK}").json()["risk"]
+    risk = colombia.get(f"/areas/{PARK}").json()["ranking_value"]  # the score it is ranked by
     assert SPANISH_NAME in text
-    # Colombia writes the decimal comma: 1.0364 → "1,04" (formatted here without Babel).
+    # Colombia writes the decimal comma: 3.4164 → "3,42" (formatted here without Babel).
     assert f"{risk:.2f}".replace(".", ",") in text
     assert f"{risk:.2f}" not in text
     assert "sintético" in text.lower()
@@ -83,7 +83,7 @@ def test_the_pdf_names_the_park_in_spanish_with_its_score_in_the_locale(
 
 def test_panama_writes_the_score_with_a_point(panama: TestClient) -> None:
     html = panama.get(f"/areas/{PARK}/brief", params={"lang": "es"}).text
-    risk = panama.get(f"/areas/{PARK}").json()["risk"]
+    risk = panama.get(f"/areas/{PARK}").json()["ranking_value"]
     assert f'class="score-value">{risk:.2f}<' in html
     assert f"2023: {OFFICIAL_TOTALS['2023']:,}" in html  # 520,085
     assert '<html lang="es-PA">' in html

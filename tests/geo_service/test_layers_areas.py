@@ -81,6 +81,15 @@ def test_darien_national_park_score_card(client: TestClient) -> None:
     assert card["run_id"] and card["as_of"][:4].isdigit()
     assert card["area_km2"] == pytest.approx(5790, rel=0.15)
     assert card["top_indicator"] in CONFIG.indicators
+    # What the card is made of: the ranking statistic, exposed share, p90, max, rank interval.
+    assert card["ranking_statistic"] == "mean_exposed"
+    assert card["ranking_statistic_labels"]["es"] == "riesgo medio en las celdas expuestas"
+    assert card["ranking_value"] == card["risk_mean_exposed"] == pytest.approx(3.4164, abs=1e-4)
+    assert card["exposed_share"] == pytest.approx(0.3563, abs=1e-4)
+    assert card["risk_p90"] == pytest.approx(3.6544, abs=1e-4)
+    assert card["risk_max"] == pytest.approx(6.0232, abs=1e-4)
+    assert card["risk_class"] == "low" and card["rank"] == 2
+    assert (card["rank_p05"], card["rank_p95"]) == (2, 3)
 
 
 def test_areas_are_ranked_within_kind(client: TestClient) -> None:
@@ -88,8 +97,22 @@ def test_areas_are_ranked_within_kind(client: TestClient) -> None:
     assert body["numberMatched"] > 500 and body["numberReturned"] == 50
     ranks = [a["rank"] for a in body["areas"]]
     assert ranks == sorted(ranks) and ranks[0] == 1
-    risks = [a["risk"] for a in body["areas"]]
-    assert risks == sorted(risks, reverse=True)
+    # Ranked by the region's ranking statistic, named in every record.
+    assert {a["ranking_statistic"] for a in body["areas"]} == {"mean_exposed"}
+    scores = [a["ranking_value"] for a in body["areas"]]
+    assert scores == sorted(scores, reverse=True)
+    assert scores == [a["risk_mean_exposed"] for a in body["areas"]]
+
+
+def test_not_exposed_areas_come_last_without_rank(client: TestClient) -> None:
+    body = client.get("/areas", params={"kind": "planning_unit", "limit": 10000}).json()
+    quiet = [a for a in body["areas"] if a["risk_class"] == "not_exposed"]
+    assert quiet and all(a["rank"] is None and a["exposed_share"] == 0 for a in quiet)
+    assert body["areas"][-len(quiet):] == quiet  # unranked areas sort last
+    assert quiet[0]["risk_class_labels"] == {"en": "Not exposed", "es": "Sin exposición",
+                                             "pt": "Sem exposição"}
+    ranked = [a for a in body["areas"] if a["rank"] is not None]
+    assert all(a["exposed_share"] > 0 for a in ranked)
 
 
 def test_area_bad_input(client: TestClient) -> None:
