@@ -138,9 +138,10 @@ class AreasStore:
             col.RANK_P05: _number(row.get(col.RANK_P05)),
             col.RANK_P95: _number(row.get(col.RANK_P95)),
             col.CLASS_CHANGE_SHARE: _number(row.get(col.CLASS_CHANGE_SHARE)),
-            **{f"{col.PRESSURE_PREFIX}{key}": _number(row.get(f"{col.PRESSURE_PREFIX}{key}"))
-               for key in (col.RANK_MEDIAN, col.RANK_P05, col.RANK_P95,
-                           col.CLASS_CHANGE_SHARE)},
+            "pressure_audit": {
+                key: _number(row.get(f"{col.PRESSURE_PREFIX}{key}"))
+                for key in (col.RANK_MEDIAN, col.RANK_P05, col.RANK_P95,
+                            col.CLASS_CHANGE_SHARE)},
             col.TOP_INDICATOR: row.get(col.TOP_INDICATOR),
             "weights": self.weights(), col.RUN_ID: row.get(col.RUN_ID),
             col.AS_OF: row.get(col.AS_OF), "labels": score_card_labels(),

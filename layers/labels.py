@@ -25,6 +25,8 @@ SCORE_CARD_FIELDS: dict[str, str] = {
     col.AS_OF: N_("Run"),
     "weights": N_("Weights"),
     "class_change_share": N_("Draws that change its class"),
+    "pressure_audit": N_("Environmental pressure: median rank (5–95% interval), draws that "
+                         "change its class"),
     "hazard_levels": N_("Hazard levels"),
     col.OFFICIAL_NAME: N_("Official name"),
     col.RANKING_STATISTIC: N_("Ranked by"),

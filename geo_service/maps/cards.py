@@ -37,6 +37,7 @@ SHOWN = {col.ID, col.KIND, col.NAME, col.OFFICIAL_NAME, col.AREA_KM2, col.RISK,
          col.RISK_CLASS, col.RANK, col.RANK_MEDIAN, col.RANK_P05, col.RANK_P95,
          col.TOP_INDICATOR, col.RUN_ID, col.AS_OF, "dimensions", "indicators", "weights",
          "labels", "class_shares", "stats", "links", "hazard_levels", "class_change_share",
+         "pressure_audit",
          "risk_class_label", "risk_class_label_es", "risk_class_labels",
          col.RANKING_STATISTIC, "ranking_statistic_labels", col.RANKING_VALUE, col.EXPOSED_SHARE,
          col.RISK_P90, col.RISK_MAX, col.RISK_MEAN_EXPOSED}
@@ -235,6 +236,16 @@ def score_card_html(card: dict[str, Any], layers: dict[str, Layer],
     if isinstance(change, int | float) and not _missing(change):
         rows.append(f"{escape(field_label('class_change_share', lang))}: "
                     f"<span class='cmrisk-class-change'>{lang.percent(float(change))}</span>")
+    pressure = card.get("pressure_audit")
+    if isinstance(pressure, dict) and not _missing(pressure.get(col.RANK_MEDIAN)):
+        ranks = rank_text({col.RANK: pressure.get(col.RANK_MEDIAN),
+                           col.RANK_P05: pressure.get(col.RANK_P05),
+                           col.RANK_P95: pressure.get(col.RANK_P95)}, lang)
+        share = pressure.get(col.CLASS_CHANGE_SHARE)
+        shown = f"{ranks}, {lang.percent(float(share))}" if isinstance(share, int | float) \
+            else ranks
+        rows.append(f"{escape(field_label('pressure_audit', lang))}: "
+                    f"<span class='cmrisk-pressure-audit'>{escape(shown)}</span>")
     levels = hazard_levels(card, layers, lang)
     hazards = ("<div class='cmrisk-hazard-levels'><b>"
                + escape(field_label("hazard_levels", lang)) + "</b>: "
