@@ -45,7 +45,10 @@ def test_layers_shape_and_legend(client: TestClient) -> None:
                 "legend", "links"):
         assert key in risk, key
     assert risk["kind"] == "raster" and risk["synthetic"] is True
-    classes = risk["legend"]["classes"]
+    *classes, quiet = risk["legend"]["classes"]
+    # After the classes, "not exposed": the risk is 0 there by construction, drawn grey.
+    assert (quiet["label"], quiet["label_es"], quiet["color"]) == (
+        "Not exposed", "Sin exposición", "#bdbdbd")
     assert [c["label"] for c in classes] == [c.label for c in CONFIG.classes]
     assert [c["label_es"] for c in classes] == [c.label_es for c in CONFIG.classes]
     assert [(c["min"], c["max"]) for c in classes] == [(c.min, c.max) for c in CONFIG.classes]
