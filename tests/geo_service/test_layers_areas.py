@@ -140,3 +140,7 @@ def test_score_card_labels_come_with_the_area(client: TestClient) -> None:
     spanish_map = client.get("/maps/risk", params={"lang": "es"}).text
     assert labels["rank_interval"]["es"] in spanish_map
     assert labels["top_indicator"]["es"] in spanish_map
+    # The park's popup names what it is ranked by, its exposed share, p90 and max.
+    for key in ("ranking_statistic", "exposed_share", "risk_p90", "risk_max"):
+        assert labels[key]["es"] in spanish_map, key
+    assert "riesgo medio en las celdas expuestas" in spanish_map
