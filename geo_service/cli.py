@@ -257,8 +257,11 @@ def _print_summary(run_id: str, summary: dict[str, Any], timings: dict[str, floa
             run=run_id, kind=kind, count=len(areas)))
         for column in (_("Rank"), _("Name"), _("Risk"), _("Class")):
             table.add_column(column)
-        for area in areas:
-            table.add_row(str(area[col.RANK]), area[col.NAME], lang.number(area[col.RISK]),
+        for area in areas:  # the score it is ranked by (older runs: the mean risk)
+            rank = float(area[col.RANK])
+            table.add_row(lang.integer(rank) if rank.is_integer() else lang.number(rank, 1),
+                          area[col.NAME],
+                          lang.number(area.get(col.RANKING_VALUE, area[col.RISK])),
                           str(area[col.RISK_CLASS]))
         out.print(table)
     classes = Table(title=_("areas by class"))

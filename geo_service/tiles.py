@@ -50,8 +50,9 @@ from rio_tiler.io import Reader
 from rio_tiler.utils import linear_rescale
 
 from geo_service.metrics import TILE_CACHE
+from layers.labels import NOT_EXPOSED_COLOR
 from layers.models import LegendClass, Style
-from layers.styles import ALLOWED_COLORMAPS, interval_colormap
+from layers.styles import ALLOWED_COLORMAPS, interval_colormap, rgba
 
 TILE_SIZE = 256
 """Edge of every tile, pixels."""
@@ -155,6 +156,9 @@ class TileData:
     values: np.ndarray
     valid: np.ndarray
     dtype: np.dtype
+    quiet: np.ndarray | None = None
+    """(256, 256) bool, True where no one on the move is exposed (drawn grey), for layers
+    whose raster names the run's class raster in its `not_exposed_mask` tag; else None."""
 
 
 class RasterSource:
@@ -168,6 +172,15 @@ class RasterSource:
     def __init__(self, path: Path) -> None:
         self.path = path
         self._token = uuid.uuid4().hex
+        self.mask: RasterSource | None = None
+        self.mask_value = 0.0
+        with rasterio.open(path) as src:
+            mask_name = src.tags().get("not_exposed_mask")
+        if mask_name and (path.parent / mask_name).is_file():
+            # The run's class raster, on the same grid: its "not exposed" cells are drawn grey.
+            self.mask = RasterSource(path.parent / mask_name)
+            with rasterio.open(path.parent / mask_name) as mask:
+                self.mask_value = float(mask.tags().get("not_exposed_value", "nan"))
         with rasterio.open(path) as src:
             self.crs: CRS | None = src.crs
             self.width, self.height = src.width, src.height
@@ -232,13 +245,24 @@ class RasterSource:
         return dataset
 
     def read(self, x: int, y: int, z: int) -> TileData | None:
-        """The tile's values, or None when the tile is outside the raster's footprint.
+        """The tile's values, or None when the tile is outside the raster's footprint; with
+        `quiet` set from the class raster when the raster names one (`not_exposed_mask`).
 
         Args:
             x: column of the tile in WebMercatorQuad.
             y: row of the tile.
             z: zoom level.
         """
+        data = self._read_values(x, y, z)
+        if data is None or self.mask is None:
+            return data
+        marked = self.mask.read(x, y, z)
+        if marked is None:
+            return data
+        quiet = marked.valid & (marked.values == self.mask_value) & data.valid
+        return TileData(data.values, data.valid, data.dtype, quiet)
+
+    def _read_values(self, x: int, y: int, z: int) -> TileData | None:
         if not self._fast:
             return self._read_rio_tiler(x, y, z)
         assert self._footprint is not None
@@ -359,8 +383,13 @@ def _tile_data(raw: np.ndarray, valid: np.ndarray) -> TileData:
 # Drawing and encoding
 
 
+NOT_EXPOSED_RGBA: Rgba = rgba(NOT_EXPOSED_COLOR)
+"""Grey: cells where no one on the move is exposed."""
+
+
 def draw(tile: TileData, style: TileStyle) -> bytes:
-    """The PNG of a tile in a style (transparent where the tile has no valid values)."""
+    """The PNG of a tile in a style (transparent where the tile has no valid values; grey
+    where no one on the move is exposed, `tile.quiet`)."""
     if not tile.valid.any():
         return TRANSPARENT_PNG
     if style.intervals:
@@ -377,7 +406,11 @@ def _draw_intervals(tile: TileData, intervals: Sequence[tuple[tuple[float, float
         for index, ((low, high), _) in enumerate(intervals):
             indices[(tile.values >= low) & (tile.values < high)] = index
     indices[~tile.valid] = clear
-    palette = np.array([color for _, color in intervals] + [(0, 0, 0, 0)], dtype=np.uint8)
+    colors = [color for _, color in intervals] + [(0, 0, 0, 0)]
+    if tile.quiet is not None and tile.quiet.any():
+        indices[tile.quiet] = len(colors)
+        colors.append(NOT_EXPOSED_RGBA)
+    palette = np.array(colors, dtype=np.uint8)
     return encode_png(indices, palette)
 
 
@@ -388,6 +421,11 @@ def _draw_stretch(tile: TileData, colormap: str, rescale: tuple[float, float]) -
         scaled = np.where(tile.valid, linear_rescale(tile.values, in_range=rescale), 0)
     indices = scaled.astype(tile.dtype).astype(np.uint8)
     lut = colormap_lut(colormap)
+    if tile.quiet is not None and tile.quiet.any():
+        rgba = lut[indices]
+        rgba[~tile.valid] = 0
+        rgba[tile.quiet] = NOT_EXPOSED_RGBA
+        return encode_png_rgba(rgba)
     if tile.valid.all():
         return encode_png(indices, lut)
     used = np.bincount(indices[tile.valid], minlength=256)

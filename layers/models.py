@@ -68,6 +68,9 @@ class Style(BaseModel):
     color: str | None = None
     """Stroke/fill colour of a vector layer."""
     color_by: ColorBy | None = None
+    not_exposed: bool = False
+    """The layer is 0 where no one on the move is exposed: its tiles draw those cells grey
+    (from the run's class raster) and its legend names them "Not exposed"."""
 
 
 class TooltipField(BaseModel):

@@ -49,7 +49,9 @@ def style_for(fields: dict[str, Any]) -> Style:
                            labels=dict(c.get("labels") or {}))
                for c in fields.get("classes") or []]
     if isinstance(fields.get("style"), dict):
-        return style_of(fields["style"], classes)
+        style = style_of(fields["style"], classes)
+        return style.model_copy(update={"not_exposed": True}) \
+            if fields.get("not_exposed") and style.classes else style
     if fields.get("kind") == "vector":
         return Style(color=DEFAULT_VECTOR_COLOR, classes=[])
     if fields.get("colormap") and fields.get("rescale"):

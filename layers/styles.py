@@ -104,7 +104,8 @@ def stretch_legend(colormap: str, rescale: tuple[float, float], units: str) -> L
 def legend_of(style: Style, units: str) -> Legend:
     """The legend a style draws."""
     if style.classes:
-        return Legend(units=units, classes=list(style.classes))
+        quiet = [not_exposed_entry(0, 0)] if style.not_exposed else []
+        return Legend(units=units, classes=[*style.classes, *quiet])
     if style.colormap and style.rescale:
         return stretch_legend(style.colormap, style.rescale, units)
     if style.color_by is not None:

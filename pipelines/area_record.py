@@ -43,6 +43,9 @@ RISK_CLASS: Final = "risk_class"
 (null where the area has no scored cell)."""
 NOT_EXPOSED: Final = "not_exposed"
 """The state of a cell or an area where no one on the move is exposed: not a risk class."""
+EXPOSED_SCORES: Final = ("exposure", "H", "risk")
+"""The scores that are 0 by construction where no one on the move is exposed: their layers draw
+those cells as "not exposed" (grey), from the class raster (`NOT_EXPOSED_VALUE`)."""
 NOT_EXPOSED_VALUE: Final = 254
 """The value of the class raster (`risk_class.tif`: 0 … n−1 the classes, 255 no data) in the
 cells where no one on the move is exposed (exposure 0, so the risk is 0 by construction)."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
+from pipelines.area_record import EXPOSED_SCORES
 from pipelines.config import CLASS_RASTER, DEFAULT_LANGUAGE, RegionConfig
 
 SourceKind = Literal["score", "classes", "indicator", "input", "areas"]
@@ -66,6 +67,7 @@ class OutputLayer:
             "source": self.source, "source_kind": self.source_kind, "style": self.style,
             "count_property": self.count_property, "time_property": self.time_property,
             "map": self.map, "order": self.order,
+            "not_exposed": self.source_kind == "score" and self.source in EXPOSED_SCORES,
         }
 
 

@@ -17,7 +17,7 @@ from rio_cogeo.cogeo import cog_validate
 
 from data_catalog.sources import load_sources
 from data_catalog.stac import COG_MEDIA_TYPE, GEOPARQUET_MEDIA_TYPE, layer_item
-from pipelines.area_record import NOT_EXPOSED_VALUE
+from pipelines.area_record import EXPOSED_SCORES, NOT_EXPOSED_VALUE
 from pipelines.config import RegionConfig
 from pipelines.errors import RunValidationError
 from pipelines.grid import Grid
@@ -48,8 +48,6 @@ def write_cog(path: Path, data: np.ndarray, grid: Grid, *, nodata: float | int,
         dst.update_tags(**tags)
 
 
-EXPOSED_SCORES = ("exposure", "H", "risk")
-"""The scores that are 0 by construction where no one on the move is exposed."""
 NOT_EXPOSED_CLASS_TAGS = {
     "not_exposed_value": str(NOT_EXPOSED_VALUE),
     "not_exposed": f"{NOT_EXPOSED_VALUE} = not exposed: a risk is scored but exposure is 0 (no "

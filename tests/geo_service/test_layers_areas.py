@@ -45,7 +45,10 @@ def test_layers_shape_and_legend(client: TestClient) -> None:
                 "legend", "links"):
         assert key in risk, key
     assert risk["kind"] == "raster" and risk["synthetic"] is True
-    classes = risk["legend"]["classes"]
+    *classes, quiet = risk["legend"]["classes"]
+    # After the classes, "not exposed": the risk is 0 there by construction, drawn grey.
+    assert (quiet["label"], quiet["label_es"], quiet["color"]) == (
+        "Not exposed", "Sin exposición", "#bdbdbd")
     assert [c["label"] for c in classes] == [c.label for c in CONFIG.classes]
     assert [c["label_es"] for c in classes] == [c.label_es for c in CONFIG.classes]
     assert [(c["min"], c["max"]) for c in classes] == [(c.min, c.max) for c in CONFIG.classes]
@@ -143,3 +146,7 @@ def test_score_card_labels_come_with_the_area(client: TestClient) -> None:
     spanish_map = client.get("/maps/risk", params={"lang": "es"}).text
     assert labels["rank_interval"]["es"] in spanish_map
     assert labels["top_indicator"]["es"] in spanish_map
+    # The park's popup names what it is ranked by, its exposed share, p90 and max.
+    for key in ("ranking_statistic", "exposed_share", "risk_p90", "risk_max"):
+        assert labels[key]["es"] in spanish_map, key
+    assert "riesgo medio en las celdas expuestas" in spanish_map

@@ -51,7 +51,7 @@ def test_areas_search_reads_official_names(client: TestClient) -> None:
 def test_area_labels_and_class_come_in_every_language(client: TestClient) -> None:
     area = client.get(f"/areas/{PARK}").json()
     assert area["labels"]["risk"] == {"en": "Risk", "es": "Riesgo", "pt": "Risco"}
-    assert area["risk_class_labels"] == {"en": "Very low", "es": "Muy bajo", "pt": "Muito baixo"}
+    assert area["risk_class_labels"] == {"en": "Low", "es": "Bajo", "pt": "Baixo"}
 
 
 @pytest.mark.parametrize("path", ["/maps/risk", f"/areas/{PARK}/brief", "/"])

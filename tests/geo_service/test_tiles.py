@@ -41,6 +41,7 @@ from geo_service.tiles import (
     draw,
     encode_png,
 )
+from layers.labels import NOT_EXPOSED_COLOR
 from layers.registry import USER_LAYER_ITEM, Registry
 from layers.styles import rgba
 from pipelines.config import load_region
@@ -546,11 +547,16 @@ def test_ingested_user_raster_is_listed(client: TestClient) -> None:
 
 
 def test_demo_run_risk_tiles(demo_run: Path) -> None:
-    """The pipeline's own risk layer tiles in its INFORM class colours."""
+    """The pipeline's own risk layer tiles in its INFORM class colours, and grey where no one
+    on the move is exposed (not "very low")."""
     with TestClient(create_app(Settings(data_dir=demo_run))) as demo:
         colours = {rgba(c.color) for c in load_region("darien").classes}
+        grey = rgba(NOT_EXPOSED_COLOR)
         drawn: set[tuple[int, ...]] = set()
         for tile in TMS.tiles(-78.4, 7.9, -77.6, 8.6, [8]):
             image = get_png(demo, f"/tiles/risk/{tile.z}/{tile.x}/{tile.y}.png")
             drawn |= {tuple(p) for p in image[image[..., 3] == 255]}
-        assert drawn and drawn <= colours
+        assert drawn and drawn <= colours | {grey}
+        assert grey in drawn and drawn & colours
+        legend = demo.get("/layers/risk").json()["legend"]["classes"]
+        assert legend[-1]["label"] == "Not exposed" and legend[-1]["color"] == NOT_EXPOSED_COLOR
