@@ -16,6 +16,7 @@ import pandas as pd
 import shapely
 
 from data_catalog.i18n import N_, Language
+from data_catalog.provenance import part_labels, real_parts, synthetic_parts
 from geo_service.areas_store import AreasStore
 from geo_service.auth import ANONYMOUS, Principal, visible_layers
 from geo_service.maps.builder import region_title
@@ -258,6 +259,13 @@ def gather(registry: Registry, store: AreasStore, area_id: str, lang: Language,
     synthetic = sorted({layer.title_in(lang) for layer in used if is_synthetic(layer, manifest)})
     real = sorted({layer.title_in(lang) for layer in used
                    if not is_synthetic(layer, manifest)})
+    records = manifest.get("inputs") or []
+    if any(r.get("synthetic_parts") or r.get("real_parts") for r in records):
+        # The inputs' provenance names what in them is made up and what is real (crossings:
+        # synthetic monthly breakdowns, real yearly totals): say exactly that.
+        made_up = synthetic_parts(records)
+        synthetic = part_labels(made_up, lang)
+        real = part_labels([p for p in real_parts(records) if p not in made_up], lang)
     change = record.get("class_change_share")
     kinds = [layer for layer in by_role(layers, "scored_areas") if layer.id == area_layer.id]
     return Brief(

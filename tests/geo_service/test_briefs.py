@@ -74,9 +74,14 @@ def test_the_pdf_names_the_park_in_spanish_with_its_score_in_the_locale(
     assert f"{risk:.2f}" not in text
     assert "sintético" in text.lower()
     assert "Qué es sintético" in text
-    # Natural Earth's countries are real data, the demo's hazards are not
-    synthetic = text[text.index("Qué es sintético"):text.index("Riesgo")]
-    assert "Países" not in synthetic and "Susceptibilidad a deslizamientos" in synthetic
+    # What the inputs' provenance says is made up (hazards, deaths, monthly breakdowns…) and
+    # what is real (Natural Earth's borders, the yearly crossing totals)
+    words = " ".join(text.split())                  # lines wrap anywhere in the PDF's text
+    synthetic = words[words.index("Qué es sintético"):words.index("Riesgo")]
+    assert "rásteres de amenazas y clima" in synthetic and "muertes y desapariciones" in synthetic
+    assert "cruces mensuales" in synthetic and "totales anuales" not in synthetic
+    assert "fronteras de países (Natural Earth)" not in synthetic
+    assert "totales anuales de cruces" in words and "fronteras de países (Natural Earth)" in words
     for year, total in OFFICIAL_TOTALS.items():
         assert f"{year}: {total:,}".replace(",", ".") in text, (year, text)
 
