@@ -294,6 +294,7 @@ class PressureSpec(_Strict):
         segments: the vector input of the route segments.
         flows: the flow-count input the segments carry (`pipelines.mobility.segment_people`).
         year: the year of flows used (people/year).
+        modes: the segment modes that count as crossing an area (all when None).
         waste_kg_per_person: kg of waste left per person crossing.
         waste_source: where that figure is from.
         capacities: carrying capacity by area id (`wdpa:900001`).
@@ -306,6 +307,9 @@ class PressureSpec(_Strict):
     segments: str
     flows: str
     year: int
+    modes: list[str] | None = None
+    """Only segments of these `mode`s cross areas (e.g. `[foot]`: people in a boat offshore
+    leave no waste in a park); all segments when not given."""
     waste_kg_per_person: float = Field(ge=0)
     waste_source: str = ""
     capacities: dict[str, CarryingCapacity] = Field(default_factory=dict)

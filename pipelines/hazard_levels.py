@@ -126,9 +126,3 @@ def apply_levels(scored: gpd.GeoDataFrame, config: RegionConfig,
             out[f"{col.FLOOD_SHARE_PREFIX}{level}"] = share
     return out
 
-
-def levels_of(row: Mapping[str, object]) -> dict[str, str]:
-    """A record's hazard levels, by hazard (`hazard_level_flood` → {"flood": "high"})."""
-    return {str(key).removeprefix(col.HAZARD_LEVEL_PREFIX): str(value)
-            for key, value in row.items()
-            if str(key).startswith(col.HAZARD_LEVEL_PREFIX) and isinstance(value, str)}

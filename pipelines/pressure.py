@@ -111,8 +111,11 @@ def apply_pressure(scored: gpd.GeoDataFrame, vectors: Mapping[str, gpd.GeoDataFr
         return scored
     out = scored.copy()
     segments = vectors[spec.segments]
-    people_year = people_crossing(out.geometry, segments,
-                                  segment_people(segments, vectors[spec.flows], spec.year))
+    people = segment_people(segments, vectors[spec.flows], spec.year)
+    if spec.modes is not None:
+        walked = segments["mode"].isin(spec.modes).to_numpy()
+        segments, people = segments[walked], people[walked]
+    people_year = people_crossing(out.geometry, segments, people)
     capacity = np.array([spec.capacities[i].people_per_day if i in spec.capacities else np.nan
                          for i in out[col.ID]], dtype="float64")
     ratio = capacity_ratio(people_year, capacity, spec.year)

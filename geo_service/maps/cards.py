@@ -31,8 +31,11 @@ SHOWN = {col.ID, col.KIND, col.NAME, col.OFFICIAL_NAME, col.AREA_KM2, col.RISK,
          col.RISK_CLASS, col.RANK, col.RANK_MEDIAN, col.RANK_P05, col.RANK_P95,
          col.TOP_INDICATOR, col.RUN_ID, col.AS_OF, "dimensions", "indicators", "weights",
          "labels", "class_shares", "stats", "links", "hazard_levels", "class_change_share",
-         "risk_class_label", "risk_class_label_es", "risk_class_labels"}
-"""Fields of an area record the card shows in their own places (or never)."""
+         "risk_class_label", "risk_class_label_es", "risk_class_labels",
+         "flood_shares", col.PRESSURE_CELLS, col.PEOPLE_CROSSING, col.IND_CAPACITY_RATIO,
+         col.IND_WASTE_LOAD}
+"""Fields of an area record the card shows in their own places (or never: the parts of the
+environmental pressure and the flooded shares stay in `/areas` and downloads)."""
 HAZARD_LEVEL_NAMES = (N_("High"), N_("Medium"), N_("Low"), N_("Very low"))
 """ThinkHazard!'s levels, as a record's `hazard_levels` name them (`high`, `very_low`, …)."""
 

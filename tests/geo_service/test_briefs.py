@@ -161,7 +161,8 @@ class RecordWithScoresOfIssue13(AreasStore):
 def test_sections_appear_when_the_record_has_them(demo_run: Path) -> None:
     registry = Registry(DataDir(demo_run))
     plain = brief_html(gather(registry, AreasStore(registry), PARK, language("es-CO")))
-    assert "Niveles de amenaza" not in plain and "Simulaciones que cambian" not in plain
+    # The run gives hazard levels (pipelines.hazard_levels), not yet a class-change share.
+    assert "Niveles de amenaza" in plain and "Simulaciones que cambian" not in plain
     brief = gather(registry, RecordWithScoresOfIssue13(registry), PARK, language("es-CO"))
     html = brief_html(brief)
     flood = registry.get("flood").title_es
