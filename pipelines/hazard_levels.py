@@ -43,33 +43,50 @@ def read_native(path: Path) -> tuple[np.ndarray, rasterio.Affine, rasterio.crs.C
         return band.filled(np.nan), src.transform, src.crs
 
 
-def _source(values: np.ndarray, transform: rasterio.Affine,
-            crs: rasterio.crs.CRS) -> NumPyRasterSource:
+def _source(values: np.ndarray, transform: rasterio.Affine, crs: rasterio.crs.CRS,
+            name: str = "values") -> NumPyRasterSource:
     if transform.b != 0 or transform.d != 0 or transform.e >= 0:
         raise PipelineError("hazard levels need north-up rasters without rotation")
     west, north = transform.c, transform.f
     east = west + transform.a * values.shape[1]
     south = north + transform.e * values.shape[0]
-    return NumPyRasterSource(values, west, south, east, north, srs_wkt=crs.to_wkt())
+    return NumPyRasterSource(values, west, south, east, north, srs_wkt=crs.to_wkt(), name=name)
+
+
+def zonal_many(rasters: Mapping[str, np.ndarray], transform: rasterio.Affine,
+               crs: rasterio.crs.CRS, areas: gpd.GeoSeries, statistic: str
+               ) -> dict[str, np.ndarray]:
+    """A coverage-weighted statistic (`mean`, `max`, `p90`) of rasters on one grid over each
+    area, by raster name, NaN where an area has no cell with data. One pass over the areas:
+    each area's cell coverage is computed once for all the rasters."""
+    projected = gpd.GeoDataFrame(geometry=areas.to_crs(crs).reset_index(drop=True), crs=crs)
+    sources = [_source(values, transform, crs, name) for name, values in rasters.items()]
+    frame = exact_extract(sources if len(sources) > 1 else sources[0], projected,
+                          [STATISTIC_OPS[statistic]], output="pandas")
+    result = {}
+    for index, name in enumerate(rasters):
+        values = frame.iloc[:, index].to_numpy(dtype="float64")
+        result[name] = np.where(np.isfinite(values), values, np.nan)
+    return result
 
 
 def zonal(values: np.ndarray, transform: rasterio.Affine, crs: rasterio.crs.CRS,
           areas: gpd.GeoSeries, statistic: str) -> np.ndarray:
     """A coverage-weighted statistic (`mean`, `max`, `p90`) of a raster over each area, NaN
     where an area has no cell with data."""
-    projected = gpd.GeoDataFrame(geometry=areas.to_crs(crs).reset_index(drop=True))
-    frame = exact_extract(_source(values, transform, crs), projected, [STATISTIC_OPS[statistic]],
-                          output="pandas")
-    result = frame.iloc[:, 0].to_numpy(dtype="float64")
-    return np.where(np.isfinite(result), result, np.nan)
+    return zonal_many({"values": values}, transform, crs, areas, statistic)["values"]
+
+
+def flooded(depth: np.ndarray, threshold_m: float) -> np.ndarray:
+    """1 where the depth (m) reaches `threshold_m`, 0 where not, NaN where no data."""
+    return np.where(np.isnan(depth), np.nan, (depth >= threshold_m).astype("float64"))
 
 
 def flooded_share(depth: np.ndarray, transform: rasterio.Affine, crs: rasterio.crs.CRS,
                   areas: gpd.GeoSeries, threshold_m: float) -> np.ndarray:
     """Share (0–1) of each area whose depth (m) is at least `threshold_m`, over its cells with
     data, each cell weighted by the fraction of it the area covers."""
-    flooded = np.where(np.isnan(depth), np.nan, (depth >= threshold_m).astype("float64"))
-    return zonal(flooded, transform, crs, areas, "mean")
+    return zonal(flooded(depth, threshold_m), transform, crs, areas, "mean")
 
 
 def flood_levels(shares: Mapping[str, np.ndarray], min_share: float) -> list[str | None]:
@@ -103,10 +120,16 @@ def hazard_level(spec: HazardLevelSpec, areas: gpd.GeoSeries,
                  paths: Mapping[str, Path]) -> tuple[list[str | None], dict[str, np.ndarray]]:
     """One hazard's level of each area, and the flooded shares by level (flood only)."""
     if spec.method == "flood_share":
-        shares: dict[str, np.ndarray] = {}
-        for level, name in spec.inputs.items():
-            depth, transform, crs = read_native(paths[name])
-            shares[level] = flooded_share(depth, transform, crs, areas, float(spec.threshold or 0))
+        threshold = float(spec.threshold or 0)
+        grids = {level: read_native(paths[name]) for level, name in spec.inputs.items()}
+        first = next(iter(grids.values()))
+        if all(g[0].shape == first[0].shape and g[1] == first[1] and g[2] == first[2]
+               for g in grids.values()):  # one grid (as JRC's return periods): one pass
+            shares = zonal_many({level: flooded(g[0], threshold) for level, g in grids.items()},
+                                first[1], first[2], areas, "mean")
+        else:
+            shares = {level: flooded_share(g[0], g[1], g[2], areas, threshold)
+                      for level, g in grids.items()}
         return flood_levels(shares, spec.min_share), shares
     values, transform, crs = read_native(paths[str(spec.input)])
     return threshold_levels(zonal(values, transform, crs, areas, spec.statistic),
