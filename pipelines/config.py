@@ -307,6 +307,9 @@ class PressureSpec(_Strict):
     segments: str
     flows: str
     year: int
+    kinds: list[str] | None = None
+    """The area kinds that get these figures (all when not given); the others keep the
+    cells' pressure (a 36 km² planning unit is not where a walker leaves 9 kg)."""
     modes: list[str] | None = None
     """Only segments of these `mode`s cross areas (e.g. `[foot]`: people in a boat offshore
     leave no waste in a park); all segments when not given."""

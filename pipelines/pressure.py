@@ -104,11 +104,21 @@ def apply_pressure(scored: gpd.GeoDataFrame, vectors: Mapping[str, gpd.GeoDataFr
     their 0–10 indicators and the area's environmental pressure (`area_record` names them).
 
     The cells' pressure statistic the areas were scored with is kept as
-    `environmental_pressure_cells`. Without `pressure` in the region file, nothing changes.
+    `environmental_pressure_cells`. Areas of kinds outside `pressure.kinds` keep it as their
+    pressure (the other columns missing). Without `pressure` in the region file, nothing
+    changes.
     """
     spec: PressureSpec | None = config.pressure
     if spec is None:
         return scored
+    if spec.kinds is not None:
+        chosen = scored[col.KIND].isin(spec.kinds).to_numpy()
+        picked = apply_pressure(scored[chosen], vectors, config.model_copy(
+            update={"pressure": spec.model_copy(update={"kinds": None})}))
+        rest = scored[~chosen].copy()
+        rest[col.PRESSURE_CELLS] = rest[col.PRESSURE]
+        merged = pd.concat([picked, rest]).loc[scored.index]
+        return gpd.GeoDataFrame(merged, geometry=scored.geometry.name, crs=scored.crs)
     out = scored.copy()
     segments = vectors[spec.segments]
     people = segment_people(segments, vectors[spec.flows], spec.year)

@@ -109,3 +109,21 @@ def test_darien_park_carries_the_ministry_figures() -> None:
     assert spec is not None
     assert spec.capacities["wdpa:900001"].people_per_day == 102
     assert spec.waste_kg_per_person == pytest.approx(9.07, abs=0.01)   # 20 lb
+
+
+def test_kinds_outside_the_pressure_keep_the_cells_pressure() -> None:
+    base = load_region("darien")
+    assert base.pressure is not None and base.pressure.kinds is not None
+    assert "planning_unit" not in base.pressure.kinds
+    scored = gpd.GeoDataFrame({col.ID: ["wdpa:900001", "h3:x"],
+                               col.KIND: ["protected_area", "planning_unit"],
+                               col.PRESSURE: [2.0, 3.0]},
+                              geometry=[PARK, PARK], crs=CRS).to_crs("EPSG:4326")
+    segments = SEGMENTS.assign(mode="foot")
+    out = apply_pressure(scored, {"route_segments": segments, "crossings": CROSSINGS}, base)
+    # The same outline: the park gets the figures, the planning unit keeps its 3.0.
+    assert out[col.PEOPLE_CROSSING].iloc[0] == pytest.approx(401_500.0)
+    assert out[col.CAPACITY_RATIO].iloc[0] == pytest.approx(401_500 / 365 / 102)
+    assert out[col.PRESSURE].iloc[1] == 3.0 and out[col.PRESSURE_CELLS].iloc[1] == 3.0
+    assert np.isnan(out[col.PEOPLE_CROSSING].iloc[1])
+    assert out[col.ID].tolist() == ["wdpa:900001", "h3:x"]
