@@ -129,7 +129,9 @@ def test_bad_requests_are_problems_naming_the_parameter(panama: TestClient) -> N
 
 def test_cli_writes_the_pdf_by_name(demo_run: Path, tmp_path: Path) -> None:
     target = tmp_path / "darien.pdf"
-    result = CliRunner().invoke(cli_app, ["brief", "darien", "--lang", "es", "--out",
+    # "darien" alone also names the province (an ADM1 area): the park by its name.
+    result = CliRunner().invoke(cli_app, ["brief", "parque nacional darien", "--lang", "es",
+                                          "--out",
                                           str(target), "--data-dir", str(demo_run)])
     assert result.exit_code == 0, result.output
     reader = PdfReader(str(target))
