@@ -30,6 +30,8 @@ PARTS: Final[dict[str, str]] = {
     "places": N_("places"),
     "waypoints": N_("route waypoints"),
     "countries": N_("country borders (Natural Earth)"),
+    "admin_outlines": N_("admin-unit outlines"),
+    "admin_names": N_("admin-unit names and nesting"),
 }
 """Code → what it names (English; the message translated)."""
 

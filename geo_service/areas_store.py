@@ -44,6 +44,28 @@ def area_layers(registry: Registry) -> list[Layer]:
     return [layer for layer in registry.layers().values() if layer.source_kind == "areas"]
 
 
+PRESSURE_FIGURES = (col.PRESSURE_CELLS, col.PEOPLE_CROSSING, col.CARRYING_CAPACITY,
+                    col.CAPACITY_RATIO, col.WASTE_LOAD, col.IND_CAPACITY_RATIO,
+                    col.IND_WASTE_LOAD)
+"""Environmental-pressure figures of an area record (`pipelines.pressure`), when a run has them."""
+
+
+def area_figures(row: pd.Series) -> dict[str, Any]:
+    """An area's hazard levels (`hazard_levels`: hazard → level), flooded shares by level
+    (`flood_shares`) and environmental-pressure figures, as far as its run provides them."""
+    figures: dict[str, Any] = {
+        "hazard_levels": {str(key).removeprefix(col.HAZARD_LEVEL_PREFIX): str(value)
+                          for key, value in row.items()
+                          if str(key).startswith(col.HAZARD_LEVEL_PREFIX)
+                          and isinstance(value, str)}}
+    shares = {str(key).removeprefix(col.FLOOD_SHARE_PREFIX): _number(value)
+              for key, value in row.items() if str(key).startswith(col.FLOOD_SHARE_PREFIX)}
+    if shares:
+        figures["flood_shares"] = shares
+    figures.update({name: _number(row.get(name)) for name in PRESSURE_FIGURES if name in row})
+    return figures
+
+
 class AreasStore:
     """Scored areas by id, with their shape as in ARCHITECTURE.md.
 
@@ -145,4 +167,5 @@ class AreasStore:
             col.TOP_INDICATOR: row.get(col.TOP_INDICATOR),
             "weights": self.weights(), col.RUN_ID: row.get(col.RUN_ID),
             col.AS_OF: row.get(col.AS_OF), "labels": score_card_labels(),
+            **area_figures(row),
         }

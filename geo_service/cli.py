@@ -568,6 +568,9 @@ def ingest(
     report: Annotated[Path | None, typer.Option(
         "--report", help="Write the reader's report as JSON to this file (also when the file "
         "is refused).")] = None,
+    admin_level: Annotated[int | None, typer.Option(
+        "--level", help="admin_units: 1 (provinces, departments) or 2 (districts, "
+        "municipios).")] = None,
     data_dir: DataOption = None,
     stop_at: Annotated[str | None, typer.Option(
         hidden=True, help="Fault injection: stop this process (SIGSTOP) when the PostGIS load "
@@ -595,7 +598,7 @@ def ingest(
         options = IngestOptions(layer_id=layer_id, title=title, units=units, colormap=colormap,
                                 rescale=rescale, access=level, bbox=bbox,
                                 region=region or DEFAULT_REGION,
-                                allow_drops=allow_drops, replace=replace,
+                                allow_drops=allow_drops, replace=replace, level=admin_level,
                                 publish=_layer_publisher(stop_at))
         outcome = ingest(data, source, path, options)
     except IngestRefused as exc:

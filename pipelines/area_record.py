@@ -50,7 +50,27 @@ NOT_EXPOSED_VALUE: Final = 254
 """The value of the class raster (`risk_class.tif`: 0 … n−1 the classes, 255 no data) in the
 cells where no one on the move is exposed (exposure 0, so the risk is 0 by construction)."""
 PRESSURE: Final = "environmental_pressure"
-"""Coverage-weighted mean of the environmental pressure, 0–10."""
+"""The area's environmental pressure, 0–10: the cells' pressure statistic, or, when the region
+file has `pressure`, its weighted mean with the area indicators below (`pipelines.pressure`)."""
+PRESSURE_CELLS: Final = "environmental_pressure_cells"
+"""The cells' environmental pressure (sqrt(transit · E)) over the area, 0–10."""
+PEOPLE_CROSSING: Final = "people_crossing"
+"""People crossing the area in the pressure's year (people/year)."""
+CARRYING_CAPACITY: Final = "carrying_capacity"
+"""Published carrying capacity of the area (people/day); missing when none is published."""
+CAPACITY_RATIO: Final = "capacity_ratio"
+"""People per day crossing ÷ carrying capacity."""
+WASTE_LOAD: Final = "waste_load"
+"""Waste left by people crossing (t/year)."""
+IND_CAPACITY_RATIO: Final = "pressure_capacity_ratio"
+"""The capacity ratio as a 0–10 area indicator of environmental pressure."""
+IND_WASTE_LOAD: Final = "pressure_waste_load"
+"""The waste load as a 0–10 area indicator of environmental pressure."""
+HAZARD_LEVEL_PREFIX: Final = "hazard_level_"
+"""`hazard_level_<hazard>`: ThinkHazard!-style level (high, medium, low, very_low)."""
+FLOOD_SHARE_PREFIX: Final = "flood_share_"
+"""`flood_share_<level>`: share (0–1) of the area flooded ≥ the threshold depth at the return
+period of that level, at the depth rasters' native resolution."""
 RANK: Final = "rank"
 """Rank of `RANKING_VALUE` within the kind, 1 = highest; ties share the average rank; null
 for an area that is `NOT_EXPOSED` (or has no scored cell)."""

@@ -231,6 +231,9 @@ class AreaSetSpec(_Strict):
     """The field holding the official name in the country's language (WDPA `ORIG_NAME`)."""
     h3_resolution: int | None = Field(default=None, ge=0, le=15)
     land: str | None = None
+    roll_up_from: str | None = None
+    """An area set of smaller units (ADM2) whose hazard levels roll up into these (ADM1):
+    each area takes the highest level of the units inside it (`pipelines.admin_units`)."""
 
     @model_validator(mode="after")
     def _one_source(self) -> AreaSetSpec:
@@ -288,6 +291,98 @@ class Aggregation(_Strict):
     hazard_floor: float = Field(default=0.1, gt=0)
     risk: Literal["geometric", "arithmetic"] = "geometric"
     pressure_from: str
+
+
+class AreaIndicatorSpec(_Strict):
+    """An area indicator: a per-area value made 0–10 by min–max (optionally log10) between
+    bounds, with its weight in the area's environmental pressure (`pipelines.pressure`)."""
+
+    min: float
+    max: float
+    log: bool = False
+    weight: float = Field(ge=0)
+
+    @model_validator(mode="after")
+    def _bounds(self) -> AreaIndicatorSpec:
+        if not self.min < self.max:
+            raise ValueError("needs min < max")
+        if self.log and self.min <= 0:
+            raise ValueError("a log indicator needs min > 0")
+        return self
+
+
+class CarryingCapacity(_Strict):
+    """The published carrying capacity of one area (people per day) and where it is from."""
+
+    people_per_day: float = Field(gt=0)
+    source: str
+
+
+class PressureSpec(_Strict):
+    """Environmental pressure of areas from published figures (METHOD.md, "Environmental
+    pressure of areas"): people per day crossing an area over its carrying capacity, and the
+    waste they leave (people crossing × kg per person).
+
+    Attributes:
+        segments: the vector input of the route segments.
+        flows: the flow-count input the segments carry (`pipelines.mobility.segment_people`).
+        year: the year of flows used (people/year).
+        modes: the segment modes that count as crossing an area (all when None).
+        waste_kg_per_person: kg of waste left per person crossing.
+        waste_source: where that figure is from.
+        capacities: carrying capacity by area id (`wdpa:900001`).
+        cells_weight: weight of the cells' environmental pressure (the area's statistic of
+            sqrt(transit · E)) beside the area indicators.
+        capacity_ratio: bounds and weight of the capacity ratio (people/day ÷ people/day).
+        waste_load: bounds and weight of the waste load (t/year).
+    """
+
+    segments: str
+    flows: str
+    year: int
+    kinds: list[str] | None = None
+    """The area kinds that get these figures (all when not given); the others keep the
+    cells' pressure (a 36 km² planning unit is not where a walker leaves 9 kg)."""
+    modes: list[str] | None = None
+    """Only segments of these `mode`s cross areas (e.g. `[foot]`: people in a boat offshore
+    leave no waste in a park); all segments when not given."""
+    waste_kg_per_person: float = Field(ge=0)
+    waste_source: str = ""
+    capacities: dict[str, CarryingCapacity] = Field(default_factory=dict)
+    cells_weight: float = Field(default=0.0, ge=0)
+    capacity_ratio: AreaIndicatorSpec
+    waste_load: AreaIndicatorSpec
+
+
+HazardLevelName = Literal["high", "medium", "low"]
+
+
+class HazardLevelSpec(_Strict):
+    """How one hazard's ThinkHazard!-style level of an area is found (`pipelines.hazard_levels`),
+    from raster inputs read at their native resolution.
+
+    `flood_share`: the area is at level L when at least `min_share` of it (0–1) has a depth
+    ≥ `threshold` in the input of `inputs[L]` (high: the most frequent return period, …).
+    `threshold`: `statistic` of the input over the area (`mean`, `max` or `p90`) is compared
+    with `thresholds[L]` (the area is at the highest level whose threshold it reaches).
+    Otherwise the level is `very_low`.
+    """
+
+    method: Literal["flood_share", "threshold"]
+    threshold: float | None = None
+    min_share: float = Field(default=0.01, gt=0, le=1)
+    inputs: dict[HazardLevelName, str] = Field(default_factory=dict)
+    input: str | None = None
+    statistic: Literal["mean", "max", "p90"] = "max"
+    thresholds: dict[HazardLevelName, float] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _complete(self) -> HazardLevelSpec:
+        if self.method == "flood_share" and (self.threshold is None or not self.inputs):
+            raise ValueError("flood_share needs `threshold` (m) and `inputs` by level")
+        if self.method == "threshold" and (self.input is None or not self.thresholds):
+            raise ValueError("threshold needs `input` and `thresholds` by level")
+        return self
 
 
 class ClassesStyle(_Strict):
@@ -448,12 +543,16 @@ class RegionConfig(_Strict):
     sensitivity: SensitivitySpec
     ranking: RankingSpec = Field(default_factory=RankingSpec)
     runs_kept: int = Field(default=5, ge=1)
+    pressure: PressureSpec | None = None
+    """Environmental pressure of areas from published figures (`pipelines.pressure`)."""
+    hazard_levels: dict[str, HazardLevelSpec] = Field(default_factory=dict)
+    """ThinkHazard!-style levels per area, by hazard (`pipelines.hazard_levels`)."""
 
     @model_validator(mode="after")
     def _references(self) -> RegionConfig:
         problems = [*self._input_problems(), *self._indicator_problems(),
                     *self._weight_problems(), *self._output_problems(),
-                    *self._sensitivity_problems()]
+                    *self._sensitivity_problems(), *self._area_figure_problems()]
         edges = [(c.min, c.max) for c in self.classes]
         if any(upper != lower for (_, upper), (lower, _) in itertools.pairwise(edges)):
             problems.append("classes: must be contiguous")
@@ -561,6 +660,24 @@ class RegionConfig(_Strict):
                 problems.append(f"{key}.from: no vector or flow-count input {output.source!r}")
             if output.areas is not None and output.areas not in self.areas:
                 problems.append(f"{key}.areas: no area set {output.areas!r}")
+        return problems
+
+    def _area_figure_problems(self) -> list[str]:
+        """References of `pressure`, `hazard_levels` and admin roll-ups to inputs and sets."""
+        problems = []
+        rasters = {n for n, s in self.inputs.items() if s.kind == "raster"}
+        if self.pressure is not None:
+            if self._kind_of(self.pressure.segments) != "vector":
+                problems.append(f"pressure.segments: no vector input {self.pressure.segments!r}")
+            if self._kind_of(self.pressure.flows) != "flow_counts":
+                problems.append(f"pressure.flows: no flow-count input {self.pressure.flows!r}")
+        for hazard, spec in self.hazard_levels.items():
+            named = [*spec.inputs.values(), *([spec.input] if spec.input else [])]
+            problems += [f"hazard_levels.{hazard}: no raster input {name!r}"
+                         for name in named if name not in rasters]
+        for name, area in self.areas.items():
+            if area.roll_up_from is not None and area.roll_up_from not in self.areas:
+                problems.append(f"areas.{name}.roll_up_from: no area set {area.roll_up_from!r}")
         return problems
 
     def indicators_of(self, dimension: str) -> dict[str, float]:

@@ -35,6 +35,7 @@ from data_catalog.runs import (
     write_manifest,
 )
 from data_catalog.stac import write_catalog
+from pipelines import admin_units, hazard_levels, pressure
 from pipelines import area_record as col
 from pipelines import areas as area_stats
 from pipelines import sensitivity
@@ -193,6 +194,9 @@ def _run_in(folder: Path, run_id: str, config: RegionConfig, data: DataDir, grid
         table = area_stats.coverage_table(area_frame, grid)
         flat = {name: values.ravel() for name, values in indicators.items()}
         scored_areas = area_stats.score_areas(area_frame, table, scores, flat, config)
+        scored_areas = hazard_levels.apply_levels(scored_areas, config, paths)
+        scored_areas = admin_units.roll_up_levels(scored_areas, config)
+        scored_areas = pressure.apply_pressure(scored_areas, vectors, config)
 
     with timer.stage("sensitivity"):
         reps = sensitivity.representatives(

@@ -25,7 +25,7 @@ from typing import Final
 import shapely
 from pydantic import BaseModel, ConfigDict
 
-from data_catalog.demo import flows, rasters, vectors
+from data_catalog.demo import admin_units, flows, rasters, vectors
 from data_catalog.demo.spec import RegionDemo, load_demo
 
 MANIFEST_NAME: Final[str] = "demo.json"
@@ -125,6 +125,8 @@ def _build(root: Path, region: RegionDemo, scale: int, seed: int) -> DemoManifes
         "displacement": lambda: vectors.displacement_features(region, seed, land),
         "incidents": lambda: vectors.incident_features(region, seed),
         "roads": lambda: vectors.road_features(region),
+        "admin1": lambda: admin_units.admin_features(region, countries, 1),
+        "admin2": lambda: admin_units.admin_features(region, countries, 2),
     }
     files = region.spec.files
     for spec in files.values():

@@ -49,7 +49,8 @@ class _Strict(BaseModel):
 
 Product = Literal["flood_depth", "landslide", "rainfall", "heat", "drought", "forest",
                   "countries", "protected_areas", "territories", "routes", "stations",
-                  "crossing_points", "crossings", "displacement", "incidents", "roads"]
+                  "crossing_points", "crossings", "displacement", "incidents", "roads",
+                  "admin1", "admin2"]
 
 
 class DemoFile(_Strict):

@@ -50,6 +50,7 @@ class IngestOptions:
         bbox: Keep only what intersects (west, south, east, north), degrees (sources).
         allow_drops: Store the good rows of a file with bad ones, on purpose.
         replace: Replace the whole input instead of merging into it (flow counts).
+        level: The admin level of boundaries (`admin_units`): 1 or 2.
         limits: The ingest limits (default: the environment's `CMRISK_INGEST_*`).
         user: Who ingests (default: the account running the command).
         now: The time of a user layer's STAC item (default: the clock).
@@ -69,6 +70,7 @@ class IngestOptions:
     bbox: BBox | None = None
     allow_drops: bool = False
     replace: bool = False
+    level: int | None = None
     limits: IngestLimits | None = None
     user: str | None = None
     now: datetime | None = None
@@ -159,7 +161,7 @@ def _pipeline_input(data: DataDir, source_id: str, path: Path,
         raise SourceFormatError(
             f"source {source.id!r} cannot be ingested; what can: {', '.join(takes)}")
     inputs = data.region(options.region).inputs
-    result = source.reader_function()(path, **reader_options(source.id, inputs))
+    result = source.reader_function()(path, **reader_options(source.id, inputs, options.level))
     dropped = refuse_bad_rows(result.report, path, allow_drops=options.allow_drops)
     adapted = adapter(result, AdaptContext(inputs, path, options.bbox, options.replace))
     if empty_outputs(adapted):

@@ -110,6 +110,16 @@ def _natural_earth(result: Any, ctx: AdaptContext) -> Adapted:
     return Adapted({"natural_earth/countries.parquet": frame}, rows={"stored": len(frame)})
 
 
+def _admin_units(result: Any, ctx: AdaptContext) -> Adapted:
+    """ADM1 or ADM2 boundaries → `admin_units/adm<level>.parquet` (the other level's file is
+    left as it is: one input, a file per level)."""
+    frame = _clip(result.data, ctx.bbox)
+    levels = sorted(set(frame["shapeType"].dropna().astype(str)))
+    name = levels[0].lower() if len(levels) == 1 else "adm"
+    return Adapted({f"admin_units/{name}.parquet": frame}, rows={"stored": len(frame)},
+                   notes=[f"{len(frame)} {levels[0] if levels else ''} unit(s) in the region"])
+
+
 def _jrc_flood(result: Any, ctx: AdaptContext) -> Adapted:
     depth = result.data
     if ctx.bbox is not None:
@@ -175,13 +185,24 @@ ADAPTERS: dict[str, Callable[[Any, AdaptContext], Adapted]] = {
     "natural_earth": _natural_earth,
     "jrc_flood": _jrc_flood,
     "chirps": _chirps,
+    "admin_units": _admin_units,
 }
 """Sources that become pipeline inputs, and how."""
 
 
-def reader_options(source_id: str, inputs: Path) -> dict[str, Any]:
+def reader_options(source_id: str, inputs: Path, level: int | None = None) -> dict[str, Any]:
     """Extra arguments a source's reader takes from the data dir (the known crossing points
-    for flow counts; the known stations and crossing points for route segments)."""
+    for flow counts; the known stations and crossing points for route segments) or the command
+    line (the `--level` of admin units).
+
+    Raises:
+        ValueError: Admin units without a level of 1 or 2.
+    """
+    if source_id == "admin_units":
+        if level not in (1, 2):
+            raise ValueError("admin_units needs --level 1 (provinces, departments) or 2 "
+                             "(districts, municipios)")
+        return {"level": level}
     if source_id not in ("flow_counts", "route_segments"):
         return {}
     options: dict[str, Any] = {}

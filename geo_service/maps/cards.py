@@ -40,8 +40,11 @@ SHOWN = {col.ID, col.KIND, col.NAME, col.OFFICIAL_NAME, col.AREA_KM2, col.RISK,
          "pressure_audit",
          "risk_class_label", "risk_class_label_es", "risk_class_labels",
          col.RANKING_STATISTIC, "ranking_statistic_labels", col.RANKING_VALUE, col.EXPOSED_SHARE,
-         col.RISK_P90, col.RISK_MAX, col.RISK_MEAN_EXPOSED}
-"""Fields of an area record the card shows in their own places (or never)."""
+         col.RISK_P90, col.RISK_MAX, col.RISK_MEAN_EXPOSED,
+         "flood_shares", col.PRESSURE_CELLS, col.PEOPLE_CROSSING, col.IND_CAPACITY_RATIO,
+         col.IND_WASTE_LOAD}
+"""Fields of an area record the card shows in their own places (or never: the parts of the
+environmental pressure and the flooded shares stay in `/areas` and downloads)."""
 HAZARD_LEVEL_NAMES = (N_("High"), N_("Medium"), N_("Low"), N_("Very low"))
 """ThinkHazard!'s levels, as a record's `hazard_levels` name them (`high`, `very_low`, …)."""
 

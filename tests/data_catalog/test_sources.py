@@ -12,7 +12,7 @@ from data_catalog.errors import UnknownSource
 from data_catalog.sources import SOURCES_DIR, get_source, load_sources, sources_table
 
 EXPECTED = {"wdpa", "missing_migrants", "idmc_gidd", "flow_counts", "chirps", "jrc_flood",
-            "natural_earth", "route_segments"}
+            "natural_earth", "route_segments", "admin_units"}
 
 
 def test_all_sources_load() -> None:

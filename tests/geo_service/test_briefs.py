@@ -134,7 +134,9 @@ def test_bad_requests_are_problems_naming_the_parameter(panama: TestClient) -> N
 
 def test_cli_writes_the_pdf_by_name(demo_run: Path, tmp_path: Path) -> None:
     target = tmp_path / "darien.pdf"
-    result = CliRunner().invoke(cli_app, ["brief", "darien", "--lang", "es", "--out",
+    # "darien" alone also names the province (an ADM1 area): the park by its name.
+    result = CliRunner().invoke(cli_app, ["brief", "parque nacional darien", "--lang", "es",
+                                          "--out",
                                           str(target), "--data-dir", str(demo_run)])
     assert result.exit_code == 0, result.output
     reader = PdfReader(str(target))
@@ -166,7 +168,7 @@ class RecordWithScoresOfIssue13(AreasStore):
 def test_sections_appear_when_the_record_has_them(demo_run: Path) -> None:
     registry = Registry(DataDir(demo_run))
     plain = brief_html(gather(registry, AreasStore(registry), PARK, language("es-CO")))
-    assert "Niveles de amenaza" not in plain
+    assert "Niveles de amenaza" in plain
     assert "Simulaciones que cambian su clase" in plain  # the run's sensitivity audit has it
     brief = gather(registry, RecordWithScoresOfIssue13(registry), PARK, language("es-CO"))
     html = brief_html(brief)

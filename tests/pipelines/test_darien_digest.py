@@ -53,9 +53,10 @@ def test_run_outputs_equal_in_value(demo_run: Path, section: str) -> None:
 
 def test_the_digest_covers_the_whole_run() -> None:
     # A digest that lost a section or a layer would pass while checking nothing.
-    assert len(STORED["inputs"]) == 20
+    assert len(STORED["inputs"]) == 22   # with the admin units' ADM1 and ADM2 outlines
     assert {"risk", "risk_class", "hazard", "flood", "transit"} <= set(STORED["rasters"])
-    assert {"protected_areas", "planning_units", "crossings"} <= set(STORED["tables"])
+    assert {"protected_areas", "planning_units", "admin1", "admin2", "crossings"} <= set(
+        STORED["tables"])
     assert set(STORED["items"]) == set(STORED["rasters"]) | set(STORED["tables"])
 
 
