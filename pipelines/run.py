@@ -35,10 +35,9 @@ from data_catalog.runs import (
     write_manifest,
 )
 from data_catalog.stac import write_catalog
-from pipelines import admin_units, hazard_levels, pressure
+from pipelines import admin_units, hazard_levels, pressure, sensitivity
 from pipelines import area_record as col
 from pipelines import areas as area_stats
-from pipelines import sensitivity
 from pipelines.align import align_to_grid
 from pipelines.config import RegionConfig
 from pipelines.disclosure_audit import audit_flow_layers
