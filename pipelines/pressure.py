@@ -20,7 +20,7 @@ indicators, over those that exist (a missing capacity drops out with its weight)
 from __future__ import annotations
 
 import calendar
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 import geopandas as gpd
 import numpy as np
@@ -87,8 +87,12 @@ def area_indicator(values: np.ndarray, spec: AreaIndicatorSpec, name: str) -> np
 
 
 def combined_pressure(parts: Mapping[str, tuple[np.ndarray, float]]) -> np.ndarray:
-    """Weighted mean of 0–10 parts (values, weight) over the parts present in each area."""
-    total = np.zeros(len(next(iter(parts.values()))[0]))
+    """Weighted mean of 0–10 parts (values, weight) over the parts present in each area.
+
+    The parts broadcast against each other: one value per area, or (draws, areas) for a part
+    the sensitivity audit varies.
+    """
+    total = np.zeros(np.broadcast_shapes(*(np.shape(v) for v, _ in parts.values())))
     weights = np.zeros_like(total)
     for values, weight in parts.values():
         present = ~np.isnan(values)
@@ -144,3 +148,24 @@ def apply_pressure(scored: gpd.GeoDataFrame, vectors: Mapping[str, gpd.GeoDataFr
         "waste_load": (out[col.IND_WASTE_LOAD].to_numpy(), spec.waste_load.weight),
     })
     return out
+
+
+def pressure_combiner(scored: pd.DataFrame, config: RegionConfig
+                      ) -> Callable[[np.ndarray], np.ndarray] | None:
+    """How the run turns the cells' pressure of areas into their environmental pressure, for
+    the sensitivity audit: a function of the cells' pressure statistic (draws, areas) that adds
+    each area's capacity-ratio and waste-load indicators with their weights, as `apply_pressure`
+    does (areas without them keep the cells' pressure). None without `pressure` in the region
+    file.
+    """
+    spec = config.pressure
+    if spec is None or col.IND_CAPACITY_RATIO not in scored.columns:
+        return None
+    ratio = scored[col.IND_CAPACITY_RATIO].to_numpy(dtype="float64")
+    waste = scored[col.IND_WASTE_LOAD].to_numpy(dtype="float64")
+
+    def combine(cells: np.ndarray) -> np.ndarray:
+        return combined_pressure({"cells": (cells, spec.cells_weight),
+                                  "capacity_ratio": (ratio, spec.capacity_ratio.weight),
+                                  "waste_load": (waste, spec.waste_load.weight)})
+    return combine

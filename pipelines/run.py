@@ -206,7 +206,8 @@ def _run_in(folder: Path, run_id: str, config: RegionConfig, data: DataDir, grid
         intervals = sensitivity.audit(
             config, table, scored_areas["kind"].to_numpy(), layers, flat,
             {name: values.ravel() for name, values in scores.items()},
-            variants=variants, reps=reps, ranked=scored_areas[col.RANK].notna().to_numpy())
+            variants=variants, reps=reps, ranked=scored_areas[col.RANK].notna().to_numpy(),
+            combine_pressure=pressure.pressure_combiner(scored_areas, config))
         scored_areas = pd.concat([scored_areas.reset_index(drop=True), intervals], axis=1)
         scored_areas["run_id"] = run_id
         scored_areas["as_of"] = now.isoformat()

@@ -22,7 +22,7 @@ Areas with no exposed cell are left out (no rank, no class change), as in the ru
 from __future__ import annotations
 
 import itertools
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -292,7 +292,8 @@ def audit(config: RegionConfig, table: CoverageTable, kinds: np.ndarray,
           layers: Mapping[str, np.ndarray], indicators: Mapping[str, np.ndarray],
           scores: Mapping[str, np.ndarray], *,
           variants: Mapping[str, Mapping[VariantKey, np.ndarray]] | None = None,
-          reps: Representatives | None = None, ranked: np.ndarray | None = None
+          reps: Representatives | None = None, ranked: np.ndarray | None = None,
+          combine_pressure: Callable[[np.ndarray], np.ndarray] | None = None
           ) -> pd.DataFrame:
     """Median rank, 5–95 % interval and class-change share of every area, for the risk and the
     environmental pressure, under the draws of `draw_factors`.
@@ -307,6 +308,9 @@ def audit(config: RegionConfig, table: CoverageTable, kinds: np.ndarray,
         reps: the representative cells (`representatives`, computed when not given).
         ranked: whether the run ranks each area (`not_exposed` areas are not): the audit
             leaves out the others too (by default, the areas without an exposed cell).
+        combine_pressure: how the run makes an area's environmental pressure from its cells'
+            (`pressure.pressure_combiner`: with the carrying-capacity and waste figures, which
+            the draws leave as they are); by default the cells' statistic is the pressure.
 
     Returns:
         One row per area: `rank_median`, `rank_p05`, `rank_p95`, `class_change_share` and the
@@ -356,6 +360,8 @@ def audit(config: RegionConfig, table: CoverageTable, kinds: np.ndarray,
         for name in set(statistics):
             rows = np.array([s == name for s in statistics])
             area_values[rows] = area_statistic(per_cell[rows], reps, name)
+        if prefix and combine_pressure is not None:
+            area_values = combine_pressure(area_values)
         area_values[:, ~reps.ranked] = np.nan
         frame.update(_summaries(area_values, kinds, reps.ranked, config, prefix))
     return pd.DataFrame(frame)

@@ -13,6 +13,7 @@ from pipelines.config import load_region
 from pipelines.pressure import (
     apply_pressure,
     capacity_ratio,
+    pressure_combiner,
     people_crossing,
     waste_load_t,
 )
@@ -102,6 +103,17 @@ def test_area_pressure_combines_cells_capacity_and_waste_by_weight() -> None:
         (0.2 * 3.0 + 0.4 * 10 * 3_285 / 7_227) / 0.6, abs=1e-5)
     assert empty[col.PEOPLE_CROSSING] == 0.0
     assert empty[col.PRESSURE] == pytest.approx(0.2 * 1.5 / 0.6, abs=1e-6)
+
+    # The audit's draws of the cells' pressure are combined with the same figures, as the run
+    # combines them: the park's reference row gives its served 4.6; a draw of 7.0 gives
+    # (0.2·7.0 + 0.4·5.5 + 0.4·5.0) / 1.0 = 5.6; the field, without a capacity, (0.2·c +
+    # 0.4·w) / 0.6 with w = 10 · 3,285 / 7,227.
+    combine = pressure_combiner(out, config)
+    assert combine is not None
+    drawn = combine(np.array([[2.0, 3.0, 1.5], [7.0, 0.0, 0.0]]))
+    waste = 10 * 3_285 / 7_227
+    assert drawn[0] == pytest.approx(out[col.PRESSURE].to_numpy(), abs=1e-5)
+    assert drawn[1] == pytest.approx([5.6, 0.4 * waste / 0.6, 0.0], abs=1e-5)
 
 
 def test_darien_park_carries_the_ministry_figures() -> None:
