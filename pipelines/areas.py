@@ -206,10 +206,17 @@ def top_drivers(indicators: Mapping[str, np.ndarray], config: RegionConfig,
         ranked: whether each area is ranked (not `not_exposed`); the others get None.
     """
     statistic = config.ranking.statistic
-    touched = np.unique(table.cell)
+    # Only the cells of ranked areas count, and for the mean over exposed cells only those.
+    keep = ranked[table.area]
+    touched = np.unique(table.cell[keep])
+    scores = score_cells({name: values[touched] for name, values in indicators.items()},
+                         config)
+    if statistic == "mean_exposed":
+        touched = touched[exposed_cells(scores["risk"], scores["exposure"])]
+        keep &= np.isin(table.cell, touched)
     sub = {name: values[touched] for name, values in indicators.items()}
-    remap = np.searchsorted(touched, table.cell)
-    sub_table = CoverageTable(table.area, remap, table.coverage, table.n_areas)
+    remap = np.searchsorted(touched, table.cell[keep])
+    sub_table = CoverageTable(table.area[keep], remap, table.coverage[keep], table.n_areas)
     scores = score_cells(sub, config)
     risk = scores["risk"].astype("float64")
     exposed = exposed_cells(risk, scores["exposure"])

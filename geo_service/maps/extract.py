@@ -101,13 +101,23 @@ def _raster(layer: Layer, view: View) -> Image.Image:
     """The overlay over the view, coloured as its tiles are (transparent where no data)."""
     x0, y0, x1, y1 = view.mercator()
     transform = rasterio.transform.from_bounds(x0, y0, x1, y1, view.width, view.height)
-    with rasterio.open(layer.asset) as src, WarpedVRT(
-            src, crs=WEB_MERCATOR, transform=transform, width=view.width, height=view.height,
-            resampling=Resampling.nearest) as vrt:
-        raw = vrt.read(1, masked=True)
+    def warped(path: Path) -> tuple[np.ma.MaskedArray, dict[str, str]]:
+        with rasterio.open(path) as src, WarpedVRT(
+                src, crs=WEB_MERCATOR, transform=transform, width=view.width,
+                height=view.height, resampling=Resampling.nearest) as vrt:
+            return vrt.read(1, masked=True), src.tags()
+
+    raw, tags = warped(layer.asset)
     values = np.ma.filled(raw.astype("float64"), np.nan)
-    tile = TileData(values=values, valid=np.isfinite(values) & ~np.ma.getmaskarray(raw),
-                    dtype=raw.dtype)
+    valid = np.isfinite(values) & ~np.ma.getmaskarray(raw)
+    quiet = None
+    mask_path = layer.asset.parent / tags.get("not_exposed_mask", "-")
+    if "not_exposed_mask" in tags and mask_path.is_file():
+        # Grey where no one on the move is exposed, as the tiles draw it.
+        marked, mask_tags = warped(mask_path)
+        value = float(mask_tags.get("not_exposed_value", "nan"))
+        quiet = valid & ~np.ma.getmaskarray(marked) & (np.ma.filled(marked, 0) == value)
+    tile = TileData(values=values, valid=valid, dtype=raw.dtype, quiet=quiet)
     tile.values[~tile.valid] = np.nan
     return Image.open(io.BytesIO(draw(tile, TileStyle.of(layer.style)))).convert("RGBA")
 

@@ -57,3 +57,25 @@ def test_the_class_raster_draws_not_exposed_grey_in_its_legend() -> None:
     (_, grey) = interval_colormap(style.classes)[1]
     assert grey == (0xbd, 0xbd, 0xbd, 255)
     assert len(class_style(classes).classes) == 1  # user class layers: no such value
+
+
+def test_tiles_draw_not_exposed_cells_grey_in_both_styles() -> None:
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    from geo_service.tiles import TileData, TileStyle, draw
+    from layers.styles import rgba
+
+    values = np.array([[0.0, 0.0], [3.0, np.nan]])
+    valid = np.isfinite(values)
+    quiet = np.array([[True, False], [False, False]])  # the first 0 nobody is exposed in
+    tile = TileData(values, valid, np.dtype("float32"), quiet)
+    intervals = TileStyle(intervals=(((0.0, 2.0), (26, 150, 65, 255)),
+                                     ((2.0, 10.0), (166, 217, 106, 255))))
+    for style in (intervals, TileStyle(colormap="viridis", rescale=(0.0, 10.0))):
+        pixels = np.asarray(Image.open(io.BytesIO(draw(tile, style))).convert("RGBA"))
+        assert tuple(pixels[0, 0]) == rgba(NOT_EXPOSED_COLOR)
+        assert tuple(pixels[0, 1]) != rgba(NOT_EXPOSED_COLOR) and pixels[0, 1, 3] == 255
+        assert pixels[1, 1, 3] == 0  # no data stays transparent
