@@ -214,8 +214,12 @@ def test_clicking_darien_national_park_opens_its_score_card(
     card.wait_for(state="visible", timeout=5_000)
     text = card.inner_text()
     assert text.startswith("Parque Nacional Darién") and PARK in text  # official, then WDPA
-    for label in ("Riesgo", "Muy bajo", "Intervalo de posición 5–95%", "Indicador principal",
-                  "Ejecución", "Pesos"):
+    # Ranked by the mean over its exposed cells the park is "low" (its diluted mean said
+    # "very low"); the card says so and what the score is made of.
+    for label in ("Riesgo: 3.42 / 10 (Bajo)", "Clasificada por: riesgo medio en las celdas "
+                  "expuestas", "Proporción expuesta: 36%", "Riesgo, percentil 90: 3.65",
+                  "Riesgo máximo: 6.02", "Intervalo de posición 5–95%: 2 (2–3)",
+                  "Indicador principal", "Ejecución", "Pesos"):
         assert label in text, text
     bars = card.locator(".cmrisk-dim")
     assert bars.count() == 4
