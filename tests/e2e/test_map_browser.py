@@ -246,7 +246,9 @@ def test_scale_coordinates_fullscreen_and_measure(map_page: tuple[Page, PageLog]
     assert page.locator(".cmrisk-fullscreen").is_visible()
     box = page.locator(".folium-map").bounding_box()
     assert box is not None
-    left, top = box["x"] + 300, box["y"] + 700
+    # Mid-height: clear of the slider at the bottom (its lines per direction) and of the
+    # header's banner, whatever their heights.
+    left, top = box["x"] + 300, box["y"] + box["height"] / 2
     page.mouse.move(left, top)
     # es-PA writes a decimal point; the two coordinates are separated by " ; "
     assert re.fullmatch(r"-?\d+\.\d{4} ; -?\d+\.\d{4}",
