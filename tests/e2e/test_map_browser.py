@@ -246,7 +246,9 @@ def test_scale_coordinates_fullscreen_and_measure(map_page: tuple[Page, PageLog]
     assert page.locator(".cmrisk-fullscreen").is_visible()
     box = page.locator(".folium-map").bounding_box()
     assert box is not None
-    left, top = box["x"] + 300, box["y"] + 700
+    # Mid-height: clear of the slider at the bottom (its lines per direction) and of the
+    # header's banner, whatever their heights.
+    left, top = box["x"] + 300, box["y"] + box["height"] / 2
     page.mouse.move(left, top)
     # es-PA writes a decimal point; the two coordinates are separated by " ; "
     assert re.fullmatch(r"-?\d+\.\d{4} ; -?\d+\.\d{4}",
@@ -285,7 +287,10 @@ def test_moving_the_time_slider_changes_the_crossing_symbols(
     first = _crossing_symbols(page)
     assert first[0] == "ene. 2021"
     assert first[2] != shapes, "the circles did not change with the month"
-    assert first[1] != total and first[1].endswith("personas"), first[1]
+    # Each direction apart; nobody was counted going south in January 2021.
+    assert first[1] != total, first[1]
+    assert first[1] == ("Hacia el norte: 575 personas · "
+                        "Hacia el sur (retorno): reservado o sin datos"), first[1]
     page.keyboard.press("ArrowRight")
     assert _crossing_symbols(page)[0] == "feb. 2021"
     page.keyboard.press("End")
