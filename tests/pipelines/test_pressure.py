@@ -13,8 +13,8 @@ from pipelines.config import load_region
 from pipelines.pressure import (
     apply_pressure,
     capacity_ratio,
-    pressure_combiner,
     people_crossing,
+    pressure_combiner,
     waste_load_t,
 )
 
