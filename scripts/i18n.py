@@ -30,15 +30,16 @@ TEMPLATE = LOCALES_DIR / f"{DOMAIN}.pot"
 
 
 def field_messages() -> list[tuple[str, str]]:
-    """(message, where) of every title and description in `layers/fields.yaml`."""
+    """(message, where) of every title, description and unit in `layers/fields.yaml` (units
+    a card shows: not "1" or "score 0-10")."""
     import yaml
 
     path = ROOT / "layers" / "fields.yaml"
     entries = yaml.safe_load(path.read_text(encoding="utf-8"))["fields"]
     found = []
     for entry in entries:
-        for key in ("title", "description"):
-            if entry.get(key):
+        for key in ("title", "description", "units"):
+            if entry.get(key) and not (key == "units" and entry[key] in ("1", "score 0-10")):
                 found.append((str(entry[key]), f"layers/fields.yaml:{entry['name']}"))
     return found
 

@@ -131,6 +131,10 @@ def class_text(card: Mapping[str, Any], classes: list[dict[str, Any]], lang: Lan
     return str(klass) if klass else "–"
 
 
+UNITLESS = ("1", "score 0-10")
+"""Units of `layers/fields.yaml` a card leaves unsaid (a share, a 0–10 score)."""
+
+
 def hazard_levels(card: Mapping[str, Any], layers: Mapping[str, Layer],
                   lang: Language) -> list[tuple[str, str]]:
     """(hazard, level) pairs of a record that carries hazard levels (`hazard_levels`: a
@@ -189,7 +193,8 @@ def extra_facts(card: Mapping[str, Any], layers: Mapping[str, Layer],
         if spec.name == "*":
             continue
         text = texts.text(key)
-        units = f" {spec.units}" if spec.units and spec.units not in ("1", "score 0-10") else ""
+        units = (f" {lang.gettext(spec.units)}" if spec.units and spec.units not in UNITLESS
+                 else "")
         rows.append((text.title[lang.code], f"{value_text(value, lang)}{units}"))
     return rows
 
