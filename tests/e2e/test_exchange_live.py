@@ -83,7 +83,7 @@ def test_two_submissions_at_once(demo_run: Path, copy_data_dir: Callable[[Path],
         outputs = [p.communicate(timeout=600) for p in submitters]
         done.set()
         reader.join(timeout=600)
-        for process, (stdout, stderr) in zip(submitters, outputs, strict=True):
+        for process, (_, stderr) in zip(submitters, outputs, strict=True):
             assert process.returncode == 0, stderr
 
         final = httpx.get(f"{url}/exchange/submissions", headers=headers, timeout=60).json()
