@@ -23,7 +23,9 @@ from branca.element import MacroElement
 from folium.plugins import MarkerCluster
 from rio_tiler.io import Reader
 
+from data_catalog.exchange.store import status as exchange_status
 from data_catalog.i18n import N_, Language, language
+from data_catalog.ingest.versions import version_store
 from geo_service.areas_store import AreasStore
 from geo_service.auth import ANONYMOUS, Principal, visible_layers
 from geo_service.maps.cards import class_color, place_names, score_card_html, tooltip_text
@@ -56,6 +58,7 @@ LABEL_MIN_PIXELS = 70
 TEXT: dict[str, str] = {
     "map": N_("Climate-mobility risk: planning map"),
     "synthetic": N_("Demonstration data: hazard and climate layers are synthetic."),
+    "stale": N_("Exchange data out of date: {countries}"),
     "fullscreen": N_("Full screen"),
     "measure": N_("Measure a distance (click points; click here again to stop)"),
     "coords": N_("Move the mouse over the map"),
@@ -173,9 +176,15 @@ def page_html(fmap: folium.Map, lang: Language) -> str:
     return html.replace("<html>", f'<html lang="{escape(lang.tag)}">', 1)
 
 
-def _header(title: str, subtitle: str, synthetic: bool, lang: Language) -> str:
+def _header(title: str, subtitle: str, synthetic: bool, lang: Language,
+            stale: list[dict[str, Any]] | None = None) -> str:
     badge = (f' <span id="cmrisk-synthetic" class="cmrisk-synthetic">'
              f"{escape(_t('synthetic', lang))}</span>" if synthetic else "")
+    if stale:
+        countries = ", ".join(f"{c['country']} ({lang.month(c['last_month'])})"
+                              if c.get("last_month") else str(c["country"]) for c in stale)
+        badge += (f' <span id="cmrisk-stale" class="cmrisk-synthetic">'
+                  f"{escape(_t('stale', lang).format(countries=countries))}</span>")
     return (
         f'<header class="cmrisk-header"><h1>{escape(title)}<small>{escape(subtitle)}{badge}'
         f'</small></h1><form id="cmrisk-search" role="search" autocomplete="off">'
@@ -244,8 +253,10 @@ def risk_map(registry: Registry, base_url: str, lang: Language | None = None,
         name="viewport")
     MapAssets().add_to(fmap)
     synthetic = any(layer.synthetic for layer in layers.values())
+    stale = [c for c in exchange_status(version_store(registry.data))
+             if c["kind"] == "crossings" and c["stale"]]
     root.html.add_child(folium.Element(  # type: ignore[attr-defined]
-        _header(region_title(registry, lang), _t("map", lang), synthetic, lang)))
+        _header(region_title(registry, lang), _t("map", lang), synthetic, lang, stale)))
     folium.map.CustomPane("basemap", z_index=150).add_to(fmap)
     folium.map.CustomPane("outside", z_index=350, pointer_events=False).add_to(fmap)
     for layer in by_role(layers, "basemap"):

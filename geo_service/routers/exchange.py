@@ -269,10 +269,8 @@ def status(request: Request) -> dict[str, Any]:
             "countries": exchange.status(_store(request), config)}
 
 
-def stale_countries(data_dir: Path) -> dict[str, dict[str, Any]]:
-    """Currency of each country's crossings, by the id of its collection (for /layers and the
-    map)."""
-    store = version_store(DataDir(data_dir))
-    return {exchange.layer_id(s["country"]): s for s in exchange.status(store)
-            if s["kind"] == "crossings"}
-
+def crossings_currency(data_dir: Path) -> list[dict[str, Any]]:
+    """Currency of each country's submitted crossings (`/exchange/status` entries), for the
+    layers they feed (`/layers`) and the map."""
+    return [s for s in exchange.status(version_store(DataDir(data_dir)))
+            if s["kind"] == "crossings"]

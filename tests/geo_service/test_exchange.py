@@ -311,3 +311,24 @@ def test_status_tells_currency_timeliness_and_staleness(client: TestClient,
                                exchange.load_config()) == "on_time"
     assert exchange.timeliness(["2023-02"], datetime(2023, 3, 31, tzinfo=UTC),
                                exchange.load_config()) == "late"
+
+
+def test_stale_data_are_marked_in_layers_and_the_map(demo_run: Path,
+                                                     copy_data_dir: Callable[[Path], Path]
+                                                     ) -> None:
+    root = copy_data_dir(demo_run)
+    token, _ = token_file(root).issue(name="SNM", scopes=[SUBMIT_SCOPE, "exchange_pan"],
+                                      country="PAN")
+    client = TestClient(create_app(Settings(data_dir=root)))
+    assert "currency" not in client.get("/layers/transit").json()
+    assert "cmrisk-stale" not in client.get("/maps/risk").text
+    assert post(client, token, csv_of(GOOD)).status_code == 201
+    transit = client.get("/layers/transit").json()  # made from the crossings
+    assert transit["stale"] is True
+    assert [(c["country"], c["last_month"]) for c in transit["currency"]] == [("PAN", "2023-02")]
+    own = next(layer for layer in client.get("/layers", headers=auth(token)).json()["layers"]
+               if layer["id"] == "exchange_pan")
+    assert own["stale"] is True and own["currency"][0]["timeliness"] == "late"
+    page = client.get("/maps/risk", params={"lang": "es"}).text
+    assert 'id="cmrisk-stale"' in page and "Datos del intercambio desactualizados" in page
+    assert "PAN (feb. 2023)" in page
