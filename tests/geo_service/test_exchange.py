@@ -22,6 +22,7 @@ from data_catalog.paths import DataDir
 from geo_service.app import create_app
 from geo_service.auth import SUBMIT_SCOPE, token_file
 from geo_service.settings import Settings
+from tests.conftest import FeatureBackend
 
 PROBLEM = "application/problem+json"
 HEADER = ("country,point_id,admin_area,month,direction,nationality,sex,age_group,route_class,"
@@ -332,3 +333,16 @@ def test_stale_data_are_marked_in_layers_and_the_map(demo_run: Path,
     page = client.get("/maps/risk", params={"lang": "es"}).text
     assert 'id="cmrisk-stale"' in page and "Datos del intercambio desactualizados" in page
     assert "PAN (feb. 2023)" in page
+
+
+def test_collection_on_both_feature_stores(data_root: Path, tokens: dict[str, str],
+                                           feature_backend: FeatureBackend) -> None:
+    """With PostGIS as the feature store, a submission loads the country's collection there
+    before it is swapped in (as `cmrisk ingest` does)."""
+    client = feature_backend.client(data_root)
+    assert post(client, tokens["PAN"], csv_of(GOOD)).status_code == 201
+    page = client.get("/collections/exchange_pan/items", headers=auth(tokens["PAN"]),
+                      params={"filter": "total > 1000 AND nationality = 'VEN'"})
+    assert page.status_code == 200, page.text
+    assert [f["properties"]["total"] for f in page.json()["features"]] == [4000]
+    assert client.get("/collections/exchange_pan/items").status_code == 404
