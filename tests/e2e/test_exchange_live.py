@@ -7,6 +7,7 @@ submitters have finished, whatever that takes."""
 from __future__ import annotations
 
 import hashlib
+import json
 import subprocess
 import sys
 import threading
@@ -114,3 +115,39 @@ def test_two_submissions_at_once(demo_run: Path, copy_data_dir: Callable[[Path],
         else:
             statuses = [r["status"] for r in observed["submissions"]]
             assert statuses in ([], ["current"], ["superseded", "current"]), statuses
+
+
+def test_cli_submit_refusal_withdrawal_and_revocation(demo_inputs: Path,
+                                                      copy_data_dir: Callable[[Path], Path],
+                                                      tmp_path: Path) -> None:
+    root = copy_data_dir(demo_inputs)
+    issued = cli("tokens", "issue", "--country", "PAN", "--scope", "submit", "--name", "SNM",
+                 "--data-dir", root)
+    assert issued.returncode == 0, issued.stderr
+    token = issued.stdout.strip()
+    token_id = issued.stderr.split()[1]
+    assert cli("tokens", "issue", "--country", "XXX", "--scope", "submit", "--data-dir",
+               root).returncode != 0
+    good = tmp_path / "good.csv"
+    good.write_text(submission(5), encoding="utf-8")
+    bad = tmp_path / "bad.csv"
+    bad.write_text(submission(5).replace("PAN,PA-CAN,,2023-02,northbound,VEN,F,0-4",
+                                         "PAN,PA-CAN,,2023-02,sideways,VEN,F,0-4", 1),
+                   encoding="utf-8")
+    bad_line = submission(5).splitlines().index(
+        "PAN,PA-CAN,,2023-02,northbound,VEN,F,0-4,regional,transit,SNM,5") + 1
+    with live_service(root) as url:
+        refused = cli("submit", bad, "--token", token, "--url", url)
+        assert refused.returncode == 1
+        assert f"line {bad_line}, direction 'sideways'" in refused.stderr
+        accepted = cli("submit", good, "--token", token, "--url", url)
+        assert accepted.returncode == 0, accepted.stderr
+        record = json.loads(accepted.stdout)
+        assert record["months"] == {"2023-01": "current", "2023-02": "current"}
+        withdrawn = cli("submit", "--withdraw", "2023-02", "--token", token, "--url", url)
+        assert withdrawn.returncode == 0, withdrawn.stderr
+        assert cli("tokens", "revoke", token_id, "--data-dir", root).returncode == 0
+        listed = cli("tokens", "list", "--data-dir", root).stdout
+        assert "REVOKED" in listed and token not in listed
+        after = cli("submit", good, "--token", token, "--url", url)
+        assert after.returncode == 1 and "401" in after.stderr
