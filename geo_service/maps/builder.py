@@ -23,9 +23,7 @@ from branca.element import MacroElement
 from folium.plugins import MarkerCluster
 from rio_tiler.io import Reader
 
-from data_catalog.exchange.store import status as exchange_status
 from data_catalog.i18n import N_, Language, language
-from data_catalog.ingest.versions import version_store
 from geo_service.areas_store import AreasStore
 from geo_service.auth import ANONYMOUS, Principal, visible_layers
 from geo_service.maps.cards import class_color, place_names, score_card_html, tooltip_text
@@ -253,8 +251,9 @@ def risk_map(registry: Registry, base_url: str, lang: Language | None = None,
         name="viewport")
     MapAssets().add_to(fmap)
     synthetic = any(layer.synthetic for layer in layers.values())
-    stale = [c for c in exchange_status(version_store(registry.data))
-             if c["kind"] == "crossings" and c["stale"]]
+    from geo_service.routers.exchange import crossings_currency
+
+    stale = [c for c in crossings_currency(registry.data.root) if c["stale"]]
     root.html.add_child(folium.Element(  # type: ignore[attr-defined]
         _header(region_title(registry, lang), _t("map", lang), synthetic, lang, stale)))
     folium.map.CustomPane("basemap", z_index=150).add_to(fmap)

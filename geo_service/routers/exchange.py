@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import html
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
@@ -31,13 +31,8 @@ from starlette.concurrency import run_in_threadpool
 
 from data_catalog.errors import CatalogError
 from data_catalog.exchange import formats
-from data_catalog.exchange import store as exchange
 from data_catalog.exchange.rules import load_config
-from data_catalog.exchange.validate import ForeignCountry
 from data_catalog.i18n import N_, Language
-from data_catalog.ingest.install import LayerPublisher, staging
-from data_catalog.ingest.refusal import IngestRefused, problems
-from data_catalog.ingest.versions import VersionStore, version_store
 from data_catalog.paths import DataDir
 from data_catalog.problems import InvalidParameter, NotFound, Problem
 from geo_service.auth import Principal, get_principal
@@ -45,7 +40,21 @@ from geo_service.deps import LanguageDep
 from geo_service.errors import problem
 from geo_service.routers.analysis import read_body
 
+if TYPE_CHECKING:  # the ingest package (and its readers) load on the first submission only
+    from data_catalog.exchange import store as exchange_store
+    from data_catalog.ingest.install import LayerPublisher
+    from data_catalog.ingest.refusal import IngestRefused
+    from data_catalog.ingest.versions import VersionStore
+
 router = APIRouter(prefix="/exchange", tags=["exchange"])
+
+
+def _exchange() -> Any:
+    """`data_catalog.exchange.store`, imported when first needed (it imports the ingest
+    package, which a tile server never needs)."""
+    from data_catalog.exchange import store
+
+    return store
 
 MAX_SUBMISSION_BYTES = 32 * 1024 * 1024
 """Largest submission body, bytes (413 past it)."""
@@ -71,6 +80,8 @@ def _data(request: Request) -> DataDir:
 
 
 def _store(request: Request) -> VersionStore:
+    from data_catalog.ingest.versions import version_store
+
     return version_store(_data(request))
 
 
@@ -156,6 +167,8 @@ def template_page(kind: str, lang: Language, max_count: int, deadline_days: int)
 
 
 def _refused(error: IngestRefused, instance: str) -> JSONResponse:
+    from data_catalog.ingest.refusal import problems
+
     report = error.report
     return problem(422, "Submission refused", str(error).splitlines()[0], parameter="body",
                    instance=instance, extra={
@@ -179,8 +192,12 @@ async def submit(request: Request, kind: KindQuery = "crossings") -> JSONRespons
     suffix = ".json" if "json" in media else ".csv"
     name = request.headers.get("x-file-name", f"submission{suffix}")[:100]
     principal = get_principal(request)
+    exchange = _exchange()
+    from data_catalog.exchange.validate import ForeignCountry
+    from data_catalog.ingest.install import staging
+    from data_catalog.ingest.refusal import IngestRefused
 
-    def work() -> exchange.Outcome:
+    def work() -> exchange_store.Outcome:
         data = _data(request)
         with staging(data, f"submission-{country}") as folder:
             path = folder / f"submission{suffix}"
@@ -216,7 +233,7 @@ def list_submissions(request: Request, kind: KindQuery = "crossings") -> dict[st
     of each month."""
     country = _country(get_principal(request))
     return {"country": country, "kind": _kind(kind),
-            "submissions": exchange.history(_store(request), country, kind)}
+            "submissions": _exchange().history(_store(request), country, kind)}
 
 
 @router.get("/submissions/{submission}", summary="One submission")
@@ -224,6 +241,7 @@ def get_submission(submission: str, request: Request) -> dict[str, Any]:
     """A submission's record, month statuses and rows (also when superseded or withdrawn);
     only the token of its country sees it (404 otherwise)."""
     principal = get_principal(request)
+    exchange = _exchange()
     try:
         country, _, _ = exchange.parse_id(submission)
         if not principal.can_submit(country):
@@ -250,6 +268,7 @@ def withdraw(body: Withdrawal, request: Request) -> dict[str, Any]:
     series; the submissions stay readable, marked withdrawn."""
     principal = get_principal(request)
     country = _country(principal)
+    exchange = _exchange()
     try:
         outcome = exchange.withdraw(_data(request), _store(request), kind=_kind(body.kind),
                                     country=country, months=body.months,
@@ -266,11 +285,13 @@ def status(request: Request) -> dict[str, Any]:
     against the reporting deadline, and whether the data are stale."""
     config = load_config()
     return {"deadline_days": config.deadline_days, "stale_after_days": config.stale_after_days,
-            "countries": exchange.status(_store(request), config)}
+            "countries": _exchange().status(_store(request), config)}
 
 
 def crossings_currency(data_dir: Path) -> list[dict[str, Any]]:
     """Currency of each country's submitted crossings (`/exchange/status` entries), for the
     layers they feed (`/layers`) and the map."""
-    return [s for s in exchange.status(version_store(DataDir(data_dir)))
+    from data_catalog.ingest.versions import version_store
+
+    return [s for s in _exchange().status(version_store(DataDir(data_dir)))
             if s["kind"] == "crossings"]

@@ -6,7 +6,6 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from data_catalog.exchange import store as exchange
 from geo_service.auth import PrincipalDep, visible_layer, visible_layers
 from geo_service.deps import BaseUrlDep, RegistryDep
 from geo_service.routers.exchange import crossings_currency
@@ -25,7 +24,7 @@ def currency_of(layer: Layer, currency: list[dict[str, Any]]) -> list[dict[str, 
     collection, every country's for a layer made from the crossings; None for others and
     while no country has submitted."""
     if layer.id.startswith("exchange_"):
-        rows = [c for c in currency if exchange.layer_id(c["country"]) == layer.id]
+        rows = [c for c in currency if f"exchange_{c['country'].lower()}" == layer.id]
     elif any(p.get("name") in EXCHANGE_INPUTS for p in layer.provenance):
         rows = currency
     else:
