@@ -177,8 +177,18 @@ def _refused(error: IngestRefused, instance: str) -> JSONResponse:
                        "errors": [e.to_dict() for e in report.rejected()]})
 
 
+SUBMISSION_BODY = {"requestBody": {"required": True, "content": {
+    "text/csv": {"schema": {"type": "string"},
+                 "example": formats.template_csv("crossings")},
+    "application/json": {"schema": {"oneOf": [
+        {"type": "array", "items": {"type": "object"}},
+        {"type": "object", "properties": {"rows": {"type": "array",
+                                                   "items": {"type": "object"}}}}]}}}}}
+"""The body of a submission in the OpenAPI document (read raw, checked whole)."""
+
+
 @router.post("/submissions", summary="Submit a country's monthly counts", status_code=201,
-             response_model=None)
+             response_model=None, openapi_extra=SUBMISSION_BODY)
 async def submit(request: Request, kind: KindQuery = "crossings") -> JSONResponse:
     """Validate a CSV or JSON file whole, then store it as the country's next version
     (201 with its id, who, when and checksum), or refuse it whole (422 with every bad field
