@@ -196,6 +196,7 @@ class _RowChecker:
         self.report = report
         self.fields = fields(kind)
         self.prefix = alpha_2(country) or ""
+        self.allowed = {f.name: self._allowed(f) for f in self.fields}
 
     def check(self, row: _Row) -> bool:
         bad = False
@@ -219,7 +220,7 @@ class _RowChecker:
             row.values[f.name] = value
             if not value:
                 if f.required:
-                    reject(Issue.MISSING_VALUE, f, "empty", self._allowed(f))
+                    reject(Issue.MISSING_VALUE, f, "empty", self.allowed[f.name])
                 continue
             if f.type == "count":
                 row.count = self._count(value, f, reject)
@@ -255,15 +256,15 @@ class _RowChecker:
         try:
             count = parse_int(value)
         except ValueError:
-            reject(Issue.INVALID_NUMBER, f, "not a whole number", self._allowed(f))
+            reject(Issue.INVALID_NUMBER, f, "not a whole number", self.allowed[f.name])
             return None
         if count is None or not 0 <= count <= self.config.max_count:
-            reject(Issue.OUT_OF_RANGE, f, "outside the allowed range", self._allowed(f))
+            reject(Issue.OUT_OF_RANGE, f, "outside the allowed range", self.allowed[f.name])
             return None
         return count
 
     def _value(self, f: Field, value: str, reject: Any) -> None:
-        allowed = self._allowed(f)
+        allowed = self.allowed[f.name]
         if f.type == "country":
             if value not in country_codes():
                 reject(Issue.UNKNOWN_CODE, f, "not an ISO 3166-1 alpha-3 code", allowed)
@@ -335,8 +336,9 @@ def _check_rules(rows: list[_Row], kind: str, config: ExchangeConfig,
         if rule.kind != kind:
             continue
         groups: dict[tuple[str, ...], list[_Row]] = {}
+        rejected = report.rejected_rows()
         for row in rows:
-            if row.index in report.rejected_rows():
+            if row.index in rejected:
                 continue
             groups.setdefault(tuple(row.values.get(c, "") for c in rule.group_by),
                               []).append(row)

@@ -170,7 +170,10 @@ def _refused(error: IngestRefused, instance: str) -> JSONResponse:
     from data_catalog.ingest.refusal import problems
 
     report = error.report
-    return problem(422, "Submission refused", str(error).splitlines()[0], parameter="body",
+    detail = (f"refused, nothing was stored: {report.rows_rejected} of {report.rows_read} "
+              f"{report.unit}s are bad; fix every one listed in `errors` and submit the "
+              "whole file again")
+    return problem(422, "Submission refused", detail, parameter="body",
                    instance=instance, extra={
                        "positions": report.positions, "rows_read": report.rows_read,
                        "rows_rejected": report.rows_rejected, "problems": problems(report),
