@@ -6,19 +6,29 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from data_catalog.paths import DataDir
-from tests.digest import DIGEST_PATH, input_digest, made_with, run_digest
+from tests.digest import (
+    DIGEST_PATH,
+    Digest,
+    float_fingerprint,
+    input_digest,
+    made_with,
+    run_digest,
+    same_digest,
+    same_fingerprint,
+)
 
 STORED = json.loads(DIGEST_PATH.read_text(encoding="utf-8"))
 
 
-def _differences(section: str, now: dict[str, str]) -> list[str]:
-    stored: dict[str, str] = STORED[section]
+def _differences(section: str, now: dict[str, Digest]) -> list[str]:
+    stored: dict[str, Digest] = STORED[section]
     missing = sorted(set(stored) - set(now))
     extra = sorted(set(now) - set(stored))
-    changed = sorted(k for k in set(stored) & set(now) if stored[k] != now[k])
+    changed = sorted(k for k in set(stored) & set(now) if not same_digest(stored[k], now[k]))
     return ([f"{section}: missing {k}" for k in missing] + [f"{section}: new {k}" for k in extra]
             + [f"{section}: changed {k}" for k in changed])
 
@@ -47,3 +57,21 @@ def test_the_digest_covers_the_whole_run() -> None:
     assert {"risk", "risk_class", "hazard", "flood", "transit"} <= set(STORED["rasters"])
     assert {"protected_areas", "planning_units", "crossings"} <= set(STORED["tables"])
     assert set(STORED["items"]) == set(STORED["rasters"]) | set(STORED["tables"])
+
+
+def test_a_float_fingerprint_ignores_the_last_bits_and_catches_a_changed_cell() -> None:
+    # The Darién grid's size, smooth values around 1 and a missing corner, as a run writes them.
+    rng = np.random.default_rng(7)
+    values = 1.0 + rng.random((160, 96))
+    values[:10, :10] = np.nan
+    stored = float_fingerprint(values)
+    # A few ULPs, as another CPU's exp or sum gives: the same layer.
+    assert same_fingerprint(stored, float_fingerprint(values * (1 + 4e-16)))
+    # 0.01 more in one cell of a 20 × 12 block moves that block's mean by 4.2e-5: a change.
+    changed = values.copy()
+    changed[80, 50] += 0.01
+    assert not same_fingerprint(stored, float_fingerprint(changed))
+    # A cell going missing is a change even when the means hardly move.
+    holed = values.copy()
+    holed[80, 50] = np.nan
+    assert not same_fingerprint(stored, float_fingerprint(holed))
