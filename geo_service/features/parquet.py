@@ -286,10 +286,12 @@ class LoadedCollection:
             hit = np.zeros(len(rows), dtype=bool)
             for item in expr.values:
                 hit |= _compare(values, valid, "=", item)
-        else:  # Like
+        else:  # Like: each distinct text once, then every row by its code
             pattern = expr.regex()
-            hit = np.fromiter((v is not None and pattern.fullmatch(v) is not None
-                               for v in values), dtype=bool, count=len(rows))
+            by_code = np.fromiter((v is not None and pattern.fullmatch(v) is not None
+                                   for v in column.categories), dtype=bool,
+                                  count=len(column.categories))
+            hit = by_code[column.values[rows]]
         return ~hit & valid if getattr(expr, "negate", False) else hit
 
     def take(self, rows: np.ndarray) -> FeatureBatch:
