@@ -19,16 +19,18 @@ must be of the property's type. Anything else is a 400 naming `filter` (or `filt
 from __future__ import annotations
 
 import json
+import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 import shapely
 import shapely.geometry
 from pygeofilter import ast, values
 from pygeofilter.parsers.cql2_json import parse as parse_json
-from pygeofilter.parsers.cql2_text import parse as parse_text
+from pygeofilter.parsers.cql2_text import parse as pygeofilter_parse_text
 
 from geo_service.features.errors import InvalidQuery
 from geo_service.features.model import CollectionInfo
@@ -151,6 +153,37 @@ class Constant:
 
 Expr = Compare | Between | Like | InList | IsNull | Spatial | Logic | Negation | Constant
 """A typed filter expression."""
+
+
+NOT_RULES = (
+    '            | "NOT"i predicate                                               -> not_\n'
+    '            | "NOT"i "(" predicate ")"                                       -> not_')
+"""pygeofilter 0.4's CQL2 text grammar negates a predicate only, so `NOT ((a) AND (b))` and
+`NOT (NOT (a))` (what GDAL's OAPIF driver writes for `-where "NOT (a AND b)"`) do not parse."""
+NOT_ANY = '            | "NOT"i condition_1                                             -> not_'
+"""The rule put in their place: `NOT` over any condition, parenthesised or not."""
+
+
+@cache
+def _text_parser() -> Callable[[str], Any]:
+    """CQL2 text → pygeofilter AST: pygeofilter's grammar and transformer, with `NOT` over
+    any condition (`NOT_ANY`); pygeofilter's own parser if its grammar has changed."""
+    from lark import Lark
+    from pygeofilter.parsers.cql2_text import parser as module
+
+    folder = os.path.dirname(module.__file__)
+    with open(os.path.join(folder, "grammar.lark"), encoding="utf-8") as handle:
+        grammar = handle.read()
+    if NOT_RULES not in grammar:
+        return pygeofilter_parse_text
+    lark = Lark(grammar.replace(NOT_RULES, NOT_ANY), parser="lalr", maybe_placeholders=False,
+                transformer=module.CQLTransformer(), import_paths=[os.path.dirname(folder)])
+    return lark.parse
+
+
+def parse_text(text: str) -> Any:
+    """A CQL2 text filter as pygeofilter's AST."""
+    return _text_parser()(text)
 
 
 def _bad(detail: str, parameter: str = "filter") -> InvalidQuery:

@@ -80,3 +80,20 @@ def test_owslib_filter_equals_geopandas(server: str, frame: gpd.GeoDataFrame) ->
     assert body["numberMatched"] == len(want)
     assert sorted(f["properties"]["record"] for f in body["features"]) == want
     assert len(body["features"]) < len(frame)  # the server filtered
+
+
+def test_ogr2ogr_where_with_not_over_and(server: str, frame: gpd.GeoDataFrame,
+                                         tmp_path: Path) -> None:
+    """GDAL writes `NOT (a AND b)` as `NOT ((a) AND (b))`, which the server parses too."""
+    if OGR2OGR is None:
+        pytest.fail("GDAL's command-line tools are missing: apt-get install gdal-bin")
+    out = tmp_path / "negated.gpkg"
+    done = subprocess.run(
+        [OGR2OGR, "--debug", "on", "-f", "GPKG", str(out), f"OAPIF:{server}/collections/flows",
+         "flows", "-where", f"NOT ({WHERE})"], capture_output=True, text=True, timeout=300,
+        check=False)
+    assert done.returncode == 0, done.stderr[-3000:]
+    mask = ~((frame["total"] > 1000) & (frame["nationality"] == "VEN")).fillna(False)
+    assert sorted(pyogrio.read_dataframe(out)["record"]) == sorted(frame.loc[mask, "record"])
+    assert any("filter=" in unquote_plus(line) and "NOT" in unquote_plus(line)
+               for line in done.stderr.splitlines() if "/items" in line)
