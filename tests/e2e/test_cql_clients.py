@@ -97,3 +97,16 @@ def test_ogr2ogr_where_with_not_over_and(server: str, frame: gpd.GeoDataFrame,
     assert sorted(pyogrio.read_dataframe(out)["record"]) == sorted(frame.loc[mask, "record"])
     assert any("filter=" in unquote_plus(line) and "NOT" in unquote_plus(line)
                for line in done.stderr.splitlines() if "/items" in line)
+
+
+def test_ogrinfo_where_counts_what_geopandas_counts(server: str,
+                                                    frame: gpd.GeoDataFrame) -> None:
+    ogrinfo = shutil.which("ogrinfo")
+    if ogrinfo is None:
+        pytest.fail("GDAL's command-line tools are missing: apt-get install gdal-bin")
+    done = subprocess.run([ogrinfo, "-ro", "-so", f"OAPIF:{server}/collections/flows", "flows",
+                           "-where", WHERE], capture_output=True, text=True, timeout=300,
+                          check=False)
+    assert done.returncode == 0, done.stderr[-3000:]
+    count = next(line for line in done.stdout.splitlines() if "Feature Count" in line)
+    assert int(count.split(":")[1]) == len(expected_records(frame))
