@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import html
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
@@ -31,8 +31,13 @@ from starlette.concurrency import run_in_threadpool
 
 from data_catalog.errors import CatalogError
 from data_catalog.exchange import formats
+from data_catalog.exchange import store as exchange
 from data_catalog.exchange.rules import load_config
+from data_catalog.exchange.validate import ForeignCountry
 from data_catalog.i18n import N_, Language
+from data_catalog.ingest.install import LayerPublisher, staging
+from data_catalog.ingest.refusal import IngestRefused, problems
+from data_catalog.ingest.versions import VersionStore, version_store
 from data_catalog.paths import DataDir
 from data_catalog.problems import InvalidParameter, NotFound, Problem
 from geo_service.auth import Principal, get_principal
@@ -40,21 +45,8 @@ from geo_service.deps import LanguageDep
 from geo_service.errors import problem
 from geo_service.routers.analysis import read_body
 
-if TYPE_CHECKING:  # the ingest package (and its readers) load on the first submission only
-    from data_catalog.exchange import store as exchange_store
-    from data_catalog.ingest.install import LayerPublisher
-    from data_catalog.ingest.refusal import IngestRefused
-    from data_catalog.ingest.versions import VersionStore
-
 router = APIRouter(prefix="/exchange", tags=["exchange"])
 
-
-def _exchange() -> Any:
-    """`data_catalog.exchange.store`, imported when first needed (it imports the ingest
-    package, which a tile server never needs)."""
-    from data_catalog.exchange import store
-
-    return store
 
 MAX_SUBMISSION_BYTES = 32 * 1024 * 1024
 """Largest submission body, bytes (413 past it)."""
@@ -80,8 +72,6 @@ def _data(request: Request) -> DataDir:
 
 
 def _store(request: Request) -> VersionStore:
-    from data_catalog.ingest.versions import version_store
-
     return version_store(_data(request))
 
 
@@ -167,8 +157,6 @@ def template_page(kind: str, lang: Language, max_count: int, deadline_days: int)
 
 
 def _refused(error: IngestRefused, instance: str) -> JSONResponse:
-    from data_catalog.ingest.refusal import problems
-
     report = error.report
     detail = (f"refused, nothing was stored: {report.rows_rejected} of {report.rows_read} "
               f"{report.unit}s are bad; fix every one listed in `errors` and submit the "
@@ -205,12 +193,8 @@ async def submit(request: Request, kind: KindQuery = "crossings") -> JSONRespons
     suffix = ".json" if "json" in media else ".csv"
     name = request.headers.get("x-file-name", f"submission{suffix}")[:100]
     principal = get_principal(request)
-    exchange = _exchange()
-    from data_catalog.exchange.validate import ForeignCountry
-    from data_catalog.ingest.install import staging
-    from data_catalog.ingest.refusal import IngestRefused
 
-    def work() -> exchange_store.Outcome:
+    def work() -> exchange.Outcome:
         data = _data(request)
         with staging(data, f"submission-{country}") as folder:
             path = folder / f"submission{suffix}"
@@ -246,7 +230,7 @@ def list_submissions(request: Request, kind: KindQuery = "crossings") -> dict[st
     of each month."""
     country = _country(get_principal(request))
     return {"country": country, "kind": _kind(kind),
-            "submissions": _exchange().history(_store(request), country, kind)}
+            "submissions": exchange.history(_store(request), country, kind)}
 
 
 @router.get("/submissions/{submission}", summary="One submission")
@@ -254,7 +238,6 @@ def get_submission(submission: str, request: Request) -> dict[str, Any]:
     """A submission's record, month statuses and rows (also when superseded or withdrawn);
     only the token of its country sees it (404 otherwise)."""
     principal = get_principal(request)
-    exchange = _exchange()
     try:
         country, _, _ = exchange.parse_id(submission)
         if not principal.can_submit(country):
@@ -281,7 +264,6 @@ def withdraw(body: Withdrawal, request: Request) -> dict[str, Any]:
     series; the submissions stay readable, marked withdrawn."""
     principal = get_principal(request)
     country = _country(principal)
-    exchange = _exchange()
     try:
         outcome = exchange.withdraw(_data(request), _store(request), kind=_kind(body.kind),
                                     country=country, months=body.months,
@@ -298,13 +280,11 @@ def status(request: Request) -> dict[str, Any]:
     against the reporting deadline, and whether the data are stale."""
     config = load_config()
     return {"deadline_days": config.deadline_days, "stale_after_days": config.stale_after_days,
-            "countries": _exchange().status(_store(request), config)}
+            "countries": exchange.status(_store(request), config)}
 
 
 def crossings_currency(data_dir: Path) -> list[dict[str, Any]]:
     """Currency of each country's submitted crossings (`/exchange/status` entries), for the
     layers they feed (`/layers`) and the map."""
-    from data_catalog.ingest.versions import version_store
-
-    return [s for s in _exchange().status(version_store(DataDir(data_dir)))
+    return [s for s in exchange.status(version_store(DataDir(data_dir)))
             if s["kind"] == "crossings"]
