@@ -417,3 +417,10 @@ def status(store: VersionStore, config: ExchangeConfig | None = None,
             entry.update(submitted=None, timeliness=None, stale=True, age_days=None)
         out.append(entry)
     return out
+
+
+def crossings_currency(data: DataDir) -> list[dict[str, Any]]:
+    """`status` of every country's crossings (for the layers they feed and the map)."""
+    from data_catalog.ingest.versions import version_store
+
+    return [s for s in status(version_store(data)) if s["kind"] == "crossings"]

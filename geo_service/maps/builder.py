@@ -23,6 +23,7 @@ from branca.element import MacroElement
 from folium.plugins import MarkerCluster
 from rio_tiler.io import Reader
 
+from data_catalog.exchange.store import crossings_currency
 from data_catalog.i18n import N_, Language, language
 from geo_service.areas_store import AreasStore
 from geo_service.auth import ANONYMOUS, Principal, visible_layers
@@ -251,9 +252,7 @@ def risk_map(registry: Registry, base_url: str, lang: Language | None = None,
         name="viewport")
     MapAssets().add_to(fmap)
     synthetic = any(layer.synthetic for layer in layers.values())
-    from geo_service.routers.exchange import crossings_currency
-
-    stale = [c for c in crossings_currency(registry.data.root) if c["stale"]]
+    stale = [c for c in crossings_currency(registry.data) if c["stale"]]
     root.html.add_child(folium.Element(  # type: ignore[attr-defined]
         _header(region_title(registry, lang), _t("map", lang), synthetic, lang, stale)))
     folium.map.CustomPane("basemap", z_index=150).add_to(fmap)

@@ -285,6 +285,5 @@ def status(request: Request) -> dict[str, Any]:
 
 def crossings_currency(data_dir: Path) -> list[dict[str, Any]]:
     """Currency of each country's submitted crossings (`/exchange/status` entries), for the
-    layers they feed (`/layers`) and the map."""
-    return [s for s in exchange.status(version_store(DataDir(data_dir)))
-            if s["kind"] == "crossings"]
+    layers they feed (`/layers`)."""
+    return exchange.crossings_currency(DataDir(data_dir))
