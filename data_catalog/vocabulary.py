@@ -92,3 +92,42 @@ def is_station_id(value: str) -> bool:
 def is_point_id(value: str) -> bool:
     """Whether `value` has the form of a crossing point id."""
     return re.fullmatch(POINT_ID_PATTERN, value) is not None
+
+
+# --- The Observatory exchange (country submissions) ----------------------------------------
+
+ROUTE_CLASSES: Final[tuple[str, ...]] = ("regional", "extracontinental")
+"""Route class of a flow: people from the Americas (`regional`) or from other continents
+(`extracontinental`), as the RCM–SACM Observatory reports them."""
+
+COUNTRY_ROLES: Final[tuple[str, ...]] = ("origin", "transit", "destination", "return")
+"""The submitting country's role for the people it counts."""
+
+HAZARDS: Final[tuple[str, ...]] = (
+    "flood", "storm", "landslide", "drought", "earthquake", "volcanic", "wildfire", "other")
+"""Hazard types of disaster displacement events (IDMC's hazard categories, simplified)."""
+
+ADMIN_AREA_PATTERN: Final[str] = r"^[A-Z]{2}-[A-Z0-9]{1,3}$"
+"""An admin area: an ISO 3166-2 subdivision code (`PA-5` is Darién, `CO-ANT` Antioquia)."""
+
+
+@cache
+def country_codes() -> frozenset[str]:
+    """Every ISO 3166-1 alpha-3 country code (without `ZZZ`)."""
+    return frozenset(c.alpha_3 for c in pycountry.countries)
+
+
+@cache
+def alpha_2(alpha_3: str) -> str | None:
+    """The ISO 3166-1 alpha-2 code of an alpha-3 code, or None when there is none."""
+    found = pycountry.countries.get(alpha_3=alpha_3)
+    return None if found is None else str(found.alpha_2)
+
+
+@cache
+def admin_area_codes(alpha_3: str) -> frozenset[str]:
+    """The ISO 3166-2 subdivision codes of a country (empty for an unknown country)."""
+    two = alpha_2(alpha_3)
+    if two is None:
+        return frozenset()
+    return frozenset(s.code for s in pycountry.subdivisions.get(country_code=two) or ())

@@ -20,6 +20,7 @@ from geo_service.regions import REGION_PREFIX, Regions, region_path
 from geo_service.routers import (
     analysis,
     areas,
+    exchange,
     features,
     landing,
     layers,
@@ -100,7 +101,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(Guards, allowed_hosts=allowed_hosts(settings),
                        body_timeout_s=settings.body_timeout_s)
     app.add_middleware(RequestMetrics)  # outermost: every answer is counted
-    for module in (landing, layers, areas, maps, analysis, tiles, stac, regions, metrics):
+    for module in (landing, layers, areas, maps, analysis, tiles, stac, regions, metrics,
+                   exchange):
         app.include_router(module.router)
     app.include_router(maps.static_router)
 

@@ -55,6 +55,9 @@ app.add_typer(inputs_app, name="inputs")
 db_app = typer.Typer(help="The PostGIS feature store (CMRISK_DATABASE_URL).",
                      no_args_is_help=True)
 app.add_typer(db_app, name="db")
+tokens_app = typer.Typer(help="Bearer tokens of the data dir (the exchange's country tokens).",
+                         no_args_is_help=True)
+app.add_typer(tokens_app, name="tokens")
 console = Console(stderr=True)
 out = Console()
 
@@ -745,6 +748,103 @@ def fetch(
         raise _fail(str(exc)) from None
     console.print(cli_language()._("fetched {count} files into {folder}").format(
         count=len(paths), folder=folder))
+
+
+@tokens_app.command("issue")
+def tokens_issue(
+    country: Annotated[str, typer.Option(help="ISO 3166-1 alpha-3 of the country the token "
+                                         "speaks for, e.g. PAN.")],
+    scope: Annotated[list[str], typer.Option(help="What it may do: submit (the exchange).")],
+    name: Annotated[str | None, typer.Option(help="Who holds it (default: the country).")]
+    = None,
+    days: Annotated[int | None, typer.Option(help="Days until it expires (default: never).",
+                                             min=1)] = None,
+    data_dir: DataOption = None,
+) -> None:
+    """Issue a country token: printed once (stdout), only its hash is kept."""
+    from datetime import UTC, datetime, timedelta
+
+    from data_catalog.exchange.store import layer_id
+    from data_catalog.vocabulary import country_codes
+    from geo_service.auth import SUBMIT_SCOPE, token_file
+
+    country = country.upper()
+    if country not in country_codes():
+        raise _fail(f"--country {country!r} is not an ISO 3166-1 alpha-3 code")
+    if set(scope) - {SUBMIT_SCOPE}:
+        raise _fail(f"--scope must be {SUBMIT_SCOPE}")
+    data = _data(data_dir)
+    expires = datetime.now(UTC) + timedelta(days=days) if days else None
+    token, spec = token_file(data.root).issue(
+        name=name or country, scopes=[SUBMIT_SCOPE, layer_id(country)], country=country,
+        expires=expires)
+    console.print(f"token {spec.id} for {country} ({', '.join(spec.scopes)}); keep it "
+                  "secret, it is shown once:")
+    out.print(token, soft_wrap=True)
+
+
+@tokens_app.command("revoke")
+def tokens_revoke(token_id: Annotated[str, typer.Argument(help="The token's id (tokens list).")],
+                  data_dir: DataOption = None) -> None:
+    """Revoke a token: refused from now on (kept in the file, marked revoked)."""
+    from geo_service.auth import token_file
+
+    try:
+        spec = token_file(_data(data_dir).root).revoke(token_id)
+    except LookupError as exc:
+        raise _fail(str(exc)) from None
+    console.print(f"revoked token {spec.id} ({spec.name}, {spec.country})")
+
+
+@tokens_app.command("list")
+def tokens_list(data_dir: DataOption = None) -> None:
+    """The tokens of the data dir: id, holder, country, scopes, issued, expires, revoked."""
+    from geo_service.auth import token_file
+
+    for spec in token_file(_data(data_dir).root).specs():
+        out.print(f"{spec.id}  {spec.name}  {spec.country or '-'}  {','.join(spec.scopes)}  "
+                  f"issued {spec.issued or '-'}  expires {spec.expires or 'never'}  "
+                  f"{'REVOKED ' + str(spec.revoked) if spec.revoked else 'active'}")
+
+
+@app.command()
+def submit(
+    file: Annotated[Path | None, typer.Argument(help="The CSV or JSON file to submit.")] = None,
+    token: Annotated[str, typer.Option(help="The country token (or CMRISK_TOKEN).",
+                                       envvar="CMRISK_TOKEN")] = "",
+    url: Annotated[str, typer.Option(help="The service's base URL.")] = "http://127.0.0.1:8000",
+    kind: Annotated[str, typer.Option(help="crossings or displacement.")] = "crossings",
+    withdraw: Annotated[list[str] | None, typer.Option(
+        help="Withdraw this month (YYYY-MM) instead of submitting; repeatable.")] = None,
+) -> None:
+    """Submit a file to the Observatory exchange over HTTP (POST /exchange/submissions), or
+    withdraw months; prints the stored version, or every problem by line (exit 1)."""
+    import httpx
+
+    headers = {"Authorization": f"Bearer {token}"}
+    try:
+        if withdraw:
+            response = httpx.post(f"{url.rstrip('/')}/exchange/withdrawals", headers=headers,
+                                  json={"kind": kind, "months": withdraw}, timeout=600)
+        else:
+            if file is None or not file.is_file():
+                raise _fail("give the FILE to submit (or --withdraw MONTH)")
+            media = "application/json" if file.suffix.lower() == ".json" else "text/csv"
+            response = httpx.post(f"{url.rstrip('/')}/exchange/submissions",
+                                  params={"kind": kind}, content=file.read_bytes(),
+                                  headers=headers | {"Content-Type": media,
+                                                     "X-File-Name": file.name}, timeout=600)
+    except httpx.HTTPError as exc:
+        raise _fail(f"cannot reach {url}: {exc}") from None
+    body = response.json() if response.content else {}
+    if response.status_code >= 400:
+        console.print(f"refused ({response.status_code}): {body.get('detail', '')}")
+        for line in body.get("problems", []):
+            console.print(f"  {line}")
+        raise typer.Exit(1)
+    out.print(json.dumps({k: body.get(k) for k in ("id", "status", "months", "created",
+                                                   "user", "checksum", "timeliness")
+                          if k in body}, ensure_ascii=False))
 
 
 @app.command("clean-partial", hidden=True)

@@ -15,7 +15,8 @@ versions.py         the store of versions (VersionStore; FileVersionStore in the
 Limits on what one file may make an ingest read and write are in `data_catalog.limits`.
 """
 
-from data_catalog.ingest.dispatch import IngestOptions, IngestOutcome, ingest, ingestible
+from typing import TYPE_CHECKING, Any
+
 from data_catalog.ingest.install import LayerPublisher, rollback
 from data_catalog.ingest.refusal import IngestRefused, report_document
 from data_catalog.ingest.versions import (
@@ -25,6 +26,22 @@ from data_catalog.ingest.versions import (
     VersionStore,
     version_store,
 )
+
+if TYPE_CHECKING:
+    from data_catalog.ingest.dispatch import IngestOptions, IngestOutcome, ingest, ingestible
+
+_DISPATCH = frozenset({"IngestOptions", "IngestOutcome", "ingest", "ingestible"})
+
+
+def __getattr__(name: str) -> Any:
+    """The dispatcher's names, imported on first use: it imports every reader (xarray among
+    them), which the service's exchange and version reads never need."""
+    if name in _DISPATCH:
+        from data_catalog.ingest import dispatch
+
+        return getattr(dispatch, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "FileVersionStore",

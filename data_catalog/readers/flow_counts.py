@@ -181,6 +181,12 @@ def _normalise(col: str, value: str) -> str:
     return s
 
 
+def normalise(col: str, value: str) -> str:
+    """A value of a template column with differences of case, spaces and hyphens removed
+    (`North-bound` → `northbound`, `ven` → `VEN`, `2024-1` → `2024-01`); never a guess."""
+    return _normalise(col, value)
+
+
 @dataclass
 class _Row:
     """A row of the file as read: its position, line and normalised values."""

@@ -13,12 +13,15 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import shapely
 
 from geo_service.features.errors import CollectionNotFound
+
+if TYPE_CHECKING:
+    from geo_service.features.cql import Expr
 
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
 """The only CRS of every collection (RFC 7946: longitude, latitude in degrees)."""
@@ -81,6 +84,7 @@ class FeatureQuery:
         properties: equality filters, queryable name -> value as sent (text).
         limit: page size (features); the store does not clamp it.
         offset: features to skip.
+        filter: a CQL2 filter (`cql.parse_filter`), or None.
     """
 
     bbox: BBox | None = None
@@ -88,6 +92,7 @@ class FeatureQuery:
     properties: Mapping[str, str] = field(default_factory=dict)
     limit: int = 100
     offset: int = 0
+    filter: Expr | None = None
 
 
 @dataclass(frozen=True)

@@ -13,12 +13,14 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
 
+from geo_service.features import cql
 from geo_service.features.columns import Column
 from geo_service.features.errors import CollectionNotFound, FeatureNotFound, InvalidQuery
 from geo_service.features.model import (
@@ -251,7 +253,46 @@ class LoadedCollection:
                 rows = np.flatnonzero(self._in_time(None, query.datetime))
             else:
                 rows = rows[self._in_time(rows, query.datetime)]
+        if query.filter is not None:
+            if rows is None:
+                rows = np.arange(self.size, dtype="int64")
+            rows = rows[self.matches(query.filter, rows)]
         return rows
+
+    def matches(self, expr: cql.Expr, rows: np.ndarray) -> np.ndarray:
+        """Which of `rows` a CQL2 expression selects (bool mask; see `cql`)."""
+        if isinstance(expr, cql.Logic):
+            masks = [self.matches(p, rows) for p in expr.parts]
+            combine = np.logical_and if expr.op == "and" else np.logical_or
+            return np.asarray(combine.reduce(masks), dtype=bool)
+        if isinstance(expr, cql.Negation):
+            return ~self.matches(expr.part, rows)
+        if isinstance(expr, cql.Constant):
+            return np.full(len(rows), expr.value, dtype=bool)
+        if isinstance(expr, cql.Spatial):
+            test = getattr(shapely, expr.op)
+            return np.asarray(test(self.geometry[rows], expr.geometry), dtype=bool)
+        column = self.columns[expr.name]
+        valid = column.valid[rows]
+        if isinstance(expr, cql.IsNull):
+            return valid if expr.negate else ~valid
+        values = _plain(column, rows)
+        if isinstance(expr, cql.Compare):
+            hit = _compare(values, valid, expr.op, expr.value)
+        elif isinstance(expr, cql.Between):
+            hit = _compare(values, valid, ">=", expr.low) & _compare(values, valid, "<=",
+                                                                     expr.high)
+        elif isinstance(expr, cql.InList):
+            hit = np.zeros(len(rows), dtype=bool)
+            for item in expr.values:
+                hit |= _compare(values, valid, "=", item)
+        else:  # Like: each distinct text once, then every row by its code
+            pattern = expr.regex()
+            by_code = np.fromiter((v is not None and pattern.fullmatch(v) is not None
+                                   for v in column.categories), dtype=bool,
+                                  count=len(column.categories))
+            hit = by_code[column.values[rows]]
+        return ~hit & valid if getattr(expr, "negate", False) else hit
 
     def take(self, rows: np.ndarray) -> FeatureBatch:
         """The features at `rows`, in that order."""
@@ -268,6 +309,26 @@ class LoadedCollection:
                                    parameter="datetime")
             rows = rows[self._in_time(rows, interval)]
         return rows
+
+
+def _plain(column: Column, rows: np.ndarray) -> np.ndarray:
+    """A column's values at `rows` as compared by filters (text as str, None if missing)."""
+    if column.kind == "string":
+        return column.categories[column.values[rows]]
+    return column.values[rows]
+
+
+def _compare(values: np.ndarray, valid: np.ndarray, op: str, value: Any) -> np.ndarray:
+    """`values op value` where valid (false where missing)."""
+    if values.dtype == object:
+        present = np.where(valid, values, value if isinstance(value, str) else "")
+    else:
+        present = values
+        if isinstance(value, int) and not -2**63 <= value < 2**63:
+            value = float(value)
+    result = {"=": np.equal, "<>": np.not_equal, "<": np.less, "<=": np.less_equal,
+              ">": np.greater, ">=": np.greater_equal}[op](present, value)
+    return np.asarray(result, dtype=bool) & valid
 
 
 def feature_id_column(properties: pd.DataFrame) -> str | None:

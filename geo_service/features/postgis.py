@@ -24,6 +24,7 @@ import shapely
 from psycopg import sql
 from psycopg_pool import ConnectionPool, PoolTimeout
 
+from geo_service.features import cql
 from geo_service.features.columns import parse_value
 from geo_service.features.errors import (
     CollectionNotFound,
@@ -298,7 +299,66 @@ def _where(stored: StoredCollection, query: FeatureQuery) -> tuple[str | None, l
         low, high = interval_ns(query.datetime)
         conditions.append("_t0 IS NOT NULL AND _t0 <= %s AND _t1 >= %s")
         params += [high, low]
+    if query.filter is not None:
+        conditions.append(_filter_sql(stored, query.filter, params))
     return (" AND ".join(conditions) if conditions else None), params
+
+
+SQL_OPERATORS = {"=": "=", "<>": "<>", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
+SPATIAL_SQL = {"intersects": "ST_Intersects", "disjoint": "ST_Disjoint",
+               "within": "ST_Within", "contains": "ST_Contains"}
+
+
+def _filter_sql(stored: StoredCollection, expr: cql.Expr, params: list[Any]) -> str:
+    """A CQL2 expression as a SQL condition that is never NULL (two-valued, as the embedded
+    store evaluates it); its parameters are appended to `params`. Text is compared by code
+    point (`COLLATE "C"`), as Python compares it."""
+    if isinstance(expr, cql.Logic):
+        joiner = " AND " if expr.op == "and" else " OR "
+        return "(" + joiner.join(_filter_sql(stored, p, params) for p in expr.parts) + ")"
+    if isinstance(expr, cql.Negation):
+        return f"(NOT {_filter_sql(stored, expr.part, params)})"
+    if isinstance(expr, cql.Constant):
+        return "TRUE" if expr.value else "FALSE"
+    if isinstance(expr, cql.Spatial):
+        params.append(shapely.to_wkb(expr.geometry))
+        return (f"COALESCE({SPATIAL_SQL[expr.op]}({_ident(GEOMETRY)}, "
+                f"ST_GeomFromWKB(%s, {SRID})), FALSE)")
+    spec = stored.column(expr.name)
+    if spec is None:  # parse_filter checked the name against this collection
+        raise InvalidQuery(f"{expr.name!r} is not a property of {stored.info.id}",
+                           parameter="filter")
+    column = _ident(spec.column)
+    if isinstance(expr, cql.IsNull):
+        return f"({column} IS {'NOT ' if expr.negate else ''}NULL)"
+    text = ' COLLATE "C"' if spec.kind == "string" else ""
+    if isinstance(expr, cql.Compare):
+        params.append(_param(expr.value))
+        body = f"{column}{text} {SQL_OPERATORS[expr.op]} %s"
+    elif isinstance(expr, cql.Between):
+        params += [_param(expr.low), _param(expr.high)]
+        body = f"{column}{text} BETWEEN %s AND %s"
+    elif isinstance(expr, cql.InList):
+        items = [_param(v) for v in expr.values]
+        if any(isinstance(v, float) for v in items):
+            items = [float(v) for v in items]
+        params.append(items)
+        body = f"{column}{text} = ANY(%s)"
+    else:  # Like
+        params.append(expr.sql_pattern())
+        body = f"{column} {'ILIKE' if expr.nocase else 'LIKE'} %s ESCAPE '\\'"
+    condition = f"COALESCE({body}, FALSE)"
+    negate = getattr(expr, "negate", False)
+    return f"({column} IS NOT NULL AND NOT {condition})" if negate else condition
+
+
+def _param(value: Any) -> Any:
+    """A literal as a query parameter: integers beyond bigint as float (compared as numbers
+    either way)."""
+    if isinstance(value, int) and not isinstance(value, bool) \
+            and not INT64.min <= value <= INT64.max:
+        return float(value)
+    return value
 
 
 def _empty(stored: StoredCollection) -> FeatureBatch:

@@ -23,6 +23,7 @@ from branca.element import MacroElement
 from folium.plugins import MarkerCluster
 from rio_tiler.io import Reader
 
+from data_catalog.exchange.store import crossings_currency
 from data_catalog.i18n import N_, Language, language
 from data_catalog.provenance import record_note, synthetic_banner
 from geo_service.areas_store import AreasStore
@@ -57,6 +58,7 @@ LABEL_MIN_PIXELS = 70
 TEXT: dict[str, str] = {
     "map": N_("Climate-mobility risk: planning map"),
     "year_total": N_("Year {year}"),
+    "stale": N_("Exchange data out of date: {countries}"),
     "fullscreen": N_("Full screen"),
     "measure": N_("Measure a distance (click points; click here again to stop)"),
     "coords": N_("Move the mouse over the map"),
@@ -194,9 +196,15 @@ def _with_note(text: str, note: str) -> str:
     return f"{text} · {note}" if note and text else (note or text)
 
 
-def _header(title: str, subtitle: str, banner: str, lang: Language) -> str:
+def _header(title: str, subtitle: str, banner: str, lang: Language,
+            stale: list[dict[str, Any]] | None = None) -> str:
     badge = (f' <span id="cmrisk-synthetic" class="cmrisk-synthetic">'
              f"{escape(banner)}</span>" if banner else "")
+    if stale:
+        countries = ", ".join(f"{c['country']} ({lang.month(c['last_month'])})"
+                              if c.get("last_month") else str(c["country"]) for c in stale)
+        badge += (f' <span id="cmrisk-stale" class="cmrisk-synthetic">'
+                  f"{escape(_t('stale', lang).format(countries=countries))}</span>")
     return (
         f'<header class="cmrisk-header"><h1>{escape(title)}<small>{escape(subtitle)}{badge}'
         f'</small></h1><form id="cmrisk-search" role="search" autocomplete="off">'
@@ -266,8 +274,9 @@ def risk_map(registry: Registry, base_url: str, lang: Language | None = None,
     MapAssets().add_to(fmap)
     banner = synthetic_banner(run_provenance(layers), lang) if any(
         layer.synthetic for layer in layers.values()) else ""
+    stale = [c for c in crossings_currency(registry.data) if c["stale"]]
     root.html.add_child(folium.Element(  # type: ignore[attr-defined]
-        _header(region_title(registry, lang), _t("map", lang), banner, lang)))
+        _header(region_title(registry, lang), _t("map", lang), banner, lang, stale)))
     folium.map.CustomPane("basemap", z_index=150).add_to(fmap)
     folium.map.CustomPane("outside", z_index=350, pointer_events=False).add_to(fmap)
     for layer in by_role(layers, "basemap"):

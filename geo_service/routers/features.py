@@ -25,7 +25,7 @@ from pydantic import WithJsonSchema
 from data_catalog.problems import InvalidParameter
 from geo_service.auth import get_principal, visible_layers
 from geo_service.deps import base_url
-from geo_service.features import encode
+from geo_service.features import cql, encode
 from geo_service.features.model import (
     CRS84,
     KIND_SCHEMAS,
@@ -55,16 +55,25 @@ CONFORMANCE = (
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
     "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/queryables",
     "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/queryables-query-parameters",
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/filter",
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/features-filter",
+    "http://www.opengis.net/spec/cql2/1.0/conf/cql2-text",
+    "http://www.opengis.net/spec/cql2/1.0/conf/cql2-json",
+    "http://www.opengis.net/spec/cql2/1.0/conf/basic-cql2",
+    "http://www.opengis.net/spec/cql2/1.0/conf/advanced-comparison-operators",
+    "http://www.opengis.net/spec/cql2/1.0/conf/basic-spatial-functions",
+    "http://www.opengis.net/spec/cql2/1.0/conf/basic-spatial-functions-plus",
 )
 """What this service conforms to: no HTML encoding, no OpenAPI 3.0 document (it serves 3.1),
-no other CRS than CRS84 (Part 2), no CQL2 filter."""
+no other CRS than CRS84 (Part 2); CQL2 filters as `geo_service.features.cql` reads them."""
 
 JSON = "application/json"
 SCHEMA_JSON = "application/schema+json"
 REL_QUERYABLES = "http://www.opengis.net/def/rel/ogc/1.0/queryables"
 TRS_GREGORIAN = "http://www.opengis.net/def/uom/ISO-8601/0/Gregorian"
-ITEMS_PARAMETERS = frozenset({"bbox", "datetime", "limit", "offset", "f"})
-DOWNLOAD_PARAMETERS = frozenset({"bbox", "datetime", "f"})
+FILTER_PARAMETERS = frozenset({"filter", "filter-lang", "filter-crs"})
+ITEMS_PARAMETERS = frozenset({"bbox", "datetime", "limit", "offset", "f"}) | FILTER_PARAMETERS
+DOWNLOAD_PARAMETERS = frozenset({"bbox", "datetime", "f"}) | FILTER_PARAMETERS
 DOWNLOAD_FORMATS = {"geojson": (encode.GEOJSON, "geojson"), "csv": (encode.CSV, "csv"),
                     "gpkg": (encode.GPKG, "gpkg")}
 
@@ -100,6 +109,8 @@ class FilterParams:
 
     bbox: BBox | None
     datetime: Interval | None
+    filter: str | None = None
+    filter_lang: str | None = None
 
 
 @dataclass(frozen=True)
@@ -121,10 +132,32 @@ async def filter_params(
         description="Only features whose time intersects an instant (`2023-05-01T00:00:00Z`, or"
                     " a date for the whole day) or an interval `start/end`, `..` for an open "
                     "end.", examples=["2023-01-01/2023-12-31"])] = None,
+    filter_: Annotated[str | None, Query(
+        alias="filter",
+        description="Only features for which this CQL2 expression is true (OGC API - Features "
+                    "Part 3): comparisons, LIKE, IN, BETWEEN, IS NULL, AND/OR/NOT on the "
+                    "queryable properties, S_INTERSECTS etc. on `geometry`.",
+        examples=["total > 1000 AND nationality = 'VEN'"])] = None,
+    filter_lang: Annotated[str | None, Query(
+        alias="filter-lang",
+        description="The filter's language: cql2-text (default, `cql-text` is an alias) or "
+                    "cql2-json."),
+        WithJsonSchema({"type": "string", "enum": list(cql.LANGS)})] = None,
+    filter_crs: Annotated[str | None, Query(
+        alias="filter-crs", description=f"The CRS of the filter's geometries: only {CRS84}."),
+        WithJsonSchema({"type": "string", "enum": [CRS84]})] = None,
 ) -> FilterParams:
-    """Parse `bbox` and `datetime`; a bad value is a 400 naming its parameter."""
+    """Parse `bbox` and `datetime`, check `filter-lang` and `filter-crs`; a bad value is a 400
+    naming its parameter (the filter itself is parsed against its collection)."""
+    if filter_crs is not None and filter_crs != CRS84:
+        raise InvalidParameter(f"filter-crs must be {CRS84}", parameter="filter-crs")
+    if filter_ is None and filter_lang is not None:
+        raise InvalidParameter("filter-lang needs a filter", parameter="filter-lang")
+    if filter_lang is not None:
+        cql.filter_lang(filter_lang, filter_ or "")
     return FilterParams(bbox=parse_bbox(bbox) if bbox is not None else None,
-                        datetime=parse_datetime(datetime_) if datetime_ is not None else None)
+                        datetime=parse_datetime(datetime_) if datetime_ is not None else None,
+                        filter=filter_, filter_lang=filter_lang)
 
 
 async def page_params(
@@ -146,12 +179,14 @@ FilterDep = Annotated[FilterParams, Depends(filter_params)]
 PageDep = Annotated[PageParams, Depends(page_params)]
 
 
-def feature_query(filters: FilterParams, properties: dict[str, str],
+def feature_query(filters: FilterParams, properties: dict[str, str], info: CollectionInfo,
                   page: PageParams | None = None) -> FeatureQuery:
-    """The store query of a request."""
+    """The store query of a request (its CQL2 filter typed against the collection)."""
+    expression = (cql.parse_filter(filters.filter, filters.filter_lang, info)
+                  if filters.filter is not None else None)
     return FeatureQuery(bbox=filters.bbox, datetime=filters.datetime, properties=properties,
                         limit=page.limit if page else MAX_LIMIT,
-                        offset=page.offset if page else 0)
+                        offset=page.offset if page else 0, filter=expression)
 
 
 def _format(value: str, allowed: tuple[str, ...]) -> str:
@@ -268,8 +303,13 @@ def get_queryables(collectionId: str, request: Request, store: FeatureStoreDep, 
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$id": f"{base}/collections/{info.id}/queryables",
         "type": "object", "title": info.title,
-        "properties": {q.name: texts.schema(q.name, q.schema()) for q in info.queryables
-                       if q.name not in ITEMS_PARAMETERS},
+        "properties": {
+            **{q.name: texts.schema(q.name, q.schema()) for q in info.queryables
+               if q.name not in ITEMS_PARAMETERS},
+            cql.GEOMETRY_QUERYABLE: {"title": "Geometry", "format": "geometry-any",
+                                     "description": "The feature geometry (CRS84), for "
+                                     "S_INTERSECTS and the other spatial functions of filter"},
+        },
         "additionalProperties": False,
     }
     return Response(encode._dumps(schema), media_type=SCHEMA_JSON)
@@ -297,7 +337,7 @@ def get_items(collectionId: str, request: Request, store: FeatureStoreDep,
     paged by `limit` and `offset` with `next`/`prev` links and `numberMatched`."""
     info = store.collection(collectionId)
     properties = property_filters(request, info, ITEMS_PARAMETERS)
-    page = store.query(info.id, feature_query(filters, properties, paging))
+    page = store.query(info.id, feature_query(filters, properties, info, paging))
     path = f"/collections/{info.id}/items"
     current = list(request.query_params.multi_items())
     links = [
@@ -404,7 +444,7 @@ def download(collectionId: str, request: Request, store: FeatureStoreDep,
     answers the headers without writing the file."""
     info = store.collection(collectionId)
     properties = property_filters(request, info, DOWNLOAD_PARAMETERS)
-    batches = store.batches(info.id, feature_query(filters, properties))
+    batches = store.batches(info.id, feature_query(filters, properties, info))
     media, suffix = DOWNLOAD_FORMATS[f]
     headers = {"Content-Disposition": f'attachment; filename="{info.id}.{suffix}"'}
     if request.method == "HEAD":
