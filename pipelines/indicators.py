@@ -7,6 +7,7 @@ values stay missing (NaN), never silently zero.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -68,17 +69,39 @@ def build_indicator(spec: IndicatorSpec, layers: Mapping[str, np.ndarray]) -> np
     return normalise(layers[spec.source], spec)
 
 
+@dataclass
+class ValueRange:
+    """How many cells of an indicator have a value, and their least and greatest, accumulated
+    over windows of the grid (`add`)."""
+
+    count: int = 0
+    low: float = float("inf")
+    high: float = float("-inf")
+
+    def add(self, values: np.ndarray) -> None:
+        """Count the cells of `values` (any shape) that have a value."""
+        present = values[~np.isnan(values)]
+        if present.size:
+            self.count += int(present.size)
+            self.low = min(self.low, float(present.min()))
+            self.high = max(self.high, float(present.max()))
+
+
 def degenerate_indicators(indicators: Mapping[str, np.ndarray]) -> dict[str, str]:
     """The indicators that cannot tell cells apart, by name, each with what is wrong:
     one value in every cell where it exists, or no value in any cell.
     """
+    return degenerate_ranges({name: _range(values) for name, values in indicators.items()})
+
+
+def degenerate_ranges(ranges: Mapping[str, ValueRange]) -> dict[str, str]:
+    """`degenerate_indicators` from each indicator's `ValueRange`."""
     found = {}
-    for name, values in indicators.items():
-        present = values[~np.isnan(values)]
-        if present.size == 0:
+    for name, span in ranges.items():
+        if span.count == 0:
             found[name] = "has no value in any cell"
-        elif float(present.min()) == float(present.max()):
-            found[name] = (f"is {float(present.min()):g} in each of the {present.size} cells "
+        elif span.low == span.high:
+            found[name] = (f"is {span.low:g} in each of the {span.count} cells "
                            "where its inputs exist")
     return found
 
@@ -94,7 +117,20 @@ def check_indicators(indicators: Mapping[str, np.ndarray], config: RegionConfig
     Raises:
         DegenerateIndicator: naming each degenerate indicator not marked `constant_ok`.
     """
-    found = degenerate_indicators(indicators)
+    return check_indicator_ranges({name: _range(values) for name, values in indicators.items()},
+                                  config)
+
+
+def _range(values: np.ndarray) -> ValueRange:
+    span = ValueRange()
+    span.add(values)
+    return span
+
+
+def check_indicator_ranges(ranges: Mapping[str, ValueRange], config: RegionConfig
+                           ) -> dict[str, str]:
+    """`check_indicators` from each indicator's `ValueRange` (the chunked run's windows)."""
+    found = degenerate_ranges(ranges)
     failing = {n: why for n, why in found.items() if not config.indicators[n].constant_ok}
     if failing:
         listed = "; ".join(f"{name} {why}" for name, why in failing.items())

@@ -61,32 +61,40 @@ NOT_EXPOSED_SCORE_TAGS = {
 """Tags of the scores that are 0 where no one is exposed."""
 
 
+def raster_tags(layer: OutputLayer, layers: list[OutputLayer], config: RegionConfig,
+                synthetic: bool) -> dict[str, str]:
+    """The tags of a raster layer's COG: synthetic, region, units, and for the class raster and
+    the scores that are 0 where no one is exposed, what "not exposed" means there."""
+    tags = {"synthetic": str(synthetic).lower(), "region": config.id, "units": layer.units}
+    if layer.source_kind == "classes":
+        return {**tags, **NOT_EXPOSED_CLASS_TAGS}
+    if layer.source_kind == "score" and layer.source in EXPOSED_SCORES:
+        class_files = [f"{other.id}.tif" for other in layers
+                       if other.kind == "raster" and other.source_kind == "classes"]
+        return {**tags, **NOT_EXPOSED_SCORE_TAGS,
+                **({"not_exposed_mask": class_files[0]} if class_files else {})}
+    return tags
+
+
 def write_rasters(folder: Path, grid: Grid, layers: list[OutputLayer],
                   scores: Mapping[str, np.ndarray], risk_class: np.ndarray,
                   indicators: Mapping[str, np.ndarray], config: RegionConfig,
                   synthetic: bool) -> Written:
-    """Write every raster layer: a score, the class raster, or an indicator."""
+    """Write every raster layer: a score, the class raster, or an indicator (whole-grid
+    arrays; a run writes from its scratch files, `pipelines.chunk_stages.write_rasters`)."""
     written: Written = {}
-    tags = {"synthetic": str(synthetic).lower(), "region": config.id}
-    class_files = [f"{layer.id}.tif" for layer in layers
-                   if layer.kind == "raster" and layer.source_kind == "classes"]
     for layer in layers:
         if layer.kind != "raster":
             continue
         path = folder / f"{layer.id}.tif"
+        tags = raster_tags(layer, layers, config, synthetic)
         if layer.source_kind == "classes":
-            write_cog(path, risk_class, grid, nodata=CLASS_NODATA,
-                      tags={**tags, "units": layer.units, **NOT_EXPOSED_CLASS_TAGS},
+            write_cog(path, risk_class, grid, nodata=CLASS_NODATA, tags=tags,
                       resampling="nearest")
         else:
             values = scores[layer.source] if layer.source_kind == "score" \
                 else indicators[layer.source]
-            extra = {}
-            if layer.source_kind == "score" and layer.source in EXPOSED_SCORES:
-                extra = {**NOT_EXPOSED_SCORE_TAGS,
-                         **({"not_exposed_mask": class_files[0]} if class_files else {})}
-            write_cog(path, values, grid, nodata=np.nan,
-                      tags={**tags, "units": layer.units, **extra}, resampling="average")
+            write_cog(path, values, grid, nodata=np.nan, tags=tags, resampling="average")
         written[layer.id] = (layer, path)
     return written
 

@@ -4,9 +4,9 @@ A run is written completely under the region's `runs/<run_id>/`; `run.json` is w
 and marks it complete; the outputs are validated; only then does the region's `current` move
 (one atomic symlink switch). A killed run leaves a folder without `run.json` that is never
 served and is removed by the next run. The jobs are elsewhere: reading inputs
-(`pipelines.inputs`), surfaces (`pipelines.surfaces`), scoring (`pipelines.score_grid`), areas
-(`pipelines.areas`), the sensitivity audit (`pipelines.sensitivity`), writing and validating
-(`pipelines.publish`), the run store (`data_catalog.runs`).
+(`pipelines.inputs`), the stages from align to sensitivity window by window
+(`pipelines.chunk_stages`: surfaces, scoring, areas, the sensitivity audit), writing and
+validating (`pipelines.publish`), the run store (`data_catalog.runs`).
 """
 
 from __future__ import annotations
@@ -15,9 +15,8 @@ import shutil
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -38,16 +37,15 @@ from data_catalog.stac import write_catalog
 from pipelines import admin_units, hazard_levels, pressure, sensitivity
 from pipelines import area_record as col
 from pipelines import areas as area_stats
-from pipelines.align import align_to_grid
+from pipelines import chunk_stages as chunked
+from pipelines.chunks import Scratch, gdal_env
 from pipelines.config import RegionConfig
 from pipelines.disclosure_audit import audit_flow_layers
 from pipelines.grid import Grid
-from pipelines.indicators import build_indicator, check_indicators
 from pipelines.inputs import (
     check_inputs,
     input_versions,
     provenance,
-    read_input,
     read_vectors,
 )
 from pipelines.outputs import published_layers
@@ -55,12 +53,8 @@ from pipelines.publish import (
     layer_items,
     lonlat_bbox,
     validate_run,
-    write_rasters,
     write_vectors,
 )
-from pipelines.score import classify_cells
-from pipelines.score_grid import score_grid
-from pipelines.surfaces import compute_surface
 
 __all__ = ["CHECKPOINTS", "RUN_MANIFEST", "STAGES", "RunResult", "StageHook", "complete_runs",
            "run", "validate_run"]
@@ -73,6 +67,10 @@ STAGES = ("inputs", "align", "surfaces", "indicators", "score", "write", "areas"
 and prunes old runs. A run stopped before `switch` ends leaves `current` where it was; one
 stopped after it serves the new run. Fault tests stop runs at these boundaries.
 """
+
+SCRATCH = ".scratch"
+"""The folder, inside a run's folder, of the layers between stages (removed before the
+catalog is written)."""
 
 StageHook = Callable[[str, str], None]
 """Called as hook(stage, "start"|"end")."""
@@ -158,59 +156,60 @@ def _run_in(folder: Path, run_id: str, config: RegionConfig, data: DataDir, grid
         paths = check_inputs(config, region.inputs)
         vectors = read_vectors(config, paths, grid.crs, records)
 
-    with timer.stage("align"):
-        layers: dict[str, np.ndarray] = {}
-        for name, spec in config.inputs.items():
-            if spec.kind == "raster":
-                aligned = read_input(name, paths[name], partial(
-                    align_to_grid, grid=grid, resampling=spec.resampling))
-                layers[name] = np.asarray(aligned.values)
-
-    with timer.stage("surfaces"):
-        for name, surface in config.surfaces.items():
-            frames = {role: vectors[source] for role, source in surface.inputs.items()}
-            layers[name] = compute_surface(surface.function, grid, frames, surface.parameters)
-
-    with timer.stage("indicators"):
-        indicators = {name: build_indicator(spec, layers)
-                      for name, spec in config.indicators.items()}
-        land = ~np.isnan(layers[config.land_input()])
-        for values in indicators.values():
-            values[~land] = np.nan
-        constant = check_indicators(indicators, config)  # fails unless constant_ok
-
-    with timer.stage("score"):
-        scores = score_grid(indicators, config, grid)
-        risk_class = classify_cells(scores["risk"], scores["exposure"], config.class_breaks())
-
     synthetic = any(r.synthetic for r in records.values())
-    with timer.stage("write"):
-        written = write_rasters(folder, grid, layers_out, scores, risk_class, indicators, config,
-                                synthetic)
+    # Every stage from align to sensitivity goes window by window (pipelines.chunk_stages):
+    # intermediate layers live in tiled scratch files, removed once the areas are scored.
+    runner = chunked.Runner()
+    context = chunked.Context(config, grid, paths, vectors)
+    scratch = Scratch(folder / SCRATCH, grid)
+    with gdal_env():
+        with timer.stage("align"):
+            chunked.align(runner, context, scratch)
 
-    with timer.stage("areas"):
-        area_frame = area_stats.area_sets(config, vectors)
-        table = area_stats.coverage_table(area_frame, grid)
-        flat = {name: values.ravel() for name, values in indicators.items()}
-        scored_areas = area_stats.score_areas(area_frame, table, scores, flat, config)
-        scored_areas = hazard_levels.apply_levels(scored_areas, config, paths)
-        scored_areas = admin_units.roll_up_levels(scored_areas, config)
-        scored_areas = pressure.apply_pressure(scored_areas, vectors, config)
+        with timer.stage("surfaces"):
+            chunked.surfaces(runner, context, scratch)
 
-    with timer.stage("sensitivity"):
-        reps = sensitivity.representatives(
-            table, scores["risk"].ravel().astype("float64"),
-            scores["exposure"].ravel().astype("float64"), config.sensitivity.cells_per_area)
-        variants = sensitivity.surface_variants(config, grid, vectors, layers,
-                                                sensitivity.audit_cells(reps))
-        intervals = sensitivity.audit(
-            config, table, scored_areas["kind"].to_numpy(), layers, flat,
-            {name: values.ravel() for name, values in scores.items()},
-            variants=variants, reps=reps, ranked=scored_areas[col.RANK].notna().to_numpy(),
-            combine_pressure=pressure.pressure_combiner(scored_areas, config))
-        scored_areas = pd.concat([scored_areas.reset_index(drop=True), intervals], axis=1)
-        scored_areas["run_id"] = run_id
-        scored_areas["as_of"] = now.isoformat()
+        with timer.stage("indicators"):
+            constant = chunked.indicators(runner, context, scratch)  # fails unless constant_ok
+
+        with timer.stage("score"):
+            chunked.score(runner, context, scratch)
+
+        with timer.stage("write"):
+            written = chunked.write_rasters(folder, scratch, layers_out, config, synthetic)
+
+        with timer.stage("areas"):
+            area_frame = area_stats.area_sets(config, vectors)
+            area_context = chunked.area_context(context, area_frame)
+            gathered = chunked.gather_areas(runner, area_context, scratch)
+            table = gathered.table
+            scored_areas = area_stats.score_areas(area_frame, table, gathered.scores,
+                                                  gathered.indicators, config)
+            scored_areas = hazard_levels.apply_levels(scored_areas, config, paths)
+            scored_areas = admin_units.roll_up_levels(scored_areas, config)
+            scored_areas = pressure.apply_pressure(scored_areas, vectors, config)
+
+        with timer.stage("sensitivity"):
+            reps = sensitivity.representatives(
+                table, gathered.scores["risk"].astype("float64"),
+                gathered.scores["exposure"].astype("float64"), config.sensitivity.cells_per_area)
+            # The audit reads its few cells only: renumber them 0…K-1 (same order).
+            audit_at = sensitivity.audit_cells(reps)
+            cells = gathered.cells[audit_at]
+            layers = chunked.layers_at(runner, area_context, scratch, cells)
+            reps = replace(reps, cells=np.searchsorted(audit_at, reps.cells))
+            variants = sensitivity.surface_variants(config, grid, vectors, layers, cells,
+                                                    np.arange(len(cells)))
+            intervals = sensitivity.audit(
+                config, table, scored_areas["kind"].to_numpy(), layers,
+                {name: values[audit_at] for name, values in gathered.indicators.items()},
+                {name: values[audit_at] for name, values in gathered.scores.items()},
+                variants=variants, reps=reps, ranked=scored_areas[col.RANK].notna().to_numpy(),
+                combine_pressure=pressure.pressure_combiner(scored_areas, config))
+            scored_areas = pd.concat([scored_areas.reset_index(drop=True), intervals], axis=1)
+            scored_areas["run_id"] = run_id
+            scored_areas["as_of"] = now.isoformat()
+    shutil.rmtree(folder / SCRATCH)
 
     with timer.stage("catalog"):
         written.update(write_vectors(folder, layers_out, scored_areas, vectors, config))

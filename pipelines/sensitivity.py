@@ -251,11 +251,14 @@ def audit_cells(reps: Representatives) -> np.ndarray:
 
 
 def surface_variants(config: RegionConfig, grid: Grid, vectors: Mapping[str, gpd.GeoDataFrame],
-                     layers: Mapping[str, np.ndarray], cells: np.ndarray
+                     layers: Mapping[str, np.ndarray], cells: np.ndarray,
+                     layer_index: np.ndarray | None = None
                      ) -> dict[str, dict[VariantKey, np.ndarray]]:
-    """Each varied surface at `cells` (`audit_cells`) for every combination of the
-    kernel widths and flow years it takes, each computed once; the configured combination is
-    the run's own surface."""
+    """Each varied surface at `cells` (`audit_cells`, flattened grid indices) for every
+    combination of the kernel widths and flow years it takes, each computed once; the
+    configured combination is the run's own surface, read from `layers` at `layer_index`
+    (default `cells`: whole-grid layers; the chunked run passes the layers at `cells` only)."""
+    where = cells if layer_index is None else layer_index
     spec = config.sensitivity
     result: dict[str, dict[VariantKey, np.ndarray]] = {}
     if not spec.vary:
@@ -280,7 +283,7 @@ def surface_variants(config: RegionConfig, grid: Grid, vectors: Mapping[str, gpd
             if year is not None:
                 drawn["year"] = year
             if drawn == dict(parameters):
-                values = np.asarray(layers[name], "float64").ravel()[cells]
+                values = np.asarray(layers[name], "float64").ravel()[where]
             else:
                 values = compute_surface(surface.function, grid, frames, drawn, at)
             variants[(kernel, year)] = np.asarray(values, "float64")

@@ -90,6 +90,8 @@ class SurfaceFunction:
         units: units of the surface.
         compute_at: (grid, frames, parameters, cells) → the surface at those cells only, for
             the functions that can do it without the whole grid (see `compute_surface`).
+        halo_m: (parameters) → how far (m) a cell's value reaches beyond it: a window of the
+            grid is computed on the window grown by this much, then cropped (`pipelines.chunks`).
     """
 
     roles: Mapping[str, tuple[str, ...]]
@@ -97,6 +99,7 @@ class SurfaceFunction:
     compute: Callable[[Grid, Frames, Any], np.ndarray]
     units: str
     compute_at: Callable[[Grid, Frames, Any, mobility.Cells], np.ndarray] | None = None
+    halo_m: Callable[[Any], float] = lambda parameters: 0.0
 
 
 def _transit(grid: Grid, frames: Frames, p: TransitParameters,
@@ -155,7 +158,7 @@ VECTOR = ("vector",)
 SURFACES: dict[str, SurfaceFunction] = {
     "transit_pressure": SurfaceFunction(
         {"segments": VECTOR, "flows": FLOWS}, TransitParameters, _transit,
-        "people/km²/year", compute_at=_transit),
+        "people/km²/year", compute_at=_transit, halo_m=lambda p: 3 * p.kernel_km * 1000.0),
     "station_load": SurfaceFunction(
         {"stations": VECTOR, "segments": VECTOR, "flows": FLOWS}, FlowYearParameters,
         _station_load, "arrivals/day per place", compute_at=_station_load),
@@ -163,7 +166,7 @@ SURFACES: dict[str, SurfaceFunction] = {
         {"flows": FLOWS, "segments": VECTOR}, ChildrenParameters, _children, "0-1"),
     "kernel_density": SurfaceFunction(
         {"points": VECTOR}, DensityParameters, _density, "units/km²/year",
-        compute_at=_density),
+        compute_at=_density, halo_m=lambda p: 3 * p.kernel_km * 1000.0),
     "distance_to_points": SurfaceFunction(
         {"points": VECTOR}, NoParameters, _points_distance, "km"),
     "distance_to_lines": SurfaceFunction(
@@ -190,3 +193,9 @@ def compute_surface(name: str, grid: Grid, frames: Frames, parameters: Mapping[s
     if function.compute_at is not None:
         return function.compute_at(grid, frames, checked, at)
     return function.compute(grid, frames, checked)[at]
+
+
+def surface_halo_m(name: str, parameters: Mapping[str, Any]) -> float:
+    """How far (m) the registered function `name` reaches beyond a cell with these parameters."""
+    function = SURFACES[name]
+    return function.halo_m(function.parameters.model_validate(parameters))
