@@ -94,6 +94,7 @@ i18n: install ## extract the messages and merge them into the es/pt catalogues (
 bench: install bench-venv $(BENCH_VENV)/.pygeoapi-$(PYGEOAPI_VERSION) $(BENCH_VENV)/.tipg-$(TIPG_VERSION) ## benchmarks -> bench/RESULTS.md
 	$(BIN)/python bench/pipeline.py
 	$(BIN)/python bench/regions.py
+	$(BIN)/python bench/scale.py
 	$(BIN)/python bench/tiles.py
 	$(BIN)/python bench/features.py
 	$(BIN)/python bench/load.py
