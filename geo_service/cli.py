@@ -19,6 +19,7 @@ from rich.table import Table
 from typer.core import TyperOption
 
 from data_catalog.errors import CatalogError
+from data_catalog.exchange.formats import DEFAULT_KIND
 from data_catalog.i18n import Language, UnsupportedLanguage, language
 from data_catalog.paths import (
     DATA_DIR_ENV,
@@ -813,7 +814,7 @@ def submit(
     token: Annotated[str, typer.Option(help="The country token (or CMRISK_TOKEN).",
                                        envvar="CMRISK_TOKEN")] = "",
     url: Annotated[str, typer.Option(help="The service's base URL.")] = "http://127.0.0.1:8000",
-    kind: Annotated[str, typer.Option(help="crossings or displacement.")] = "crossings",
+    kind: Annotated[str, typer.Option(help="crossings or displacement.")] = DEFAULT_KIND,
     withdraw: Annotated[list[str] | None, typer.Option(
         help="Withdraw this month (YYYY-MM) instead of submitting; repeatable.")] = None,
 ) -> None:

@@ -39,6 +39,13 @@ from data_catalog.vocabulary import (
 
 Kind = Literal["crossings", "displacement"]
 KINDS: tuple[Kind, ...] = ("crossings", "displacement")
+DEFAULT_KIND: Kind = KINDS[0]
+"""The kind a submission is when it does not say (monthly crossings)."""
+KIND_TITLES: dict[str, str] = {
+    "crossings": N_("Observatory exchange: crossings"),
+    "displacement": N_("Observatory exchange: disaster displacement"),
+}
+"""The title of each kind's template page (a catalogue message)."""
 FieldType = Literal["country", "point", "area", "month", "code", "nationality", "text", "count"]
 
 

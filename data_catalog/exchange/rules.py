@@ -68,6 +68,8 @@ class ExchangeConfig(BaseModel):
     max_count: int = Field(ge=1, description="largest count in one row, persons")
     max_rows: int = Field(ge=1, description="rows in one submission")
     rules: list[Rule] = Field(default_factory=list)
+    feeds: list[str] = Field(default_factory=list, description="the run inputs submitted "
+                             "crossings feed: the layers made from them show the currency")
 
 
 @cache

@@ -109,7 +109,7 @@ KindQuery = Annotated[str, Query(description="crossings or displacement")]
 
 @router.get("/template", summary="The submission template, explained",
             response_class=Response)
-def template(request: Request, lang: LanguageDep, kind: KindQuery = "crossings",
+def template(request: Request, lang: LanguageDep, kind: KindQuery = formats.DEFAULT_KIND,
              f: Annotated[str, Query(description="html (the page), csv (the template) or "
                                      "json (the Frictionless Table Schema)")] = "html",
              ) -> Response:
@@ -131,8 +131,7 @@ def template(request: Request, lang: LanguageDep, kind: KindQuery = "crossings",
 def template_page(kind: str, lang: Language, max_count: int, deadline_days: int) -> str:
     """The HTML page explaining each field of a kind."""
     _ = lang.gettext
-    title = _(N_("Observatory exchange: crossings")) if kind == "crossings" else \
-        _(N_("Observatory exchange: disaster displacement"))
+    title = _(formats.KIND_TITLES[kind])
     rows = "".join(
         f"<tr><td><code>{html.escape(f.name)}</code></td><td>{html.escape(_(f.title))}</td>"
         f"<td>{html.escape(_(f.description))}</td>"
@@ -170,7 +169,7 @@ def _refused(error: IngestRefused, instance: str) -> JSONResponse:
 
 SUBMISSION_BODY = {"requestBody": {"required": True, "content": {
     "text/csv": {"schema": {"type": "string"},
-                 "example": formats.template_csv("crossings")},
+                 "example": formats.template_csv(formats.DEFAULT_KIND)},
     "application/json": {"schema": {"oneOf": [
         {"type": "array", "items": {"type": "object"}},
         {"type": "object", "properties": {"rows": {"type": "array",
@@ -180,7 +179,7 @@ SUBMISSION_BODY = {"requestBody": {"required": True, "content": {
 
 @router.post("/submissions", summary="Submit a country's monthly counts", status_code=201,
              response_model=None, openapi_extra=SUBMISSION_BODY)
-async def submit(request: Request, kind: KindQuery = "crossings") -> JSONResponse:
+async def submit(request: Request, kind: KindQuery = formats.DEFAULT_KIND) -> JSONResponse:
     """Validate a CSV or JSON file whole, then store it as the country's next version
     (201 with its id, who, when and checksum), or refuse it whole (422 with every bad field
     by line)."""
@@ -225,7 +224,7 @@ def _links(request: Request, submission: str) -> list[dict[str, str]]:
 
 
 @router.get("/submissions", summary="The token's country's submissions")
-def list_submissions(request: Request, kind: KindQuery = "crossings") -> dict[str, Any]:
+def list_submissions(request: Request, kind: KindQuery = formats.DEFAULT_KIND) -> dict[str, Any]:
     """Every submission and withdrawal of the token's country, oldest first, with the status
     of each month."""
     country = _country(get_principal(request))
@@ -254,7 +253,7 @@ class Withdrawal(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    kind: str = "crossings"
+    kind: str = formats.DEFAULT_KIND
     months: list[str] = Field(min_length=1, max_length=120)
 
 
@@ -279,8 +278,8 @@ def status(request: Request) -> dict[str, Any]:
     """Per country and kind: the last month covered, when it was submitted, its timeliness
     against the reporting deadline, and whether the data are stale."""
     config = load_config()
-    return {"deadline_days": config.deadline_days, "stale_after_days": config.stale_after_days,
-            "countries": exchange.status(_store(request), config)}
+    return dict(deadline_days=config.deadline_days, stale_after_days=config.stale_after_days,
+                countries=exchange.status(_store(request), config))
 
 
 def crossings_currency(data_dir: Path) -> list[dict[str, Any]]:

@@ -6,6 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter
 
+from data_catalog.exchange.rules import load_config
 from geo_service.auth import PrincipalDep, visible_layer, visible_layers
 from geo_service.deps import BaseUrlDep, RegistryDep
 from geo_service.routers.exchange import crossings_currency
@@ -14,8 +15,6 @@ from layers.models import Layer
 router = APIRouter(tags=["layers"])
 
 
-EXCHANGE_INPUTS = frozenset({"crossings"})
-"""Run inputs that the exchange's submissions feed."""
 CURRENCY_FIELDS = ("country", "last_month", "submitted", "timeliness", "stale", "age_days")
 
 
@@ -25,7 +24,7 @@ def currency_of(layer: Layer, currency: list[dict[str, Any]]) -> list[dict[str, 
     while no country has submitted."""
     if layer.id.startswith("exchange_"):
         rows = [c for c in currency if f"exchange_{c['country'].lower()}" == layer.id]
-    elif any(p.get("name") in EXCHANGE_INPUTS for p in layer.provenance):
+    elif any(p.get("name") in load_config().feeds for p in layer.provenance):
         rows = currency
     else:
         return None

@@ -69,9 +69,9 @@ def test_the_card_shows_levels_and_pressure_figures_in_spanish(demo_run: Path) -
     flood = registry.get("flood").title_es
     assert "Niveles de amenaza" in html and f"{flood} Bajo" in html
     assert "Presión ambiental: 5,86" in html and "Personas que cruzan" not in html
-    assert "Capacidad de carga: 102 people/day" in html
+    assert "Capacidad de carga: 102 personas/día" in html
     assert "Cruces sobre capacidad de carga: 13,97" in html
-    assert "Desechos que dejan las personas que cruzan: 4.717,20 t/year" in html
+    assert "Desechos que dejan las personas que cruzan: 4.717,20 t/año" in html
 
 
 def test_downloads_carry_levels_and_figures(client: TestClient) -> None:

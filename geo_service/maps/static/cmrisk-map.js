@@ -149,14 +149,17 @@
       Array.prototype.forEach.call(panels, function (box) { box.hidden = true; });
     });
     map.on('popupopen', function (e) {
-      // On a phone a card is as wide as the screen beside the buttons allows, and the map
-      // pans so that no button covers it.
+      // On a phone a card is as wide as the screen beside the buttons allows, no taller than
+      // the room between the buttons above and the controls below (it scrolls inside), and the
+      // map pans so that no control covers it.
       if (window.innerWidth < 600 && !e.popup.cmriskFitted) {
         e.popup.cmriskFitted = true;
+        var below = bottomControlsHeight(map);
         e.popup.options.maxWidth = window.innerWidth - 110;
         e.popup.options.minWidth = 0;
+        e.popup.options.maxHeight = Math.max(120, map.getSize().y - 62 - below - 40);
         e.popup.options.autoPanPaddingTopLeft = L.point(56, 62);
-        e.popup.options.autoPanPaddingBottomRight = L.point(10, 10);
+        e.popup.options.autoPanPaddingBottomRight = L.point(10, below + 10);
         e.popup.update();
       }
       // A popup's close button is its first focus stop, so Escape and Tab work at once.
@@ -167,6 +170,20 @@
       }
     });
   };
+
+  /**
+   * How far the controls in the map's bottom corners reach up from its bottom edge (px).
+   */
+  function bottomControlsHeight(map) {
+    var bottom = map.getContainer().getBoundingClientRect().bottom;
+    var reach = 0;
+    var corners = map.getContainer().querySelectorAll('.leaflet-bottom .leaflet-control');
+    Array.prototype.forEach.call(corners, function (control) {
+      var box = control.getBoundingClientRect();
+      if (box.height > 0) { reach = Math.max(reach, bottom - box.top); }
+    });
+    return reach;
+  }
 
   /**
    * Fold the layer panel on small screens (it opens on a click) and keep it within the map.
