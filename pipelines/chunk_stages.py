@@ -320,15 +320,31 @@ def gather_areas(runner: Runner, context: Context, scratch: Scratch) -> Gathered
     assert context.areas is not None
     config = context.config
     keys = [score_key(n) for n in OUTPUTS] + [indicator_key(n) for n in config.indicators]
-    parts = list(runner.map(area_block, _reading(scratch, keys), context))
-    area = np.concatenate([p.area for p in parts] + [np.empty(0, "int64")]).astype("int64")
-    cell = np.concatenate([p.cell for p in parts] + [np.empty(0, "int64")]).astype("int64")
-    coverage = np.concatenate([p.coverage for p in parts] + [np.empty(0)]).astype("float64")
-    cells = np.concatenate([p.cells for p in parts]).astype("int64")
+    # Each window's arrays are kept by name (not as windows), so that each name's pieces can
+    # be let go as soon as they are joined: the peak is the gathered arrays plus one name's.
+    pieces: dict[str, list[np.ndarray]] = {name: [] for name in
+                                           ["area", "cell", "coverage", "cells", *keys]}
+    n_windows = 0
+    for part in runner.map(area_block, _reading(scratch, keys), context):
+        n_windows += 1
+        for name, array in (("area", part.area), ("cell", part.cell),
+                            ("coverage", part.coverage), ("cells", part.cells),
+                            *part.values.items()):
+            pieces[name].append(array)
+
+    def joined(name: str, dtype: str | None = None) -> np.ndarray:
+        arrays = pieces.pop(name)
+        out = np.concatenate(arrays) if arrays else np.empty(0, dtype or "float64")
+        arrays.clear()
+        return out.astype(dtype, copy=False) if dtype else out
+
+    area, cell = joined("area", "int64"), joined("cell", "int64")
+    coverage = joined("coverage", "float64")
+    cells = joined("cells", "int64")
     order = np.argsort(cells, kind="stable")
     cells = cells[order]
-    values = {key: np.concatenate([p.values[key] for p in parts])[order] for key in keys}
-    if len(parts) > 1:  # one window: already in exactextract's order
+    values = {key: joined(key)[order] for key in keys}
+    if n_windows > 1:  # one window: already in exactextract's order
         by_area = np.lexsort((cell, area))
         area, cell, coverage = area[by_area], cell[by_area], coverage[by_area]
     table = CoverageTable(area, np.searchsorted(cells, cell), coverage, len(context.areas))
