@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, replace
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +40,7 @@ from pipelines.chunks import (
 from pipelines.config import RegionConfig
 from pipelines.grid import Grid
 from pipelines.indicators import ValueRange, build_indicator, check_indicator_ranges
+from pipelines.inputs import read_input
 from pipelines.outputs import OutputLayer
 from pipelines.publish import Written, raster_tags
 from pipelines.score import CLASS_NODATA, OUTPUTS, classify_cells, score_cells
@@ -79,8 +81,10 @@ class Context:
 # --- one window each (run on workers) ---------------------------------------------------------
 
 def align_block(window: Window, context: Context) -> dict[str, np.ndarray]:
-    """Every raster input warped onto one window of the grid."""
-    return {name: read_aligned(context.paths[name], context.grid, window, spec.resampling)
+    """Every raster input warped onto one window of the grid; a file that cannot be read fails
+    the run naming the input (`UnreadableInput`)."""
+    return {name: read_input(name, context.paths[name], partial(
+                read_aligned, grid=context.grid, window=window, resampling=spec.resampling))
             for name, spec in context.config.inputs.items() if spec.kind == "raster"}
 
 

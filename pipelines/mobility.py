@@ -14,8 +14,6 @@ import pandas as pd
 import shapely
 from rasterio.enums import MergeAlg
 from rasterio.features import rasterize
-from scipy.ndimage import maximum_filter
-from scipy.signal import fftconvolve
 
 from data_catalog.vocabulary import CHILD_AGE_GROUPS
 from pipelines.disclosure import property_name
@@ -48,6 +46,11 @@ def gaussian_blur(values: np.ndarray, sigma_cells: float) -> np.ndarray:
     mass are exactly 0 (FFT round-off would leave ~1e-17 there), and a non-negative mass gives
     a non-negative surface. `gaussian_blur_at` gives the same values at chosen cells.
     """
+    # Imported on use: scipy.signal and scipy.ndimage add ~190 MB of address space to every
+    # process that imports this module, the service's analysis processes (768 MiB) included.
+    from scipy.ndimage import maximum_filter
+    from scipy.signal import fftconvolve
+
     if sigma_cells <= 0:
         return values.astype("float64")
     offsets, kernel = gaussian_kernel(sigma_cells)

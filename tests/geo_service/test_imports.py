@@ -8,8 +8,10 @@ import sys
 from pathlib import Path
 
 HEAVY = ("dask", "distributed", "xarray", "rioxarray", "pipelines.run", "pipelines.score_grid",
-         "pipelines.align")
-"""Modules of the pipeline's own work (dask scoring, xarray alignment) the service never needs."""
+         "pipelines.align", "scipy.signal", "scipy.ndimage")
+"""Modules of the pipeline's own work (dask scoring, xarray alignment, the FFT blur) the service
+never needs. scipy.signal and scipy.ndimage add ~190 MB of address space to a process: in an
+analysis work process (768 MiB) that left too little to start pyarrow's threads."""
 
 
 def _imported_after(code: str) -> list[str]:
@@ -24,6 +26,11 @@ def _imported_after(code: str) -> list[str]:
 
 def test_importing_the_app_imports_no_dask() -> None:
     assert _imported_after("import geo_service.app") == []
+
+
+def test_an_analysis_work_process_imports_none_of_them() -> None:
+    # What a work process imports to run a drawn-area analysis (geo_service.workpool).
+    assert _imported_after("import geo_service.jobs") == []
 
 
 def test_serving_every_kind_of_request_imports_no_dask(demo_run: Path) -> None:
