@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,7 @@ from data_catalog.paths import DataDir
 from geo_service.app import create_app
 from geo_service.features.postgis_load import publish_layers
 from geo_service.settings import Settings
+from tests.live import live_service
 from tests.postgis import Cluster, postgis_cluster
 
 # Property tests must not depend on the machine's speed or on earlier runs: no deadlines, no
@@ -159,6 +161,13 @@ class FeatureBackend:
         app = create_app(self.settings(data_dir, **fields))
         self.apps.append(app)
         return TestClient(app)
+
+    @contextmanager
+    def live(self, data_dir: Path) -> Iterator[str]:
+        """A live service (uvicorn on loopback) on `data_dir` (published first): its URL."""
+        self.publish(data_dir)
+        with live_service(data_dir, env=self.env()) as url:
+            yield url
 
     def close(self) -> None:
         """Close the database connections of the apps made here."""

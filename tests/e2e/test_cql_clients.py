@@ -19,7 +19,6 @@ from data_catalog.paths import DataDir
 from tests.conftest import FeatureBackend
 from tests.geo_service.test_cql import crossings_frame
 from tests.ingesting import ingest_vector
-from tests.live import live_service
 
 pytestmark = pytest.mark.e2e
 
@@ -44,8 +43,7 @@ def data_root(tmp_path_factory: pytest.TempPathFactory, frame: gpd.GeoDataFrame)
 
 @pytest.fixture(scope="module")
 def server(data_root: Path, feature_backend: FeatureBackend) -> Iterator[str]:
-    feature_backend.publish(data_root)
-    with live_service(data_root, env=feature_backend.env()) as url:
+    with feature_backend.live(data_root) as url:
         yield url
 
 

@@ -25,7 +25,6 @@ from data_catalog.paths import DataDir
 from geo_service.features.parquet import feature_id_column
 from tests.conftest import FeatureBackend
 from tests.ingesting import ingest_vector
-from tests.live import live_service
 
 pytestmark = pytest.mark.e2e
 
@@ -47,8 +46,7 @@ def data_root(demo_run: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def server(data_root: Path, feature_backend: FeatureBackend) -> Iterator[str]:
     """A live service on the embedded store, then on PostGIS (every test runs on both)."""
-    feature_backend.publish(data_root)
-    with live_service(data_root, env=feature_backend.env()) as url:
+    with feature_backend.live(data_root) as url:
         yield url
 
 
