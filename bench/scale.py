@@ -55,11 +55,14 @@ def child(region: str, scale: int, root: Path, scheduler: str | None) -> dict[st
         from distributed import Client
 
         client = Client(scheduler)
+    memory = StageMemory()
     try:
         config = load_region(region)
         started = time.perf_counter()
         # The corridor's run becomes current: its map is timed afterwards (bench/map_load.py).
-        result = run(config, DataDir(root), scale=scale, switch=region != "darien")
+        with memory.sampling():
+            result = run(config, DataDir(root), scale=scale, switch=region != "darien",
+                         hook=memory.hook)
         wall = time.perf_counter() - started
         workers_mb = None
         if client is not None:
@@ -73,7 +76,47 @@ def child(region: str, scale: int, root: Path, scheduler: str | None) -> dict[st
             "windows": -(-grid.width // grid.chunk) * -(-grid.height // grid.chunk),
             "timings_s": result.timings_s, "wall_s": wall,
             "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-            "worker_peak_rss_mb": workers_mb}
+            "worker_peak_rss_mb": workers_mb, "stage_rss_mb": memory.peaks}
+
+
+class StageMemory:
+    """The run process's resident memory sampled every `PERIOD_S` and kept per stage: the
+    highest sample while each stage ran (MB)."""
+
+    PERIOD_S = 0.02
+
+    def __init__(self) -> None:
+        self.stage = "start"
+        self.peaks: dict[str, float] = {}
+
+    def hook(self, stage: str, event: str) -> None:
+        """A `pipelines.run.StageHook`: the stage being sampled."""
+        if event == "start":
+            self.stage = stage
+
+    @contextmanager
+    def sampling(self) -> Iterator[None]:
+        """Sample in a thread while the block runs."""
+        import threading
+
+        import psutil
+
+        process, done = psutil.Process(), threading.Event()
+
+        def sample() -> None:
+            while True:
+                mb = process.memory_info().rss / 2**20
+                self.peaks[self.stage] = max(self.peaks.get(self.stage, 0.0), mb)
+                if done.wait(self.PERIOD_S):
+                    return
+
+        thread = threading.Thread(target=sample, daemon=True)
+        thread.start()
+        try:
+            yield
+        finally:
+            done.set()
+            thread.join()
 
 
 def _free_port() -> int:
@@ -142,6 +185,16 @@ def _table(rows: list[dict[str, Any]]) -> list[str]:
         lines.append("| peak RSS, largest worker (MB) | " + " | ".join(
             f"{r['worker_peak_rss_mb']:.0f}" if r["worker_peak_rss_mb"] else "–"
             for r in rows) + " |")
+    return lines
+
+
+def _memory_table(rows: list[dict[str, Any]]) -> list[str]:
+    """Peak resident memory of the run's process while each stage ran, one row per run."""
+    stages = [s for s in rows[0]["stage_rss_mb"] if s != "start"]
+    lines = ["| run | " + " | ".join(stages) + " |", "|---|" + "---:|" * len(stages)]
+    for r in rows:
+        lines.append(f"| {r['region']} {r['scale']}× {r['where']} | " + " | ".join(
+            f"{r['stage_rss_mb'].get(s, 0):.0f}" for s in stages) + " |")
     return lines
 
 
@@ -215,7 +268,8 @@ def main() -> None:
     lines = [
         "The chunked pipeline (`pipelines/chunks.py`): every stage from align to sensitivity",
         "reads, computes and writes by window (512 cells), intermediates in tiled scratch",
-        "GeoTIFFs; the area stages gather the covered cells window by window (docs/METHOD.md).",
+        "GeoTIFFs; the area stages spill the coverage by window, then score blocks of areas "
+        "(docs/METHOD.md).",
         "`run(config, scale=N)` in a fresh",
         "process per row; seconds per stage with seconds per million cells for the chunked",
         "stages. Cluster: a `dask scheduler` and two one-thread `dask worker` processes on",
@@ -235,6 +289,10 @@ def main() -> None:
         lines += ["", "### Corridor at 1 km, local", "", *_table(corridor),
                   "", "### Corridor at 1 km: the planning map, every layer on", "",
                   *map_result]
+    lines += ["", "### Memory by stage", "",
+              "Resident memory (MB) of each run's process, sampled every 20 ms, the highest "
+              "while each stage ran (on the cluster, the workers' memory is the row above's "
+              "\"largest worker\").", "", *_memory_table(local + remote + corridor)]
     lines += ["", "### Targets", "", *_targets(local + remote)]
     replace_section(HERE / "RESULTS.md", args.section, "\n".join(lines))
     print("\n".join(lines))

@@ -266,11 +266,27 @@ def area_sets(config: RegionConfig, vectors: Mapping[str, gpd.GeoDataFrame]
 def score_areas(frame: gpd.GeoDataFrame, table: CoverageTable,
                 scores: Mapping[str, np.ndarray], indicators: Mapping[str, np.ndarray],
                 config: RegionConfig) -> gpd.GeoDataFrame:
-    """Each area's risk statistics, exposed share, class shares, dimension and indicator means,
-    top indicator and rank within its kind (`pipelines.area_record` names the columns).
+    """Each area's statistics (`area_statistics`) and rank within its kind (`rank_areas`)."""
+    return rank_areas(area_statistics(frame, table, scores, indicators, config))
 
-    The class and the rank are of the ranking statistic (`config.ranking`); an area without an
-    exposed cell is `not_exposed`, with no rank and no top indicator.
+
+def rank_areas(scored: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """`scored` with each area's rank of its ranking value within its kind (unranked areas
+    have none): the one statistic that depends on other areas."""
+    scored[col.RANK] = ranks_within_kinds(scored[col.RANKING_VALUE].to_numpy("float64"),
+                                          scored[col.KIND].to_numpy())
+    return scored
+
+
+def area_statistics(frame: gpd.GeoDataFrame, table: CoverageTable,
+                    scores: Mapping[str, np.ndarray], indicators: Mapping[str, np.ndarray],
+                    config: RegionConfig) -> gpd.GeoDataFrame:
+    """Each area's risk statistics, exposed share, class shares, dimension and indicator means
+    and top indicator (`pipelines.area_record` names the columns), from its own cells only:
+    scoring blocks of areas apart gives what scoring them together does.
+
+    The class is of the ranking statistic (`config.ranking`); an area without an exposed cell
+    is `not_exposed`, with no ranking value and no top indicator.
     """
     risk = scores["risk"].ravel().astype("float64")
     exposed = exposed_cells(risk, scores["exposure"].ravel())
@@ -301,7 +317,6 @@ def score_areas(frame: gpd.GeoDataFrame, table: CoverageTable,
     for name, values in indicators.items():
         out[f"{col.INDICATOR_PREFIX}{name}"] = table.mean(values.astype("float64"))
     out[col.TOP_INDICATOR] = top_drivers(indicators, config, table, ranked)
-    out[col.RANK] = ranks_within_kinds(value, out[col.KIND].to_numpy())
     return out
 
 

@@ -6,18 +6,14 @@ the run) and a driver that feeds it the windows and writes its results into the 
 in window order. The names of the scratch layers: `layer-<input or surface>`,
 `ind-<indicator>`, `score-<output>` and `risk_class`.
 
-The area stages do not rescore the grid: each window gives the coverage of its cells by the
-areas and the scores and indicators of the cells some area covers (`area_block`); the run's
-own process gathers them into a `Gathered` table of those cells only, on which
-`pipelines.areas.score_areas` and `pipelines.sensitivity` compute exactly what they compute
-on whole-grid arrays (same cells, same order). The sensitivity audit then reads the raster
-inputs and surfaces at its few representative cells, window by window (`sensitivity_block`).
+The area stages, which read these scratch layers window by window and then score the areas
+block by block, are `pipelines.chunk_areas`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -25,7 +21,6 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 
-from pipelines.areas import CoverageTable, coverage_table
 from pipelines.chunks import (
     Runner,
     Scratch,
@@ -43,7 +38,7 @@ from pipelines.indicators import ValueRange, build_indicator, check_indicator_ra
 from pipelines.inputs import read_input
 from pipelines.outputs import OutputLayer
 from pipelines.publish import Written, raster_tags
-from pipelines.score import CLASS_NODATA, OUTPUTS, classify_cells, score_cells
+from pipelines.score import CLASS_NODATA, classify_cells, score_cells
 from pipelines.surfaces import compute_surface, surface_halo_m
 
 CLASS_LAYER = "risk_class"
@@ -140,59 +135,6 @@ def score_block(item: tuple[Window, dict[str, np.ndarray]], context: Context
     return scores
 
 
-@dataclass(frozen=True)
-class AreaWindow:
-    """What one window gives the area stages.
-
-    Attributes:
-        area, cell, coverage: the (area, cell) pairs of the window's coverage table, `cell`
-            as flattened index of the whole grid.
-        cells: the window's cells some area covers (flattened grid index, sorted; the grid's
-            first cell is always among them: padding of `sensitivity.Representatives`).
-        values: scores and indicators (scratch names) at `cells`.
-    """
-
-    area: np.ndarray
-    cell: np.ndarray
-    coverage: np.ndarray
-    cells: np.ndarray
-    values: dict[str, np.ndarray]
-
-
-def _global_cells(window: Window, grid: Grid, local: np.ndarray) -> np.ndarray:
-    rows, cols = np.divmod(local, window.width)
-    return (rows + window.row) * grid.width + cols + window.col
-
-
-def area_block(item: tuple[Window, dict[str, np.ndarray]], context: Context) -> AreaWindow:
-    """One window's coverage by the areas, and its covered cells' scores and indicators."""
-    window, values = item
-    assert context.areas is not None
-    table = coverage_table(context.areas, window_grid(context.grid, window))
-    local = np.unique(table.cell)
-    if window.row == 0 and window.col == 0 and (not len(local) or local[0] != 0):
-        local = np.concatenate([[0], local]).astype("int64")
-    return AreaWindow(
-        table.area, _global_cells(window, context.grid, table.cell), table.coverage,
-        _global_cells(window, context.grid, local),
-        {key: layer.ravel()[local] for key, layer in values.items()})
-
-
-def sensitivity_block(item: tuple[Window, dict[str, np.ndarray]], context: Context
-                      ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-    """The layers at the sensitivity audit's cells in one window: (positions among
-    `context.cells`, values by layer name)."""
-    window, layers = item
-    assert context.cells is not None
-    grid = context.grid
-    rows, cols = np.divmod(context.cells, grid.width)
-    inside = ((rows >= window.row) & (rows < window.row + window.height)
-              & (cols >= window.col) & (cols < window.col + window.width))
-    positions = np.flatnonzero(inside)
-    local = (rows[inside] - window.row, cols[inside] - window.col)
-    return positions, {name: layer[local] for name, layer in layers.items()}
-
-
 # --- drivers (the run's own process) ----------------------------------------------------------
 
 def _write_all(scratch: Scratch, keyed: Iterator[tuple[Window, dict[str, np.ndarray]]],
@@ -208,8 +150,8 @@ def _with_windows(grid: Grid, results: Iterator[Any]) -> Iterator[tuple[Window, 
     return zip(windows(grid), results, strict=True)
 
 
-def _reading(scratch: Scratch, names: list[str], rename: Any = None
-             ) -> Iterator[tuple[Window, dict[str, np.ndarray]]]:
+def read_windows(scratch: Scratch, names: list[str], rename: Any = None
+                 ) -> Iterator[tuple[Window, dict[str, np.ndarray]]]:
     """Windows with the scratch layers `names` read (lazily: one window at a time)."""
     for window in windows(scratch.grid):
         values = scratch.read_many(names, window)
@@ -255,7 +197,7 @@ def indicators(runner: Runner, context: Context, scratch: Scratch) -> dict[str, 
     """
     names = indicator_inputs(context.config)
     rename = {layer_key(n): n for n in names}
-    items = _reading(scratch, list(rename), rename)
+    items = read_windows(scratch, list(rename), rename)
     ranges = {name: ValueRange() for name in context.config.indicators}
 
     def measured(results: Iterator[dict[str, np.ndarray]]) -> Iterator[dict[str, np.ndarray]]:
@@ -273,7 +215,7 @@ def score(runner: Runner, context: Context, scratch: Scratch) -> None:
     """Score every window, and classify its risk."""
     names = list(context.config.indicators)
     rename = {indicator_key(n): n for n in names}
-    items = _reading(scratch, list(rename), rename)
+    items = read_windows(scratch, list(rename), rename)
 
     def key(name: str) -> str:
         return CLASS_LAYER if name == CLASS_LAYER else score_key(name)
@@ -305,87 +247,6 @@ def write_rasters(folder: Path, scratch: Scratch, layers: list[OutputLayer],
     return written
 
 
-@dataclass(frozen=True)
-class Gathered:
-    """The cells some area covers, with their scores and indicators, and the coverage table
-    over them: `table.cell` indexes `cells` (sorted flattened grid indices), so the functions
-    of `pipelines.areas` and `pipelines.sensitivity` work on these arrays as on whole-grid
-    ones."""
-
-    cells: np.ndarray
-    table: CoverageTable
-    scores: dict[str, np.ndarray]
-    indicators: dict[str, np.ndarray]
-
-
-def gather_areas(runner: Runner, context: Context, scratch: Scratch) -> Gathered:
-    """The coverage table and covered cells' values, gathered window by window (in window
-    order), then put in the order of a whole-grid table (by area, then cell)."""
-    assert context.areas is not None
-    config = context.config
-    keys = [score_key(n) for n in OUTPUTS] + [indicator_key(n) for n in config.indicators]
-    # Each window's arrays are kept by name (not as windows), so that each name's pieces can
-    # be let go as soon as they are joined: the peak is the gathered arrays plus one name's.
-    pieces: dict[str, list[np.ndarray]] = {name: [] for name in
-                                           ["area", "cell", "coverage", "cells", *keys]}
-    n_windows = 0
-    for part in runner.map(area_block, _reading(scratch, keys), context):
-        n_windows += 1
-        for name, array in (("area", part.area), ("cell", part.cell),
-                            ("coverage", part.coverage), ("cells", part.cells),
-                            *part.values.items()):
-            pieces[name].append(array)
-
-    def joined(name: str, dtype: str | None = None) -> np.ndarray:
-        arrays = pieces.pop(name)
-        out = np.concatenate(arrays) if arrays else np.empty(0, dtype or "float64")
-        arrays.clear()
-        return out.astype(dtype, copy=False) if dtype else out
-
-    area, cell = joined("area", "int64"), joined("cell", "int64")
-    coverage = joined("coverage", "float64")
-    cells = joined("cells", "int64")
-    order = np.argsort(cells, kind="stable")
-    cells = cells[order]
-    values = {key: joined(key)[order] for key in keys}
-    if n_windows > 1:  # one window: already in exactextract's order
-        by_area = np.lexsort((cell, area))
-        area, cell, coverage = area[by_area], cell[by_area], coverage[by_area]
-    table = CoverageTable(area, np.searchsorted(cells, cell), coverage, len(context.areas))
-    return Gathered(cells, table, {n: values[score_key(n)] for n in OUTPUTS},
-                    {n: values[indicator_key(n)] for n in config.indicators})
-
-
-def audit_layer_names(config: RegionConfig) -> list[str]:
-    """The inputs and surfaces the sensitivity audit reads at its cells."""
-    names = {s.source for s in config.indicators.values() if s.levels is None}
-    names.update(config.surfaces)
-    return sorted(n for n in names if n in config.surfaces
-                  or (n in config.inputs and config.inputs[n].kind == "raster"))
-
-
-def layers_at(runner: Runner, context: Context, scratch: Scratch, cells: np.ndarray
-              ) -> dict[str, np.ndarray]:
-    """The audit's layers at `cells` (sorted flattened grid indices), window by window."""
-    names = audit_layer_names(context.config)
-    out = {name: np.full(len(cells), np.nan, "float32") for name in names}
-    rename = {layer_key(n): n for n in names}
-    at = replace(context, cells=cells)
-    for positions, values in runner.map(sensitivity_block,
-                                        _reading(scratch, list(rename), rename), at):
-        for name, picked in values.items():
-            if out[name].dtype != picked.dtype:
-                out[name] = out[name].astype(picked.dtype)
-            out[name][positions] = picked
-    return out
-
-
-def area_context(context: Context, frame: gpd.GeoDataFrame) -> Context:
-    """The context of the area stages: the areas in the grid's CRS."""
-    projected = frame[["geometry"]].to_crs(context.grid.crs).reset_index(drop=True)
-    return replace(context, areas=gpd.GeoDataFrame(projected, crs=context.grid.crs))
-
-
-__all__ = ["Context", "Gathered", "align", "area_context", "gather_areas", "indicators",
-           "layers_at", "score", "surfaces", "write_rasters"]
+__all__ = ["Context", "align", "indicators", "read_windows", "score", "surfaces",
+           "write_rasters"]
 

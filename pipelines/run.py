@@ -5,7 +5,8 @@ and marks it complete; the outputs are validated; only then does the region's `c
 (one atomic symlink switch). A killed run leaves a folder without `run.json` that is never
 served and is removed by the next run. The jobs are elsewhere: reading inputs
 (`pipelines.inputs`), the stages from align to sensitivity window by window
-(`pipelines.chunk_stages`: surfaces, scoring, areas, the sensitivity audit), writing and
+(`pipelines.chunk_stages`: surfaces, scoring; `pipelines.chunk_areas`: areas by blocks, the
+sensitivity audit's cells), writing and
 validating (`pipelines.publish`), the run store (`data_catalog.runs`).
 """
 
@@ -37,6 +38,7 @@ from data_catalog.stac import write_catalog
 from pipelines import admin_units, hazard_levels, pressure, sensitivity
 from pipelines import area_record as col
 from pipelines import areas as area_stats
+from pipelines import chunk_areas as chunked_areas
 from pipelines import chunk_stages as chunked
 from pipelines.chunks import Scratch, gdal_env
 from pipelines.config import RegionConfig
@@ -180,30 +182,22 @@ def _run_in(folder: Path, run_id: str, config: RegionConfig, data: DataDir, grid
 
         with timer.stage("areas"):
             area_frame = area_stats.area_sets(config, vectors)
-            area_context = chunked.area_context(context, area_frame)
-            gathered = chunked.gather_areas(runner, area_context, scratch)
-            table = gathered.table
-            scored_areas = area_stats.score_areas(area_frame, table, gathered.scores,
-                                                  gathered.indicators, config)
-            scored_areas = hazard_levels.apply_levels(scored_areas, config, paths)
+            area_context = chunked_areas.area_context(context, area_frame)
+            scored = chunked_areas.score_area_blocks(runner, area_context, scratch, area_frame)
+            scored_areas = hazard_levels.apply_levels(scored.areas, config, paths)
             scored_areas = admin_units.roll_up_levels(scored_areas, config)
             scored_areas = pressure.apply_pressure(scored_areas, vectors, config)
 
         with timer.stage("sensitivity"):
-            reps = sensitivity.representatives(
-                table, gathered.scores["risk"].astype("float64"),
-                gathered.scores["exposure"].astype("float64"), config.sensitivity.cells_per_area)
             # The audit reads its few cells only: renumber them 0…K-1 (same order).
-            audit_at = sensitivity.audit_cells(reps)
-            cells = gathered.cells[audit_at]
-            layers = chunked.layers_at(runner, area_context, scratch, cells)
-            reps = replace(reps, cells=np.searchsorted(audit_at, reps.cells))
-            variants = sensitivity.surface_variants(config, grid, vectors, layers, cells,
-                                                    np.arange(len(cells)))
+            audit_at = sensitivity.audit_cells(scored.representatives)
+            at = chunked_areas.audit_values(runner, area_context, scratch, audit_at)
+            reps = replace(scored.representatives,
+                           cells=np.searchsorted(audit_at, scored.representatives.cells))
+            variants = sensitivity.surface_variants(config, grid, vectors, at.layers, audit_at,
+                                                    np.arange(len(audit_at)))
             intervals = sensitivity.audit(
-                config, table, scored_areas["kind"].to_numpy(), layers,
-                {name: values[audit_at] for name, values in gathered.indicators.items()},
-                {name: values[audit_at] for name, values in gathered.scores.items()},
+                config, None, scored_areas["kind"].to_numpy(), at.layers, at.indicators, None,
                 variants=variants, reps=reps, ranked=scored_areas[col.RANK].notna().to_numpy(),
                 combine_pressure=pressure.pressure_combiner(scored_areas, config))
             scored_areas = pd.concat([scored_areas.reset_index(drop=True), intervals], axis=1)

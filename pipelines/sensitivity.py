@@ -90,9 +90,11 @@ def representatives(table: CoverageTable, risk: np.ndarray, exposure: np.ndarray
     order = np.lexsort((values, group))
     area, cell, weight, exposed, group = (a[order] for a in (area, cell, weight, exposed, group))
     _, starts, counts = np.unique(group, return_index=True, return_counts=True)
-    cumulative = np.cumsum(weight)
-    totals = np.add.reduceat(weight, starts) if len(starts) else np.empty(0)
-    before = cumulative[starts] - weight[starts] if len(starts) else np.empty(0)
+    # Cumulative weights within each stratum (summed in that stratum only, so an area's cells
+    # are picked the same whatever other areas the table holds: blocks of areas pick as the
+    # whole table does, `pipelines.chunk_areas`).
+    cumulative = pd.Series(weight).groupby(group, sort=False).cumsum().to_numpy()
+    totals = cumulative[starts + counts - 1] if len(starts) else np.empty(0)
 
     small = counts <= per_stratum
     # Groups kept whole: every entry with its coverage.
@@ -103,11 +105,11 @@ def representatives(table: CoverageTable, risk: np.ndarray, exposure: np.ndarray
     # and the highest cell with no weight (it only serves the maximum).
     big = np.flatnonzero(~small)
     steps = (np.arange(per_stratum) + 0.5) / per_stratum
-    targets = before[big, None] + steps[None, :] * totals[big, None]
-    picks = np.searchsorted(cumulative, targets.ravel(), side="left")
-    first = np.repeat(starts[big], per_stratum)
-    last = np.repeat(starts[big] + counts[big] - 1, per_stratum)
-    picks = np.clip(picks, first, last)
+    picks = np.concatenate([
+        start + np.minimum(np.searchsorted(cumulative[start:start + count], steps * total,
+                                           side="left"), count - 1)
+        for start, count, total in zip(starts[big], counts[big], totals[big], strict=True)]
+        or [np.empty(0, "int64")])
     tops = starts[big] + counts[big] - 1
 
     index = np.concatenate([whole, picks, tops]).astype("int64")
@@ -133,6 +135,22 @@ def representatives(table: CoverageTable, risk: np.ndarray, exposure: np.ndarray
         shape_weight = np.where(area_total > 0, shape_weight / area_total, 0.0)
     ranked = np.asarray((is_exposed & present).any(axis=1))
     return Representatives(cells, shape_weight, is_exposed, present, ranked)
+
+
+def stack_representatives(parts: Sequence[Representatives]) -> Representatives:
+    """The representatives of consecutive blocks of areas as those of all of them (rows in
+    block order, padded to the widest block)."""
+    width = max((p.cells.shape[1] for p in parts), default=1)
+
+    def stacked(name: str, fill: Any) -> np.ndarray:
+        arrays = [getattr(p, name) for p in parts]
+        return np.concatenate([np.pad(a, ((0, 0), (0, width - a.shape[1])),
+                                      constant_values=fill) for a in arrays]
+                              or [np.zeros((0, width), type(fill))])
+
+    return Representatives(stacked("cells", 0), stacked("weight", 0.0),
+                           stacked("exposed", False), stacked("present", False),
+                           np.concatenate([p.ranked for p in parts] or [np.zeros(0, bool)]))
 
 
 def area_statistic(values: np.ndarray, reps: Representatives, name: str) -> np.ndarray:
@@ -291,9 +309,9 @@ def surface_variants(config: RegionConfig, grid: Grid, vectors: Mapping[str, gpd
     return result
 
 
-def audit(config: RegionConfig, table: CoverageTable, kinds: np.ndarray,
+def audit(config: RegionConfig, table: CoverageTable | None, kinds: np.ndarray,
           layers: Mapping[str, np.ndarray], indicators: Mapping[str, np.ndarray],
-          scores: Mapping[str, np.ndarray], *,
+          scores: Mapping[str, np.ndarray] | None, *,
           variants: Mapping[str, Mapping[VariantKey, np.ndarray]] | None = None,
           reps: Representatives | None = None, ranked: np.ndarray | None = None,
           combine_pressure: Callable[[np.ndarray], np.ndarray] | None = None
@@ -302,11 +320,13 @@ def audit(config: RegionConfig, table: CoverageTable, kinds: np.ndarray,
     environmental pressure, under the draws of `draw_factors`.
 
     Args:
-        table: coverage of the grid's cells by each area.
+        table: coverage of the grid's cells by each area (only read to pick `reps` when they
+            are not given).
         kinds: the kind of each area (ranks are within kind).
         layers: flattened raster inputs and surfaces by name (the run's).
-        indicators: flattened 0–10 indicators by name (the run's).
-        scores: flattened scores of the run (`risk`, `exposure`).
+        indicators: flattened 0–10 indicators by name (the run's; only those of hazard levels,
+            which the draws take as they are, are read).
+        scores: flattened scores of the run (`risk`, `exposure`; only read to pick `reps`).
         variants: the varied surfaces at `audit_cells(reps)` (`surface_variants`).
         reps: the representative cells (`representatives`, computed when not given).
         ranked: whether the run ranks each area (`not_exposed` areas are not): the audit
@@ -321,6 +341,9 @@ def audit(config: RegionConfig, table: CoverageTable, kinds: np.ndarray,
     """
     spec = config.sensitivity
     if reps is None:
+        if table is None or scores is None:
+            raise ValueError("the audit needs its representative cells, or the table and "
+                             "scores to pick them")
         reps = representatives(table, np.asarray(scores["risk"], "float64").ravel(),
                                np.asarray(scores["exposure"], "float64").ravel(),
                                spec.cells_per_area)

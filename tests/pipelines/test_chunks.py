@@ -14,7 +14,7 @@ from affine import Affine
 from pyproj import CRS
 
 from data_catalog.paths import DataDir
-from pipelines import chunk_stages
+from pipelines import chunk_areas, chunk_stages
 from pipelines.areas import coverage_table, score_areas
 from pipelines.chunks import Runner, Scratch, Window, window_grid, windows
 from pipelines.config import load_region
@@ -88,10 +88,13 @@ def test_surfaces_by_window_equal_the_whole_grid(demo_inputs: Path) -> None:
         np.testing.assert_array_equal(np.isnan(assembled[name]), np.isnan(whole))
 
 
-def test_area_stages_by_window_equal_the_whole_grid(tmp_path: Path) -> None:
+@pytest.mark.parametrize("budget", [10**9, 150])
+def test_area_stages_by_window_and_block_equal_the_whole_grid(tmp_path: Path,
+                                                              budget: int) -> None:
     # Scores and indicators written to scratch in 12 windows of 16 cells; the areas gathered
-    # window by window give the scored areas and the audit's representative cells that the
-    # whole-grid arrays give (same cells, same order: equal, not merely close).
+    # window by window, then scored in one block or in blocks of at most 150 (area, cell)
+    # pairs, give the scored areas and the audit's representative cells that the whole-grid
+    # arrays give (same cells, same order: equal, not merely close).
     grid = Grid(CRS.from_epsg(32618), Affine(1000, 0, 500_000, 0, -1000, 1_000_000), 40, 50,
                 chunk=16)
     config = load_region("darien")
@@ -116,45 +119,63 @@ def test_area_stages_by_window_equal_the_whole_grid(tmp_path: Path) -> None:
         shapely.box(533_000, 972_000, 548_000, 978_000),     # nobody exposed: not ranked
         shapely.box(501_000, 996_000, 549_000, 999_500),     # all sea: no statistics
         shapely.box(505_000, 962_000, 512_000, 975_000),
+        shapely.box(540_000, 960_500, 546_000, 963_000),     # small, in one window
     ]
     frame = gpd.GeoDataFrame({
-        "id": [f"a{i}" for i in range(len(shapes))], "name": [f"a{i}" for i in range(5)],
-        "kind": ["k", "k", "k", "k", "j"], "area_set": "s"},
+        "id": [f"a{i}" for i in range(len(shapes))], "name": [f"a{i}" for i in range(6)],
+        "kind": ["k", "k", "k", "k", "j", "j"], "area_set": "s"},
         geometry=shapes, crs=grid.crs).to_crs("EPSG:4326")
 
     table = coverage_table(frame, grid)
     whole = score_areas(frame, table, {n: v.ravel() for n, v in scores.items()},
                         {n: v.ravel() for n, v in indicators.items()}, config)
-    context = chunk_stages.area_context(chunk_stages.Context(config, grid, {}, {}), frame)
-    gathered = chunk_stages.gather_areas(Runner(threads=2), context, scratch)
+    context = chunk_areas.area_context(chunk_stages.Context(config, grid, {}, {}), frame)
     assert len(windows(grid)) == 12
-    chunked = score_areas(frame, gathered.table, gathered.scores, gathered.indicators, config)
-    pd.testing.assert_frame_equal(pd.DataFrame(chunked), pd.DataFrame(whole),
+    # With 150 pairs a block, a0 (29 × 28 cells and more) is a block alone and the small a4
+    # and a5 share one: blocks of one area and of several are both checked.
+    blocks = chunk_areas.area_blocks(np.bincount(table.area, minlength=len(frame)), budget)
+    if budget < 10**6:
+        assert blocks[0] == (0, 1) and blocks[-1] == (4, 6) and len(blocks) >= 4
+    else:
+        assert blocks == [(0, 6)]
+    scored = chunk_areas.score_area_blocks(Runner(threads=2), context, scratch, frame, budget)
+    pd.testing.assert_frame_equal(pd.DataFrame(scored.areas), pd.DataFrame(whole),
                                   check_exact=False, rtol=1e-12, atol=1e-12)
     assert whole["risk_class"][2] == "not_exposed" and pd.isna(whole["risk_class"][3])
-    assert np.isfinite(whole["rank"]).sum() == 3
+    assert np.isfinite(whole["rank"]).sum() == 4
 
     per = config.sensitivity.cells_per_area
     reps = representatives(table, scores["risk"].ravel().astype("float64"),
                            scores["exposure"].ravel().astype("float64"), per)
-    found = representatives(gathered.table, gathered.scores["risk"].astype("float64"),
-                            gathered.scores["exposure"].astype("float64"), per)
-    np.testing.assert_array_equal(gathered.cells[found.cells], reps.cells)
+    found = scored.representatives
+    np.testing.assert_array_equal(found.cells, reps.cells)
     np.testing.assert_allclose(found.weight, reps.weight, rtol=1e-12, atol=1e-12)
     for name in ("exposed", "present", "ranked"):
         np.testing.assert_array_equal(getattr(found, name), getattr(reps, name))
     # The audit's layers are read at its cells, window by window.
     layers = {name: rng.uniform(0, 100, grid.shape)
-              for name in chunk_stages.audit_layer_names(config)}
+              for name in chunk_areas.audit_layer_names(config)}
     for window in windows(grid):
         for name, values in layers.items():
             scratch.write(chunk_stages.layer_key(name), window, values[window.slices])
     scratch.close()
     cells = np.unique(reps.cells)
-    at = chunk_stages.layers_at(Runner(threads=2), context, scratch, cells)
-    assert set(at) == set(layers) and "transit_pressure" in at
+    at = chunk_areas.audit_values(Runner(threads=2), context, scratch, cells)
+    assert set(at.layers) == set(layers) and "transit_pressure" in at.layers
     for name, values in layers.items():
-        np.testing.assert_array_equal(at[name], values.ravel()[cells])
+        np.testing.assert_array_equal(at.layers[name], values.ravel()[cells])
+    fixed = chunk_areas.audit_indicator_names(config)
+    assert set(at.indicators) == set(fixed) and fixed
+    for name in fixed:
+        np.testing.assert_array_equal(at.indicators[name], indicators[name].ravel()[cells])
+
+
+def test_area_blocks_hold_at_most_the_budget_unless_one_area_exceeds_it() -> None:
+    entries = np.array([3, 4, 0, 9, 2, 2, 2, 1])
+    assert chunk_areas.area_blocks(entries, 7) == [(0, 3), (3, 4), (4, 8)]
+    assert chunk_areas.area_blocks(entries, 100) == [(0, 8)]
+    assert chunk_areas.area_blocks(np.array([5]), 1) == [(0, 1)]
+    assert chunk_areas.area_blocks(np.zeros(0, "int64"), 5) == []
 
 
 def test_the_runner_keeps_order_with_few_in_flight() -> None:
