@@ -68,6 +68,9 @@ class Style(BaseModel):
     color: str | None = None
     """Stroke/fill colour of a vector layer."""
     color_by: ColorBy | None = None
+    weight: float | None = None
+    """Line width of a vector layer's outlines on the planning map, CSS pixels (None: the
+    map role's own)."""
     not_exposed: bool = False
     """The layer is 0 where no one on the move is exposed: its tiles draw those cells grey
     (from the run's class raster) and its legend names them "Not exposed"."""
@@ -88,7 +91,8 @@ class MapPlacement(BaseModel):
     """A layer's place on the planning map, as its region file gives it.
 
     Roles: `overlay` (raster tiles with a legend, also analysed with every scored area),
-    `basemap`, `scored_areas` (score cards), `area_classes`, `lines`, `points`,
+    `basemap`, `scored_areas` (score cards), `scored_outlines` (score cards, outlines only, off
+    until turned on), `area_classes`, `lines`, `points`,
     `clustered_points`, `time_series`.
     """
 

@@ -50,8 +50,9 @@ def style_of(spec: dict[str, Any], classes: Sequence[LegendClass]) -> Style:
         return Style(colormap=str(spec["colormap"]), rescale=(float(low), float(high)))
     if kind == "vector":
         by = spec.get("color_by")
-        return Style(color=spec.get("color"),
-                     color_by=ColorBy(**by) if by else None)
+        weight = spec.get("weight")
+        return Style(color=spec.get("color"), color_by=ColorBy(**by) if by else None,
+                     weight=float(weight) if weight is not None else None)
     raise ValueError(f"unknown style kind {kind!r}")
 
 

@@ -427,19 +427,23 @@ class VectorStyle(_Strict):
     kind: Literal["vector"]
     color: Color
     color_by: ColorBy | None = None
+    weight: float | None = Field(default=None, gt=0, le=10)
+    """Line width of its outlines on the planning map, CSS pixels (the role's own when None)."""
 
 
 OutputStyle = Annotated[ClassesStyle | ClassIndexStyle | StretchStyle | VectorStyle,
                         Field(discriminator="kind")]
 """The styles a layer can have; the legend follows from the style (`layers.styles`)."""
 
-MapRole = Literal["overlay", "basemap", "scored_areas", "area_classes", "lines", "points",
-                  "clustered_points", "time_series"]
+MapRole = Literal["overlay", "basemap", "scored_areas", "scored_outlines", "area_classes",
+                  "lines", "points", "clustered_points", "time_series"]
 """How the planning map shows a layer: `overlay` (raster tiles with a legend; their
 statistics also go with every scored area), `basemap` (the land under everything),
-`scored_areas` (outlines coloured by class, with score cards), `area_classes` (areas filled by
-class), `lines` and `points` (with a tooltip), `clustered_points`, `time_series` (a circle per
-point sized by its count, with a slider over `time_property`)."""
+`scored_areas` (outlines coloured by class, with score cards), `scored_outlines` (scored areas
+as bare outlines of the style's colour and `weight`, off until turned on, with the same score
+cards: admin units), `area_classes` (areas filled by class), `lines` and `points` (with a
+tooltip), `clustered_points`, `time_series` (a circle per point sized by its count, with a
+slider over `time_property`)."""
 
 
 class TooltipField(_Strict):
@@ -517,6 +521,8 @@ class OutputSpec(_Strict):
             raise ValueError(f"style: {self.style.kind!r} does not draw a {self.kind} layer")
         if self.map is not None and raster != (self.map.role == "overlay"):
             raise ValueError(f"map.role: {self.map.role!r} does not show a {self.kind} layer")
+        if self.map is not None and self.map.role == "scored_outlines" and self.areas is None:
+            raise ValueError("map.role: scored_outlines shows a scored area set (`areas`)")
         if self.count_property is not None and self.value_type != "count":
             raise ValueError("count_property: only count layers have one")
         if self.map is not None and self.map.role == "time_series" and (

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from html import escape
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import folium
 import geopandas as gpd
@@ -28,7 +29,16 @@ from data_catalog.i18n import N_, Language, language
 from data_catalog.provenance import record_note, synthetic_banner
 from geo_service.areas_store import AreasStore
 from geo_service.auth import ANONYMOUS, Principal, visible_layers
-from geo_service.maps.cards import area_color, place_names, score_card_html, tooltip_text
+from geo_service.maps.cards import (
+    area_color,
+    area_score,
+    class_text,
+    place_names,
+    score_card_html,
+    tooltip_text,
+    value_text,
+)
+from geo_service.maps.outlines import map_outlines
 from geo_service.maps.search import search_index
 from geo_service.maps.widgets import (
     BoundLayers,
@@ -54,6 +64,11 @@ OUTSIDE_STYLE = {"color": "#343a40", "weight": 1.5, "dashArray": "6 4", "fillCol
 """How the world outside the analysed region is masked (with its edge dashed)."""
 LABEL_MIN_PIXELS = 70
 """An area's name is written on the map once the area is this wide on screen (pixels)."""
+OUTLINE_WEIGHT = 2.0
+"""Line width of a `scored_outlines` layer whose style gives none, CSS pixels."""
+OUTLINES_PANE = ("outlines", 390)
+"""Pane of `scored_outlines` (name, z-index): over the rasters, under the overlay pane of
+`scored_areas` and planning units, so a park's card still opens inside a district."""
 
 TEXT: dict[str, str] = {
     "map": N_("Climate-mobility risk: planning map"),
@@ -89,6 +104,7 @@ TEXT: dict[str, str] = {
     "zoom_out": N_("Zoom out"),
     "attribution": N_("Scores: cmrisk · countries: Natural Earth"),
     "place": N_("Place"),
+    "brief": N_("Area brief"),
 }
 """The map's own words (its layers' names come with the layers)."""
 
@@ -106,12 +122,12 @@ def _color(layer: Layer) -> str:
 
 
 def _legend_block(block_id: str, title: str, rows: list[tuple[str, str]],
-                  swatch: str = "") -> str:
+                  swatch: str = "", style: str = "") -> str:
     heading = f"<strong>{escape(title)}</strong>" if title else ""
     items = "".join(
         f'<div><span class="cmrisk-swatch {swatch}" style="'
-        f'{"border-color" if swatch else "background"}:{color}"></span>{escape(label)}</div>'
-        for color, label in rows)
+        f'{"border-color" if swatch else "background"}:{color}{style}"></span>'
+        f"{escape(label)}</div>" for color, label in rows)
     return (f'<div class="cmrisk-legend-layer" data-layer="{escape(block_id)}">'
             f"{heading}{items}</div>")
 
@@ -192,6 +208,41 @@ def layer_provenance_note(layer: Layer, lang: Language) -> str:
                             None), lang)
 
 
+def area_provenance_note(layer: Layer, registry: Registry, lang: Language) -> str:
+    """What is synthetic (and what real) in the input a scored area set is drawn from (its
+    outlines, its names), as `layer_provenance_note` says it; empty for real inputs and for
+    sets of H3 cells."""
+    config = (registry.run_manifest() or {}).get("config") or {}
+    spec = (config.get("areas") or {}).get(str(layer.source)) or {}
+    source = spec.get("from") if isinstance(spec, dict) else None
+    if not source:
+        return ""
+    return record_note(next((r for r in layer.provenance if r.get("name") == source), None),
+                       lang)
+
+
+def area_card_html(card: dict[str, Any], layers: Mapping[str, Layer],
+                   classes: list[dict[str, Any]], lang: Language, note: str = "",
+                   brief_url: str | None = None) -> str:
+    """An area's score card on the map: the card of `score_card_html`, then what is synthetic
+    in the area's outline (`note`) and a link to the area's one-page brief (`brief_url`; none
+    in an offline file)."""
+    html = score_card_html(card, dict(layers), classes, lang)
+    extra = (f"<div class='cmrisk-card-note'><small>{escape(note)}</small></div>"
+             if note else "")
+    if brief_url:
+        extra += (f"<a class='cmrisk-brief-link' href=\"{escape(brief_url)}\" target='_blank' "
+                  f"rel='noopener'>{escape(_t('brief', lang))}</a>")
+    if html.endswith("</div>"):
+        return html.removesuffix("</div>") + extra + "</div>"
+    return html + extra
+
+
+def brief_url(base_url: str, area_id: str, lang: Language) -> str:
+    """Where the service serves an area's one-page brief in the reader's language."""
+    return f"{base_url}/areas/{quote(area_id, safe=':')}/brief?lang={quote(lang.tag)}"
+
+
 def _with_note(text: str, note: str) -> str:
     return f"{text} · {note}" if note and text else (note or text)
 
@@ -233,7 +284,8 @@ def risk_map(registry: Registry, base_url: str, lang: Language | None = None,
 
     Raster `overlay`s as tiles with a legend each (the `shown` one visible), the `basemap`
     under everything with the world outside the analysed region masked, `scored_areas` with
-    score cards and names, `area_classes` outlined by class, `lines`, `points` and
+    score cards and names, `scored_outlines` (admin units) as outlines off until turned on,
+    with the same cards, `area_classes` outlined by class, `lines`, `points` and
     `clustered_points` with tooltips, `time_series` with a slider, a search over areas and
     places, a polygon tool that calls `POST /analysis` over the `draw` overlays, a PNG export
     of the view and a print view, and a banner while any layer is synthetic.
@@ -310,8 +362,23 @@ def risk_map(registry: Registry, base_url: str, lang: Language | None = None,
                                      swatch="cmrisk-swatch-outline"))
         bound.append((layer.id, units))
     area_index: list[tuple[str, MacroElement]] = []
+    briefs = None if embedded_tiles is not None else base_url
+    outlined = by_role(layers, "scored_outlines")
+    if outlined:
+        folium.map.CustomPane(OUTLINES_PANE[0], z_index=OUTLINES_PANE[1]).add_to(fmap)
+    for layer in outlined:
+        note = area_provenance_note(layer, registry, lang)
+        group, shapes = _add_scored_outlines(fmap, store, layer, layers, classes, lang, note,
+                                             briefs)
+        area_index += shapes
+        legends.append(_legend_block(
+            layer.id, layer.name_in(lang), [(_color(layer), note or layer.name_in(lang))],
+            swatch="cmrisk-swatch-outline",
+            style=f";border-width:{_weight(layer):g}px"))
+        bound.append((layer.id, group))
     for layer in by_role(layers, "scored_areas"):
-        area_index += _add_scored_areas(fmap, store, layer, layers, classes, lang)
+        area_index += _add_scored_areas(fmap, store, layer, layers, classes, lang,
+                                        area_provenance_note(layer, registry, lang), briefs)
     for layer in by_role(layers, "lines"):
         _add_lines(fmap, layer, lang)
     for layer in by_role(layers, "points"):
@@ -376,11 +443,70 @@ def _tooltip(layer: Layer) -> list[TooltipField]:
     return list(layer.map.tooltip) if layer.map else []
 
 
+def _weight(layer: Layer) -> float:
+    return layer.style.weight or OUTLINE_WEIGHT
+
+
+def _area_label(name: str, geometry: Any) -> dict[str, Any]:
+    """Where an area's name is written (`cmrisk.labels`): a point inside it, and its bounds."""
+    west, south, east, north = geometry.bounds
+    inside = geometry.representative_point()
+    return {"name": name, "lat": round(inside.y, 5), "lon": round(inside.x, 5),
+            "bounds": [round(south, 5), round(west, 5), round(north, 5), round(east, 5)]}
+
+
+def _add_scored_outlines(fmap: folium.Map, store: AreasStore, layer: Layer,
+                         layers: Mapping[str, Layer], classes: list[dict[str, Any]],
+                         lang: Language, note: str, briefs: str | None
+                         ) -> tuple[folium.FeatureGroup, list[tuple[str, MacroElement]]]:
+    """Scored areas (admin units) as bare outlines in the layer's colour and line width, off
+    until turned on in the layer control: the same score cards as `scored_areas` (with what
+    is synthetic in the outline and a link to the brief), a tooltip naming the unit, its score
+    and class, and names written once large enough on screen. The outlines are simplified to
+    a pixel at `outlines.OUTLINE_ZOOM`. Returns the group and (area id, outline) pairs."""
+    frame = map_outlines(gpd.read_parquet(layer.asset))
+    cards = store.frame()
+    colour, weight = _color(layer), _weight(layer)
+    risk_word = field_label(col.RISK, lang)
+    group = folium.FeatureGroup(name=layer.name_in(lang), show=False)
+    index: list[tuple[str, MacroElement]] = []
+    labels = []
+    for _, row in frame.iterrows():
+        if row.geometry is None or row.geometry.is_empty:
+            continue
+        area_id = str(row[col.ID])
+        card = store.as_json(cards.loc[area_id], classes) if area_id in cards.index else {
+            col.NAME: row[col.NAME]}
+        name = area_name(card, lang)
+        klass = class_text(card, classes, lang)
+        tip = (f"{name} · {klass}" if card.get(col.RISK_CLASS) == col.NOT_EXPOSED else
+               f"{name} · {risk_word} {value_text(area_score(card), lang)} ({klass})")
+        shape = folium.GeoJson(
+            row.geometry.__geo_interface__, pane=OUTLINES_PANE[0],
+            style_function=lambda _: {"color": colour, "weight": weight, "opacity": 0.9,
+                                      "fill": True, "fillColor": colour, "fillOpacity": 0},
+            highlight_function=lambda _: {"weight": weight + 2, "fillOpacity": 0.08},
+            tooltip=escape(tip),
+            popup=folium.Popup(area_card_html(  # type: ignore[arg-type]
+                card, layers, classes, lang, note,
+                brief_url(briefs, area_id, lang) if briefs is not None else None),
+                max_width=340),
+        )
+        shape.add_to(group)
+        index.append((area_id, shape))
+        labels.append(_area_label(name, row.geometry))
+    group.add_to(fmap)
+    Call("labels", group, labels, LABEL_MIN_PIXELS).add_to(fmap)
+    return group, index
+
+
 def _add_scored_areas(fmap: folium.Map, store: AreasStore, layer: Layer,
                       layers: Mapping[str, Layer], classes: list[dict[str, Any]],
-                      lang: Language) -> list[tuple[str, MacroElement]]:
-    """Areas outlined in the layer's colour, filled by class, with their score cards and their
-    names written once they are large enough on screen. Returns (area id, outline) pairs."""
+                      lang: Language, note: str = "", briefs: str | None = None
+                      ) -> list[tuple[str, MacroElement]]:
+    """Areas outlined in the layer's colour, filled by class, with their score cards (what is
+    synthetic in the outline, a link to the brief) and their names written once they are
+    large enough on screen. Returns (area id, outline) pairs."""
     frame = gpd.read_parquet(layer.asset)
     cards = store.frame()
     outline = _color(layer)
@@ -398,16 +524,14 @@ def _add_scored_areas(fmap: folium.Map, store: AreasStore, layer: Layer,
             style_function=lambda _, fill=fill: {"color": outline, "weight": 2,
                                                  "fillColor": fill, "fillOpacity": 0.25},
             tooltip=escape(name),
-            popup=folium.Popup(score_card_html(card, dict(layers), classes, lang),  # type: ignore[arg-type]
-                               max_width=340),
+            popup=folium.Popup(area_card_html(  # type: ignore[arg-type]
+                card, layers, classes, lang, note,
+                brief_url(briefs, str(area_id), lang) if briefs is not None else None),
+                max_width=340),
         )
         shape.add_to(group)
         index.append((str(area_id), shape))
-        west, south, east, north = row.geometry.bounds
-        inside = row.geometry.representative_point()
-        labels.append({"name": name, "lat": round(inside.y, 5), "lon": round(inside.x, 5),
-                       "bounds": [round(south, 5), round(west, 5), round(north, 5),
-                                  round(east, 5)]})
+        labels.append(_area_label(name, row.geometry))
     group.add_to(fmap)
     Call("labels", group, labels, LABEL_MIN_PIXELS).add_to(fmap)
     return index
