@@ -105,6 +105,7 @@ TEXT: dict[str, str] = {
     "attribution": N_("Scores: cmrisk · countries: Natural Earth"),
     "place": N_("Place"),
     "brief": N_("Area brief"),
+    "roll_up": N_("Hazard levels: the highest of its units in “{units}” (ThinkHazard!)."),
 }
 """The map's own words (its layers' names come with the layers)."""
 
@@ -221,15 +222,29 @@ def area_provenance_note(layer: Layer, registry: Registry, lang: Language) -> st
                        lang)
 
 
+def roll_up_note(layer: Layer, layers: Mapping[str, Layer], registry: Registry,
+                 lang: Language) -> str:
+    """For a set whose hazard levels are rolled up from another (`roll_up_from`: ADM1 from
+    ADM2), the sentence saying so, naming that set's layer; empty otherwise."""
+    config = (registry.run_manifest() or {}).get("config") or {}
+    spec = (config.get("areas") or {}).get(str(layer.source)) or {}
+    source = spec.get("roll_up_from") if isinstance(spec, dict) else None
+    if not source:
+        return ""
+    named = next((other for other in layers.values()
+                  if other.source_kind == "areas" and other.source == source), None)
+    return _t("roll_up", lang).format(units=named.name_in(lang) if named else source)
+
+
 def area_card_html(card: dict[str, Any], layers: Mapping[str, Layer],
-                   classes: list[dict[str, Any]], lang: Language, note: str = "",
+                   classes: list[dict[str, Any]], lang: Language, notes: tuple[str, ...] = (),
                    brief_url: str | None = None) -> str:
-    """An area's score card on the map: the card of `score_card_html`, then what is synthetic
-    in the area's outline (`note`) and a link to the area's one-page brief (`brief_url`; none
-    in an offline file)."""
+    """An area's score card on the map: the card of `score_card_html`, then its `notes` (what
+    is synthetic in the area's outline, how its hazard levels are rolled up) and a link to the
+    area's one-page brief (`brief_url`; none in an offline file)."""
     html = score_card_html(card, dict(layers), classes, lang)
-    extra = (f"<div class='cmrisk-card-note'><small>{escape(note)}</small></div>"
-             if note else "")
+    extra = "".join(f"<div class='cmrisk-card-note'><small>{escape(note)}</small></div>"
+                    for note in notes if note)
     if brief_url:
         extra += (f"<a class='cmrisk-brief-link' href=\"{escape(brief_url)}\" target='_blank' "
                   f"rel='noopener'>{escape(_t('brief', lang))}</a>")
@@ -368,8 +383,9 @@ def risk_map(registry: Registry, base_url: str, lang: Language | None = None,
         folium.map.CustomPane(OUTLINES_PANE[0], z_index=OUTLINES_PANE[1]).add_to(fmap)
     for layer in outlined:
         note = area_provenance_note(layer, registry, lang)
-        group, shapes = _add_scored_outlines(fmap, store, layer, layers, classes, lang, note,
-                                             briefs)
+        group, shapes = _add_scored_outlines(
+            fmap, store, layer, layers, classes, lang,
+            (roll_up_note(layer, layers, registry, lang), note), briefs)
         area_index += shapes
         legends.append(_legend_block(
             layer.id, layer.name_in(lang), [(_color(layer), note or layer.name_in(lang))],
@@ -378,7 +394,7 @@ def risk_map(registry: Registry, base_url: str, lang: Language | None = None,
         bound.append((layer.id, group))
     for layer in by_role(layers, "scored_areas"):
         area_index += _add_scored_areas(fmap, store, layer, layers, classes, lang,
-                                        area_provenance_note(layer, registry, lang), briefs)
+                                        (area_provenance_note(layer, registry, lang),), briefs)
     for layer in by_role(layers, "lines"):
         _add_lines(fmap, layer, lang)
     for layer in by_role(layers, "points"):
@@ -457,7 +473,7 @@ def _area_label(name: str, geometry: Any) -> dict[str, Any]:
 
 def _add_scored_outlines(fmap: folium.Map, store: AreasStore, layer: Layer,
                          layers: Mapping[str, Layer], classes: list[dict[str, Any]],
-                         lang: Language, note: str, briefs: str | None
+                         lang: Language, notes: tuple[str, ...], briefs: str | None
                          ) -> tuple[folium.FeatureGroup, list[tuple[str, MacroElement]]]:
     """Scored areas (admin units) as bare outlines in the layer's colour and line width, off
     until turned on in the layer control: the same score cards as `scored_areas` (with what
@@ -488,7 +504,7 @@ def _add_scored_outlines(fmap: folium.Map, store: AreasStore, layer: Layer,
             highlight_function=lambda _: {"weight": weight + 2, "fillOpacity": 0.08},
             tooltip=escape(tip),
             popup=folium.Popup(area_card_html(  # type: ignore[arg-type]
-                card, layers, classes, lang, note,
+                card, layers, classes, lang, notes,
                 brief_url(briefs, area_id, lang) if briefs is not None else None),
                 max_width=340),
         )
@@ -502,7 +518,7 @@ def _add_scored_outlines(fmap: folium.Map, store: AreasStore, layer: Layer,
 
 def _add_scored_areas(fmap: folium.Map, store: AreasStore, layer: Layer,
                       layers: Mapping[str, Layer], classes: list[dict[str, Any]],
-                      lang: Language, note: str = "", briefs: str | None = None
+                      lang: Language, notes: tuple[str, ...] = (), briefs: str | None = None
                       ) -> list[tuple[str, MacroElement]]:
     """Areas outlined in the layer's colour, filled by class, with their score cards (what is
     synthetic in the outline, a link to the brief) and their names written once they are
@@ -525,7 +541,7 @@ def _add_scored_areas(fmap: folium.Map, store: AreasStore, layer: Layer,
                                                  "fillColor": fill, "fillOpacity": 0.25},
             tooltip=escape(name),
             popup=folium.Popup(area_card_html(  # type: ignore[arg-type]
-                card, layers, classes, lang, note,
+                card, layers, classes, lang, notes,
                 brief_url(briefs, str(area_id), lang) if briefs is not None else None),
                 max_width=340),
         )

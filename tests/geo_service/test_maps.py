@@ -232,7 +232,7 @@ def test_page_has_slider_drawing_clusters_and_planning_units(page_es: str) -> No
 def test_one_legend_per_overlay_bound_to_its_layer(page_es: str) -> None:
     blocks = re.findall(r'class="cmrisk-legend-layer" data-layer="([^"]+)"', page_es)
     assert blocks == ["risk", "hazard", "vulnerability", "coping", "environment",
-                      "environmental_pressure", "planning_units", "outside"]
+                      "environmental_pressure", "planning_units", "admin1", "admin2", "outside"]
     bound = re.search(r"cmrisk\.legends\(\w+, (\[\[\"risk\", tile_layer_\w+\].*?\])\);",
                       page_es)
     assert bound is not None
