@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import io
+import itertools
 import re
 import time
 from collections.abc import Iterator
@@ -16,11 +17,13 @@ from urllib.parse import urlsplit
 
 import geopandas as gpd
 import pytest
+import shapely
 from PIL import Image
 from playwright.sync_api import Browser, Page, Request, Response, sync_playwright
 from typer.testing import CliRunner
 
 from data_catalog.paths import DataDir
+from geo_service.areas_store import AreasStore
 from geo_service.cli import app as cli_app
 from layers.registry import Registry
 from tests.live import live_service
@@ -416,3 +419,78 @@ def test_api_docs_work_offline_under_their_policy(browser: Browser, live_server:
     assert "/analysis" in text and "/collections/{collectionId}/items" in text
     assert log.console_errors == [] and log.failed == [] and log.foreign == []
     context.close()
+
+
+def _clickable_point(page: Page, area: shapely.Geometry, pane: str) -> tuple[float, float]:
+    """A page point inside `area` where a click reaches a shape of `pane` (not a park, a
+    route, a cluster or a control above it): the first such point of a grid over the area."""
+    west, south, east, north = area.bounds
+    for i, j in itertools.product(range(1, 12), range(1, 12)):
+        lon, lat = west + (east - west) * i / 12, south + (north - south) * j / 12
+        if not area.contains(shapely.Point(lon, lat)):
+            continue
+        x, y = _page_point(page, lat, lon)
+        if page.evaluate(
+                """([x, y, pane]) => { const e = document.elementFromPoint(x, y);
+                       return !!e && e.tagName === 'path' &&
+                              !!e.closest('.leaflet-' + pane + '-pane'); }""", [x, y, pane]):
+            return x, y
+    raise AssertionError(f"no point of the area reaches the {pane} pane")
+
+
+def test_clicking_an_admin_unit_opens_its_card_in_spanish(
+        map_page: tuple[Page, PageLog], demo_run: Path) -> None:
+    """ADM1 and ADM2 are off until turned on in the layer control; then a click inside a unit
+    (outside the parks, whose cards stay on top) opens its card: the name, the score and class
+    of its ranking value in Spanish, the ADM1 roll-up of hazard levels, what is synthetic, and
+    (served) the link to its brief."""
+    page, log = map_page
+    registry = Registry(DataDir(demo_run))
+    records = AreasStore(registry).frame()
+    labels = {str(c["name"]): str(c["label_es"]) for c in registry.classes()}
+    parks = gpd.read_parquet(registry.get("protected_areas").asset).geometry.union_all()
+    for layer_id, area_id in (("admin2", "adm2:PAN-ADM2-Pinogana"),
+                              ("admin1", "adm1:PAN-ADM1-Darien")):
+        layer = registry.get(layer_id)
+        assert layer.title_es
+        units = gpd.read_parquet(layer.asset)
+        unit = units.loc[units["id"] == area_id].geometry.iloc[0]
+        toggle = page.locator(".leaflet-control-layers-overlays label",
+                              has_text=layer.title_es).first.locator("input")
+        block = page.locator(f'#cmrisk-legend [data-layer="{layer_id}"]')
+        assert not toggle.is_checked() and not block.is_visible()
+        page.locator(".leaflet-control-layers").hover()
+        toggle.check()
+        assert block.is_visible()
+        assert "sintético: contornos de las unidades administrativas" in block.inner_text()
+        strokes = page.evaluate(
+            "Array.from(document.querySelectorAll('.leaflet-outlines-pane path'))"
+            ".map(p => [p.getAttribute('stroke'), p.getAttribute('stroke-width'),"
+            " p.getAttribute('fill-opacity')])")
+        assert {tuple(s) for s in strokes} == {
+            (layer.style.color, f"{layer.style.weight:g}", "0")}, strokes
+        page.mouse.click(*_clickable_point(page, unit.difference(parks), "outlines"))
+        card = page.locator(".leaflet-popup-content .cmrisk-scorecard")
+        card.wait_for(state="visible", timeout=5_000)
+        text = card.inner_text()
+        record = records.loc[area_id]
+        assert text.startswith(str(record["name"])), text
+        assert (f"Riesgo: {record['ranking_value']:.2f} / 10 "
+                f"({labels[str(record['risk_class'])]})") in text, text
+        assert "Niveles de amenaza" in text and "unidades administrativas" in text
+        if layer_id == "admin1":
+            assert "el más alto de sus unidades en «Distritos y municipios" in text
+        link = card.locator("a.cmrisk-brief-link")
+        if log.mode == "service":
+            assert link.inner_text() == "Ficha del área"
+            assert link.get_attribute("href") == (
+                f"{log.origin}/areas/{area_id}/brief?lang=es-PA")
+        else:
+            assert link.count() == 0  # no service behind the file
+        page.keyboard.press("Escape")
+        page.locator(".leaflet-popup").wait_for(state="detached", timeout=5_000)
+        page.locator(".leaflet-control-layers").hover()
+        toggle.uncheck()
+        assert not block.is_visible()
+    assert log.console_errors == []
+    assert log.failed == []

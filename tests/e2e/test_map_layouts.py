@@ -16,6 +16,9 @@ import pytest
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Browser, Page, sync_playwright
 
+from data_catalog.i18n import language
+from data_catalog.paths import DataDir
+from layers.registry import Registry, by_role
 from tests.e2e.test_map_browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, PageLog, wait_until
 from tests.live import live_service
 
@@ -271,3 +274,75 @@ def test_api_documentation_renders_offline(browser: Browser, live_server: str, p
     assert log.foreign == [] and log.failed == [] and log.console_errors == []
     page.screenshot(path=str(ARTIFACTS / f"api{path.replace('/', '_')}.png"))
     context.close()
+
+
+def test_admin_units_turned_on_leave_panel_legend_and_card_on_screen(
+        layout: tuple[Page, PageLog, str, tuple[int, int]], demo_run: Path) -> None:
+    """At 1366×768 and on the phone, with ADM1 and ADM2 turned on in the layer panel (opened
+    by a tap on the phone), the panel and the open legend stay on the screen and clear of each
+    other, and an admin unit's card, opened by search, is covered by no control.
+    Screenshots: `map_<lang>_<size>_admin_panel.png`, `…_admin_card.png`."""
+    page, log, lang, (width, height) = layout
+    if (width, height) not in ((1366, 768), (390, 844)):
+        return
+    registry = Registry(DataDir(demo_run))
+    admin = by_role(registry.layers(), "scored_outlines")
+    assert [layer.id for layer in admin] == ["admin1", "admin2"]
+    control = page.locator(".leaflet-control-layers")
+    if width < 600:
+        page.locator(".leaflet-control-layers-toggle").click()
+    else:
+        control.hover()
+    assert "leaflet-control-layers-expanded" in str(control.get_attribute("class"))
+    toggles = []
+    for layer in admin:
+        toggle = page.locator(".leaflet-control-layers-overlays label",
+                              has_text=layer.name_in(language(lang))).first.locator("input")
+        toggle.check()
+        toggles.append(toggle)
+    page.evaluate("document.querySelector('#cmrisk-legend details').open = true")
+    for layer in admin:
+        assert page.locator(f'#cmrisk-legend [data-layer="{layer.id}"]').is_visible()
+    page.screenshot(path=str(ARTIFACTS / f"map_{lang}_{width}x{height}_admin_panel.png"))
+    boxes = {str(b["name"]): b for b in _boxes(page)}
+    panel = next(b for name, b in boxes.items() if "leaflet-control-layers" in name)
+    legend = next(b for name, b in boxes.items() if "cmrisk-legend" in name)
+    for box in (panel, legend):
+        assert float(box["left"]) >= 0 and float(box["right"]) <= width + 0.5, box
+        assert float(box["top"]) >= 0 and float(box["bottom"]) <= height + 0.5, box
+    assert _overlap(panel, legend) == 0, (panel, legend)
+    # The card of a district, opened by search (the panel folds first on the phone).
+    if width < 600:
+        page.evaluate("document.querySelector('#cmrisk-legend details').open = false")
+        page.locator("#cmrisk-search-input").click()
+    search = page.locator("#cmrisk-search-input")
+    search.fill("pinogana")
+    results = page.locator("#cmrisk-search-results .cmrisk-search-result")
+    results.first.wait_for(state="visible", timeout=5_000)
+    search.press("Enter")
+    card = page.locator(".leaflet-popup-content .cmrisk-scorecard")
+    card.wait_for(state="visible", timeout=5_000)
+    assert card.inner_text().startswith("Pinogana")
+    wait_until(page, "!document.querySelector('.leaflet-map-pane').style.transition && "
+               "!document.querySelector('.leaflet-pan-anim')", timeout_s=10)
+    popup = page.locator(".leaflet-popup-content-wrapper").bounding_box()
+    assert popup is not None
+    box = {"name": "popup", "left": popup["x"], "top": popup["y"],
+           "right": popup["x"] + popup["width"], "bottom": popup["y"] + popup["height"]}
+    page.screenshot(path=str(ARTIFACTS / f"map_{lang}_{width}x{height}_admin_card.png"))
+    for other in _boxes(page):
+        if "cmrisk-header" not in str(other["name"]):
+            assert _overlap(box, other) == 0, f"{other['name']} covers the card"
+    assert card.locator(".cmrisk-brief-link").is_visible()
+    page.keyboard.press("Escape")
+    page.locator(".leaflet-popup").wait_for(state="detached", timeout=5_000)
+    search.fill("")
+    if width < 600:
+        page.locator(".leaflet-control-layers-toggle").click()
+    else:
+        control.hover()
+    for toggle in toggles:
+        toggle.uncheck()
+    page.evaluate("document.querySelector('#cmrisk-legend details').open = "
+                  f"{'true' if width >= 700 and height >= 560 else 'false'}")
+    assert log.console_errors == [] and log.failed == []

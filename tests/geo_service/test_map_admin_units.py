@@ -67,7 +67,7 @@ def test_admin_units_are_outlines_off_by_default(registry: Registry, map_es: fol
     admin = by_role(registry.layers(), "scored_outlines")
     assert [layer.id for layer in admin] == ["admin1", "admin2"]
     groups = _groups(map_es)
-    weights = {}
+    weights: dict[str, set[float]] = {}
     for layer in admin:
         group = groups[layer.name_in(spanish)]
         assert group.show is False  # in the layer control, not on the map
@@ -76,7 +76,7 @@ def test_admin_units_are_outlines_off_by_default(registry: Registry, map_es: fol
         shapes = _shapes(group)
         assert len(shapes) == len(gpd.read_parquet(layer.asset))
         for shape in shapes:
-            style: dict[str, Any] = shape.style_function({})  # type: ignore[attr-defined]
+            style: dict[str, Any] = shape.style_function({})
             assert style["color"] == layer.style.color
             assert style["fillOpacity"] == 0  # outline only: the risk below stays readable
             assert shape.options["pane"] == "outlines"
