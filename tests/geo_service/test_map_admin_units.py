@@ -212,3 +212,21 @@ def test_neighbours_stay_valid_and_part_by_less_than_a_pixel() -> None:
     a, b = simple.geometry.iloc[0], simple.geometry.iloc[1]
     assert a.intersection(b).area <= t * side
     assert shapely.box(x0, y0, x0 + 2 * side, y0 + side).difference(a.union(b)).area <= t * side
+
+
+def test_outlines_need_a_scored_area_set_and_a_sane_width() -> None:
+    from pydantic import ValidationError
+
+    from pipelines.config import OutputSpec
+
+    spec = {"id": "units", "kind": "vector", "title": {"en": "Units"},
+            "description": {"en": "Units."}, "value_type": "continuous",
+            "style": {"kind": "vector", "color": "#862e9c", "weight": 3},
+            "map": {"role": "scored_outlines"}}
+    assert OutputSpec.model_validate({**spec, "areas": "admin1"}).style.weight == 3  # type: ignore[union-attr]
+    with pytest.raises(ValidationError, match="scored_outlines shows a scored area set"):
+        OutputSpec.model_validate({**spec, "from": "admin1"})
+    with pytest.raises(ValidationError, match="weight"):
+        OutputSpec.model_validate({**spec, "areas": "admin1",
+                                   "style": {"kind": "vector", "color": "#862e9c",
+                                             "weight": 0}})

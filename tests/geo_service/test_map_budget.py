@@ -18,7 +18,7 @@ def test_the_corridor_map_embeds_at_most_the_vertex_budget(two_regions: Path) ->
     # Every vector layer of the map is counted (the budget checks something) ...
     english = language("en")
     layers = registry.layers()
-    for role in ("basemap", "area_classes", "scored_areas", "lines"):
+    for role in ("basemap", "area_classes", "scored_areas", "scored_outlines", "lines"):
         for layer in by_role(layers, role):
             assert counts.get(layer.name_in(english), 0) > 0, (role, layer.id, counts)
     assert counts["Planning units (H3 r5, scored)"] > 10_000  # ~1,900 hexagons of 7 points
