@@ -26,7 +26,13 @@ from rio_tiler.io import Reader
 
 from data_catalog.exchange.store import crossings_currency
 from data_catalog.i18n import N_, Language, language
-from data_catalog.provenance import record_note, synthetic_banner
+from data_catalog.provenance import (
+    NOTE,
+    part_labels,
+    record_note,
+    synthetic_banner,
+    synthetic_parts,
+)
 from geo_service.areas_store import AreasStore
 from geo_service.auth import ANONYMOUS, Principal, visible_layers
 from geo_service.maps.cards import (
@@ -209,17 +215,31 @@ def layer_provenance_note(layer: Layer, lang: Language) -> str:
                             None), lang)
 
 
+def _area_input(layer: Layer, registry: Registry) -> dict[str, Any] | None:
+    """The provenance record of the input a scored area set is drawn from (None for sets of
+    H3 cells)."""
+    config = (registry.run_manifest() or {}).get("config") or {}
+    spec = (config.get("areas") or {}).get(str(layer.source)) or {}
+    source = spec.get("from") if isinstance(spec, dict) else None
+    return next((dict(r) for r in layer.provenance if r.get("name") == source), None) \
+        if source else None
+
+
 def area_provenance_note(layer: Layer, registry: Registry, lang: Language) -> str:
     """What is synthetic (and what real) in the input a scored area set is drawn from (its
     outlines, its names), as `layer_provenance_note` says it; empty for real inputs and for
     sets of H3 cells."""
-    config = (registry.run_manifest() or {}).get("config") or {}
-    spec = (config.get("areas") or {}).get(str(layer.source)) or {}
-    source = spec.get("from") if isinstance(spec, dict) else None
-    if not source:
+    return record_note(_area_input(layer, registry), lang)
+
+
+def area_synthetic_note(layer: Layer, registry: Registry, lang: Language) -> str:
+    """Only what is synthetic in that input ("synthetic: admin-unit outlines"): the short
+    form a legend row has room for; empty for real inputs."""
+    record = _area_input(layer, registry)
+    if record is None or not record.get("synthetic"):
         return ""
-    return record_note(next((r for r in layer.provenance if r.get("name") == source), None),
-                       lang)
+    return lang.gettext(NOTE).format(parts=", ".join(part_labels(synthetic_parts([record]),
+                                                                  lang)))
 
 
 def roll_up_note(layer: Layer, layers: Mapping[str, Layer], registry: Registry,
@@ -388,7 +408,9 @@ def risk_map(registry: Registry, base_url: str, lang: Language | None = None,
             (roll_up_note(layer, layers, registry, lang), note), briefs)
         area_index += shapes
         legends.append(_legend_block(
-            layer.id, layer.name_in(lang), [(_color(layer), note or layer.name_in(lang))],
+            layer.id, layer.name_in(lang),
+            [(_color(layer), area_synthetic_note(layer, registry, lang)
+              or layer.title_in(lang))],
             swatch="cmrisk-swatch-outline",
             style=f";border-width:{_weight(layer):g}px"))
         bound.append((layer.id, group))

@@ -22,6 +22,7 @@ from PIL import Image
 from playwright.sync_api import Browser, Page, Request, Response, sync_playwright
 from typer.testing import CliRunner
 
+from data_catalog.i18n import language
 from data_catalog.paths import DataDir
 from geo_service.areas_store import AreasStore
 from geo_service.cli import app as cli_app
@@ -452,11 +453,10 @@ def test_clicking_an_admin_unit_opens_its_card_in_spanish(
     for layer_id, area_id in (("admin2", "adm2:PAN-ADM2-Pinogana"),
                               ("admin1", "adm1:PAN-ADM1-Darien")):
         layer = registry.get(layer_id)
-        assert layer.title_es
         units = gpd.read_parquet(layer.asset)
         unit = units.loc[units["id"] == area_id].geometry.iloc[0]
         toggle = page.locator(".leaflet-control-layers-overlays label",
-                              has_text=layer.title_es).first.locator("input")
+                              has_text=layer.name_in(language("es"))).first.locator("input")
         block = page.locator(f'#cmrisk-legend [data-layer="{layer_id}"]')
         assert not toggle.is_checked() and not block.is_visible()
         page.locator(".leaflet-control-layers").hover()
@@ -479,7 +479,7 @@ def test_clicking_an_admin_unit_opens_its_card_in_spanish(
                 f"({labels[str(record['risk_class'])]})") in text, text
         assert "Niveles de amenaza" in text and "unidades administrativas" in text
         if layer_id == "admin1":
-            assert "el más alto de sus unidades en «Distritos y municipios" in text
+            assert "el más alto de sus unidades en «Distritos, municipios (ADM2)»" in text
         link = card.locator("a.cmrisk-brief-link")
         if log.mode == "service":
             assert link.inner_text() == "Ficha del área"

@@ -113,8 +113,8 @@ def test_admin_cards_tooltips_and_legend_in_the_readers_language(
     # ADM1 cards say their hazard levels are the highest of their ADM2 units'.
     start = page_es.index("<strong>Darién</strong>")
     card = page_es[start:page_es.index("</a>", start)]
-    assert ("Niveles de amenaza: el más alto de sus unidades en «Distritos y municipios (ADM2, "
-            "puntuados)» (ThinkHazard!).") in card
+    assert ("Niveles de amenaza: el más alto de sus unidades en «Distritos, municipios (ADM2)» "
+            "(ThinkHazard!).") in card
     # Tooltip: name, score and class.
     assert f"Pinogana · Riesgo {pinogana['ranking_value']:.2f} ({label})" in page_es
     # Legend: the outline in the layer's colour and width, and what is synthetic in it.
@@ -122,6 +122,7 @@ def test_admin_cards_tooltips_and_legend_in_the_readers_language(
     block = page_es[start:page_es.index("</div></div>", start)]
     assert "border-color:#862e9c;border-width:3px" in block
     assert "sintético: contornos de las unidades administrativas" in block
+    assert "Provincias, comarcas, departamentos (ADM1)" in block  # its short name on the map
     english = page_html(risk_map(registry, BASE, language("en")), language("en"))
     assert f'href="{BASE}/areas/adm2:PAN-ADM2-Pinogana/brief?lang=en"' in english
     assert "synthetic: admin-unit outlines; real: admin-unit names and nesting" in english

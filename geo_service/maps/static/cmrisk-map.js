@@ -149,14 +149,16 @@
       Array.prototype.forEach.call(panels, function (box) { box.hidden = true; });
     });
     map.on('popupopen', function (e) {
-      // On a phone a card is as wide as the screen beside the buttons allows, no taller than
-      // the room between the buttons above and the controls below (it scrolls inside), and the
-      // map pans so that no control covers it.
-      if (window.innerWidth < 600 && !e.popup.cmriskFitted) {
+      // A card is no taller than the room between the buttons above and the controls below
+      // (it scrolls inside), and the map pans so that no control covers it; on a phone it is
+      // also as wide as the screen beside the buttons allows.
+      if (!e.popup.cmriskFitted) {
         e.popup.cmriskFitted = true;
         var below = bottomControlsHeight(map);
-        e.popup.options.maxWidth = window.innerWidth - 110;
-        e.popup.options.minWidth = 0;
+        if (window.innerWidth < 600) {
+          e.popup.options.maxWidth = window.innerWidth - 110;
+          e.popup.options.minWidth = 0;
+        }
         e.popup.options.maxHeight = Math.max(120, map.getSize().y - 62 - below - 40);
         e.popup.options.autoPanPaddingTopLeft = L.point(56, 62);
         e.popup.options.autoPanPaddingBottomRight = L.point(10, below + 10);
@@ -231,6 +233,17 @@
       details.open = false;
     }
     global.addEventListener('beforeprint', function () { if (details) { details.open = true; } });
+    // The legend grows upwards from its corner: it stops (and scrolls) short of the layer
+    // panel above it when that panel is open beside it.
+    function belowPanel() {
+      box.style.maxHeight = '';
+      var layers = map.getContainer().querySelector('.leaflet-control-layers-expanded');
+      if (!layers) { return; }
+      var top = layers.getBoundingClientRect(), own = box.getBoundingClientRect();
+      if (top.left >= own.right || own.left >= top.right) { return; }
+      var room = own.bottom - top.bottom - 10;
+      if (own.top < top.bottom + 10) { box.style.maxHeight = Math.max(60, room) + 'px'; }
+    }
     function sync() {
       var shown = 0;
       bound.forEach(function (pair) {
@@ -240,8 +253,10 @@
         if (on) { shown += 1; }
       });
       box.style.display = shown ? '' : 'none';
+      belowPanel();
     }
-    map.on('overlayadd overlayremove layeradd layerremove', sync);
+    map.on('overlayadd overlayremove layeradd layerremove resize', sync);
+    if (details) { details.addEventListener('toggle', belowPanel); }
     sync();
   };
 
