@@ -154,7 +154,11 @@
       // also as wide as the screen beside the buttons allows.
       if (!e.popup.cmriskFitted) {
         e.popup.cmriskFitted = true;
-        var below = bottomControlsHeight(map);
+        // Beside a phone's full-width card every bottom control counts; elsewhere only those
+        // under the card (a card between the slider and the legend keeps its full height).
+        var card = e.popup.getElement().getBoundingClientRect();
+        var below = bottomControlsHeight(map, window.innerWidth < 600 ? null
+          : [card.left, card.right]);
         if (window.innerWidth < 600) {
           e.popup.options.maxWidth = window.innerWidth - 110;
           e.popup.options.minWidth = 0;
@@ -174,15 +178,17 @@
   };
 
   /**
-   * How far the controls in the map's bottom corners reach up from its bottom edge (px).
+   * How far the controls in the map's bottom corners reach up from its bottom edge (px):
+   * all of them, or those within the horizontal `span` [left, right] (page px).
    */
-  function bottomControlsHeight(map) {
+  function bottomControlsHeight(map, span) {
     var bottom = map.getContainer().getBoundingClientRect().bottom;
     var reach = 0;
     var corners = map.getContainer().querySelectorAll('.leaflet-bottom .leaflet-control');
     Array.prototype.forEach.call(corners, function (control) {
       var box = control.getBoundingClientRect();
-      if (box.height > 0) { reach = Math.max(reach, bottom - box.top); }
+      var under = !span || (box.left < span[1] && box.right > span[0]);
+      if (box.height > 0 && under) { reach = Math.max(reach, bottom - box.top); }
     });
     return reach;
   }
