@@ -401,11 +401,12 @@ def risk_map(registry: Registry, base_url: str, lang: Language | None = None,
     outlined = by_role(layers, "scored_outlines")
     if outlined:
         folium.map.CustomPane(OUTLINES_PANE[0], z_index=OUTLINES_PANE[1]).add_to(fmap)
+    written: dict[tuple[float, ...], dict[str, Any]] = {}
     for layer in outlined:
         note = area_provenance_note(layer, registry, lang)
         group, shapes = _add_scored_outlines(
             fmap, store, layer, layers, classes, lang,
-            (roll_up_note(layer, layers, registry, lang), note), briefs)
+            (roll_up_note(layer, layers, registry, lang), note), briefs, written)
         area_index += shapes
         legends.append(_legend_block(
             layer.id, layer.name_in(lang),
@@ -495,12 +496,16 @@ def _area_label(name: str, geometry: Any) -> dict[str, Any]:
 
 def _add_scored_outlines(fmap: folium.Map, store: AreasStore, layer: Layer,
                          layers: Mapping[str, Layer], classes: list[dict[str, Any]],
-                         lang: Language, notes: tuple[str, ...], briefs: str | None
+                         lang: Language, notes: tuple[str, ...], briefs: str | None,
+                         written: dict[tuple[float, ...], dict[str, Any]]
                          ) -> tuple[folium.FeatureGroup, list[tuple[str, MacroElement]]]:
     """Scored areas (admin units) as bare outlines in the layer's colour and line width, off
     until turned on in the layer control: the same score cards as `scored_areas` (with what
     is synthetic in the outline and a link to the brief), a tooltip naming the unit, its score
-    and class, and names written once large enough on screen. The outlines are simplified to
+    and class, and names written once large enough on screen (a unit of the extent of one of an
+    earlier outline layer whose name holds its own, or is held in it, such as the district
+    Guna Yala of the Comarca Guna Yala, is written with that unit's name, so both levels on
+    write it once). The outlines are simplified to
     a pixel at `outlines.OUTLINE_ZOOM`. Returns the group and (area id, outline) pairs."""
     frame = map_outlines(gpd.read_parquet(layer.asset))
     cards = store.frame()
@@ -532,7 +537,13 @@ def _add_scored_outlines(fmap: folium.Map, store: AreasStore, layer: Layer,
         )
         shape.add_to(group)
         index.append((area_id, shape))
-        labels.append(_area_label(name, row.geometry))
+        label = _area_label(name, row.geometry)
+        extent = tuple(round(v, 2) for v in label["bounds"])
+        same = written.get(extent)
+        if same is not None and (name in same["name"] or same["name"] in name):
+            label = same  # "Guna Yala" in "Comarca Guna Yala": written once, at one point
+        written.setdefault(extent, label)
+        labels.append(label)
     group.add_to(fmap)
     Call("labels", group, labels, LABEL_MIN_PIXELS).add_to(fmap)
     return group, index

@@ -231,3 +231,13 @@ def test_outlines_need_a_scored_area_set_and_a_sane_width() -> None:
         OutputSpec.model_validate({**spec, "areas": "admin1",
                                    "style": {"kind": "vector", "color": "#862e9c",
                                              "weight": 0}})
+
+
+def test_a_unit_at_both_levels_is_named_once(page_es: str) -> None:
+    # The district Guna Yala is the whole Comarca Guna Yala: with both levels on, one name is
+    # written at one point (the two labels are the same text at the same place).
+    calls = re.findall(r"cmrisk\.labels\(\w+, \w+, (\[.*?\]), 70\)", page_es)
+    named = [re.findall(r'"name": "([^"]*Guna Yala)", "lat": ([-\d.]+), "lon": ([-\d.]+)', c)
+             for c in calls]
+    found = [n for n in named if n]
+    assert len(found) == 2 and found[0] == found[1] and found[0][0][0] == "Comarca Guna Yala"
