@@ -276,18 +276,23 @@ def score_card_html(card: dict[str, Any], layers: dict[str, Layer],
     top = str(card.get(col.TOP_INDICATOR) or "")
     top_layer = layers.get(top)
     top_name = top_layer.title_in(lang) if top_layer else (top or "–")
-    # One list: the drivers by drop, the top indicator first (`drivers`).
+    # One list: the drivers by drop, the top indicator first (`drivers`). The top indicator,
+    # with its drop, is the list's summary: it folds, as the weights do, to keep the card short.
     listed = drivers(card, layers, lang)
-    heading = f"<div class='cmrisk-drivers'><b>{escape(field_label('drops', lang))}</b>"
+    top_line = (f"{escape(field_label(col.TOP_INDICATOR, lang))}: <span class='cmrisk-top'>"
+                f"{escape(top_name)}</span>")
     if listed:
+        top_drop = (f" (<span class='cmrisk-drop'>{escape(listed[0].text)}</span>)"
+                    if listed[0].indicator == top else "")
         items = "".join(f"<li data-indicator='{escape(d.indicator)}'>{escape(d.name)} "
                         f"<span class='cmrisk-drop'>{escape(d.text)}</span></li>"
                         for d in listed)
-        driver_list = f"{heading}<ol>{items}</ol></div>"
+        top_block = (f"<details class='cmrisk-drivers'><summary>{top_line}{top_drop}</summary>"
+                     f"{escape(field_label('drops', lang))}<ol>{items}</ol></details>")
     elif listed is not None:
-        driver_list = f"{heading}<br>{escape(lang.gettext(NO_DRIVER))}</div>"
+        top_block = f"{top_line} ({escape(lang.gettext(NO_DRIVER))})<br>"
     else:
-        driver_list = ""
+        top_block = f"{top_line}<br>"
     weights = "".join(
         f"<div><b>{escape(_group_name(group, dimensions, lang))}</b>: "
         + ", ".join(f"{escape(layers[k].title_in(lang) if k in layers else k)} "
@@ -329,8 +334,7 @@ def score_card_html(card: dict[str, Any], layers: dict[str, Layer],
         f"<div class='cmrisk-scorecard' lang='{escape(lang.tag)}'>"
         f"<strong>{escape(name)}</strong>{also}<br>" + "<br>".join(rows)
         + f"<div class='cmrisk-dims'>{''.join(bars)}</div>{hazards}"
-        f"{escape(field_label(col.TOP_INDICATOR, lang))}: <span class='cmrisk-top'>"
-        f"{escape(top_name)}</span><br>{driver_list}"
+        f"{top_block}"
         f"{escape(field_label(col.AREA_KM2, lang))}: {lang.integer(card.get(col.AREA_KM2))}"
         f"{facts}<small>{escape(field_label(col.AS_OF, lang))}: "
         f"{escape(lang.date(card.get(col.AS_OF)) if card.get(col.AS_OF) else '–')}</small>"

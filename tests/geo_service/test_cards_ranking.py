@@ -88,8 +88,10 @@ def test_the_card_lists_the_drivers_by_drop_with_the_top_indicator_first() -> No
     card = {**RANKED, "indicators": {"flood": 9.0, "heat": 2.0, "load": 5.0},
             "drops": {"flood": 0.5, "heat": 1.2345, "load": 0.0}, "top_indicator": "heat"}
     english = score_card_html(card, {}, CLASSES, language("en"))
-    assert "Top indicator: <span class='cmrisk-top'>heat</span>" in english
-    assert "Drivers: how much the score drops when each indicator is neutralised" in english
+    # The top indicator with its drop opens the list (folded, as the weights are).
+    assert ("<details class='cmrisk-drivers'><summary>Top indicator: <span class='cmrisk-top'>"
+            "heat</span> (<span class='cmrisk-drop'>−1.23 points</span>)</summary>Drivers: how "
+            "much the score drops when each indicator is neutralised<ol>") in english
     items = re.findall(r"<li data-indicator='(\w+)'>\w+ <span class='cmrisk-drop'>([^<]+)<",
                        english)
     assert items == [("heat", "−1.23 points"), ("flood", "−0.50 points")]  # load: no drop
@@ -105,7 +107,8 @@ def test_the_card_lists_the_drivers_by_drop_with_the_top_indicator_first() -> No
 def test_a_card_without_a_positive_drop_says_so_and_an_unranked_one_lists_none() -> None:
     flat = {**RANKED, "drops": {"flood": 0.0, "heat": 0.0}, "top_indicator": None}
     assert drivers(flat, {}, language("en")) == []
-    assert "No indicator lowers the score" in score_card_html(flat, {}, CLASSES, language("en"))
+    assert "Top indicator: <span class='cmrisk-top'>–</span> (No indicator lowers the score)" \
+        in score_card_html(flat, {}, CLASSES, language("en"))
     assert "Ningún indicador baja la puntuación" in score_card_html(
         flat, {}, CLASSES, language("es"))
     quiet = {**QUIET, "drops": {"flood": None, "heat": None}}
