@@ -219,3 +219,22 @@ def test_a_planning_unit_and_the_park_brief_stay_on_one_a4_page(
         assert len(reader.pages) == 1, (area_id, lang)
         words = " ".join(_text(response.content).split())
         assert ("Factores:" if lang == "es" else "Fatores:") in words
+
+
+class RecordWithoutDrops(AreasStore):
+    """An area none of whose indicators lowers its score (every drop 0)."""
+
+    def as_json(self, row: pd.Series, classes: list[dict[str, Any]]) -> dict[str, Any]:
+        record = super().as_json(row, classes)
+        record["drops"] = {name: 0.0 for name in record["drops"]}
+        record["top_indicator"] = None
+        return record
+
+
+def test_a_brief_says_when_no_indicator_lowers_the_score(demo_run: Path) -> None:
+    registry = Registry(DataDir(demo_run))
+    brief = gather(registry, RecordWithoutDrops(registry), PARK, language("es-CO"))
+    assert brief.drivers == []
+    html = brief_html(brief)
+    assert '<p class="no-driver">Ningún indicador baja la puntuación</p>' in html
+    assert "<dd>–</dd>" in html and 'data-indicator="' not in html
