@@ -66,6 +66,16 @@ def area_figures(row: pd.Series) -> dict[str, Any]:
     return figures
 
 
+def area_drops(row: pd.Series) -> dict[str, float | None]:
+    """An area's drops by indicator (`drop_<indicator>`: how much neutralising it lowers the
+    ranking value, points on 0–10), largest first; ties and missing drops (an area not ranked)
+    keep the region file's order, missing ones last. Empty for a run without drops."""
+    drops = {str(key).removeprefix(col.DROP_PREFIX): _number(value)
+             for key, value in row.items()
+             if isinstance(key, str) and key.startswith(col.DROP_PREFIX)}
+    return dict(sorted(drops.items(), key=lambda kv: (kv[1] is None, -(kv[1] or 0.0))))
+
+
 class AreasStore:
     """Scored areas by id, with their shape as in ARCHITECTURE.md.
 
@@ -121,7 +131,8 @@ class AreasStore:
 
     def as_json(self, row: pd.Series, classes: list[dict[str, Any]]) -> dict[str, Any]:
         """One area in the API shape: score, class (or `not_exposed`), the ranking statistic
-        with its value, exposed share, p90 and max, dimensions, ranks, top indicator, weights."""
+        with its value, exposed share, p90 and max, dimensions, indicators, the drop of each
+        indicator (`drops`, largest first), ranks, top indicator, weights."""
         labels = {c["name"]: c for c in [*classes, not_exposed_class()]}
         klass = row.get(col.RISK_CLASS)
         shares = {c["name"]: _number(row.get(f"{col.SHARE_PREFIX}{c['name']}"))
@@ -155,6 +166,7 @@ class AreasStore:
             "dimensions": {d: _number(row.get(f"{col.DIMENSION_PREFIX}{d}"))
                            for d in col.CARD_DIMENSIONS},
             "indicators": indicators,
+            "drops": area_drops(row),
             col.RANK: _number(row.get(col.RANK)),
             col.RANK_MEDIAN: _number(row.get(col.RANK_MEDIAN)),
             col.RANK_P05: _number(row.get(col.RANK_P05)),

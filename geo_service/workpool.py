@@ -13,7 +13,9 @@ child process of the serving worker instead:
   killed with SIGKILL and reaped before the 503 answer leaves, so no work of a timed-out
   request outlives its answer;
 - a child killed for time or memory is replaced on the next job that needs one (lazily: an
-  idle pool does nothing); a child whose worker dies exits by itself (it watches its parent);
+  idle pool does nothing); a child still starting when its job's time is up (a loaded
+  machine) is not killed but finishes starting and waits for the next job, so "try again" is
+  true; a child whose worker dies exits by itself (it watches its parent);
 - at most `processes` jobs run and `queue` wait per worker; more are refused at once (503).
 
 Jobs are module-level functions (pickled by reference) and their arguments; a job's
@@ -56,6 +58,9 @@ CHILD_ENV = {
     "MALLOC_ARENA_MAX": "2",  # one 64 MB arena per thread would eat the address space
 }
 """Environment of every child, over the worker's own: a small footprint under `RLIMIT_AS`."""
+START_LIMIT_S = 120.0
+"""How long a work process may take to start (import its modules) once the request that
+started it has given up, seconds; past it, it is killed."""
 PARENT_POLL_S = 1.0
 """How often a child checks that its worker is still alive, seconds."""
 
@@ -151,16 +156,33 @@ class WorkPool:
             self._all.add(child)
             self.stats.started += 1
         if not conn.poll(max(0.0, deadline - time.monotonic())):
-            self._kill(child)
+            # Slow to start (a loaded machine): it goes on starting in the background and
+            # joins the idle children when ready, so that "try again" finds it.
+            threading.Thread(target=self._finish_start, args=(child,), daemon=True).start()
             raise WorkTimeout("the work process did not start in time; try again")
+        self._ready(child)
+        return child
+
+    def _ready(self, child: _Child) -> None:
+        """Read a starting child's "ready" (it has sent something); kill it if it died."""
         try:
-            conn.recv()  # "ready"
+            child.conn.recv()  # "ready"
         except (EOFError, OSError):
             self._kill(child)
             log.error("a work process died while starting (is work_memory_mb, %d MiB, too "
                       "small for its imports?)", self.memory_mb)
             raise WorkOutOfMemory("the work process could not start") from None
-        return child
+
+    def _finish_start(self, child: _Child) -> None:
+        """Wait (up to `START_LIMIT_S`) for a child whose request gave up on it, then make
+        it idle; one that does not start by then is killed."""
+        if not child.conn.poll(START_LIMIT_S):
+            log.error("a work process did not start in %g s; killed", START_LIMIT_S)
+            self._kill(child)
+            return
+        with contextlib.suppress(WorkOutOfMemory):
+            self._ready(child)
+            self._give_back(child)
 
     def _kill(self, child: _Child) -> None:
         """Kill a child (SIGKILL) and reap it: when this returns, its work has stopped."""

@@ -20,6 +20,7 @@ SCORE_CARD_FIELDS: dict[str, str] = {
     "rank_interval": N_("5–95% rank interval"),
     "dimensions": N_("Dimensions"),
     col.TOP_INDICATOR: N_("Top indicator"),
+    "drops": N_("Drivers: how much the score drops when each indicator is neutralised"),
     col.AREA_KM2: N_("Area (km²)"),
     col.PRESSURE: N_("Environmental pressure"),
     col.AS_OF: N_("Run"),

@@ -93,5 +93,10 @@ DIMENSION_PREFIX: Final = "dim_"
 """`dim_<dimension>`: coverage-weighted mean of a dimension (H, V, C, E, H_nat, exposure)."""
 INDICATOR_PREFIX: Final = "ind_"
 """`ind_<indicator>`: coverage-weighted mean of an indicator, 0–10."""
+DROP_PREFIX: Final = "drop_"
+"""`drop_<indicator>`: how much neutralising the indicator (setting it to 0, its bound's least
+severe end) lowers the area's `RANKING_VALUE`, in points on 0–10 (the ranking value minus the
+ranking value rescored with the indicator neutralised; 0 for an indicator outside the risk);
+null for an area that is `NOT_EXPOSED`. `TOP_INDICATOR` is the one with the largest drop."""
 CARD_DIMENSIONS: Final = ("H", "V", "C", "E")
 """The dimensions a score card shows."""

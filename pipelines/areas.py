@@ -1,6 +1,6 @@
 """Zonal statistics per area, the exposed share, the ranking statistic, ranks within kind (ties
 share the average rank; areas with no exposed cell are `not_exposed`, unranked), the top
-indicator by neutralisation (METHOD.md §6).
+indicator by neutralisation and every indicator's drop (METHOD.md §6).
 
 Exact cell-coverage weights come from exactextract once per run (`coverage_table`); every
 statistic is then a weighted reduction over that table. The rank sensitivity audit is
@@ -191,19 +191,23 @@ NEUTRAL = 0.0
 end (`pipelines.indicators.normalise`)."""
 
 
-def top_drivers(indicators: Mapping[str, np.ndarray], config: RegionConfig,
-                table: CoverageTable, ranked: np.ndarray) -> list[str | None]:
-    """Per area, the indicator whose neutralisation lowers the area's score most.
+def driver_drops(indicators: Mapping[str, np.ndarray], config: RegionConfig,
+                 table: CoverageTable, ranked: np.ndarray) -> dict[str, np.ndarray]:
+    """Per indicator, each area's drop: its ranking value minus its ranking value with that
+    indicator neutralised, in points on 0–10 (≥ 0: no indicator raises the risk as it falls).
 
     The area's score is the ranking statistic of the risk (`area_statistic`); neutralising an
     indicator sets it to `NEUTRAL` wherever it has a value (missing stays missing) and rescores
-    the cells with the same aggregation, so the driver is what the geometric means make of the
+    the cells with the same aggregation, so a drop is what the geometric means make of the
     indicators, not a weight times a value. The exposed cells stay those of the configured
-    scores. Ties go to the indicator named first in the region file.
+    scores.
 
     Args:
-        indicators: flattened 0–10 indicator grids, by name.
-        ranked: whether each area is ranked (not `not_exposed`); the others get None.
+        indicators: flattened 0–10 indicator grids, by name (the region file's order).
+        ranked: whether each area is ranked (not `not_exposed`); the others get NaN.
+
+    Returns:
+        indicator name → (areas,) drops, in the order of `indicators`.
     """
     statistic = config.ranking.statistic
     # Only the cells of ranked areas count, and for the mean over exposed cells only those.
@@ -221,21 +225,37 @@ def top_drivers(indicators: Mapping[str, np.ndarray], config: RegionConfig,
     risk = scores["risk"].astype("float64")
     exposed = exposed_cells(risk, scores["exposure"])
     base = area_statistic(sub_table, risk, exposed, statistic)
-    names = list(indicators)
-    drops = np.full((len(names), table.n_areas), np.nan)
-    for index, name in enumerate(names):
+    drops: dict[str, np.ndarray] = {}
+    for name in indicators:
         neutral = dict(sub)
         neutral[name] = np.where(np.isnan(sub[name]), np.nan, NEUTRAL).astype("float32")
         lowered = score_cells(neutral, config)["risk"].astype("float64")
-        drops[index] = base - area_statistic(sub_table, lowered, exposed, statistic)
+        drop = base - area_statistic(sub_table, lowered, exposed, statistic)
+        drops[name] = np.where(ranked, drop, np.nan)
+    return drops
+
+
+def top_of(drops: Mapping[str, np.ndarray]) -> list[str | None]:
+    """Per area, the indicator with the largest drop (`driver_drops`); None where no drop is
+    above 0 (or the area is not ranked). Ties go to the indicator named first."""
+    names = list(drops)
+    if not names:
+        return []
+    stacked = np.stack([drops[name] for name in names])
     result: list[str | None] = []
-    for area in range(table.n_areas):
-        column = drops[:, area]
-        if not ranked[area] or np.all(np.isnan(column)) or np.nanmax(column) <= 0:
+    for column in stacked.T:
+        if np.all(np.isnan(column)) or np.nanmax(column) <= 0:
             result.append(None)
             continue
         result.append(names[int(np.nanargmax(column))])
     return result
+
+
+def top_drivers(indicators: Mapping[str, np.ndarray], config: RegionConfig,
+                table: CoverageTable, ranked: np.ndarray) -> list[str | None]:
+    """Per area, the indicator whose neutralisation lowers the area's score most
+    (`top_of(driver_drops(...))`): None for an area not ranked or without a drop."""
+    return top_of(driver_drops(indicators, config, table, ranked))
 
 
 def area_sets(config: RegionConfig, vectors: Mapping[str, gpd.GeoDataFrame]
@@ -281,8 +301,9 @@ def rank_areas(scored: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
 def area_statistics(frame: gpd.GeoDataFrame, table: CoverageTable,
                     scores: Mapping[str, np.ndarray], indicators: Mapping[str, np.ndarray],
                     config: RegionConfig) -> gpd.GeoDataFrame:
-    """Each area's risk statistics, exposed share, class shares, dimension and indicator means
-    and top indicator (`pipelines.area_record` names the columns), from its own cells only:
+    """Each area's risk statistics, exposed share, class shares, dimension and indicator means,
+    each indicator's drop and the top indicator (`pipelines.area_record` names the columns),
+    from its own cells only:
     scoring blocks of areas apart gives what scoring them together does.
 
     The class is of the ranking statistic (`config.ranking`); an area without an exposed cell
@@ -316,7 +337,10 @@ def area_statistics(frame: gpd.GeoDataFrame, table: CoverageTable,
     out[col.PRESSURE] = table.mean(scores["environmental_pressure"].ravel().astype("float64"))
     for name, values in indicators.items():
         out[f"{col.INDICATOR_PREFIX}{name}"] = table.mean(values.astype("float64"))
-    out[col.TOP_INDICATOR] = top_drivers(indicators, config, table, ranked)
+    drops = driver_drops(indicators, config, table, ranked)
+    for name, drop in drops.items():
+        out[f"{col.DROP_PREFIX}{name}"] = drop
+    out[col.TOP_INDICATOR] = top_of(drops)
     return out
 
 

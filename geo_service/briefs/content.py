@@ -21,9 +21,12 @@ from geo_service.areas_store import AreasStore
 from geo_service.auth import ANONYMOUS, Principal, visible_layers
 from geo_service.maps.builder import region_title
 from geo_service.maps.cards import (
+    NO_DRIVER,
+    Driver,
     area_color,
     area_score,
     class_text,
+    drivers,
     extra_facts,
     hazard_levels,
     rank_text,
@@ -43,7 +46,6 @@ MAP_SIZE = (760, 540)
 """Pixels of the map extract (drawn at twice the size it is printed)."""
 FIRST_YEAR, LAST_YEAR = 2021, 2024
 """The months the crossing chart shows."""
-TOP_INDICATORS = 4
 TEXT = {
     "title": N_("Area brief"),
     "unknown_area": N_("no area {area}"),
@@ -89,7 +91,10 @@ class Brief:
     rank_of: int
     class_change: str | None
     dimensions: list[tuple[str, str, float]]
-    drivers: list[tuple[str, str]]
+    drivers: list[Driver] | None
+    """The indicators whose neutralisation lowers the score, largest drop first, the top
+    indicator first (`geo_service.maps.cards.drivers`); None for an area not ranked."""
+    no_driver: str
     top_indicator: str
     hazards: list[tuple[str, str]]
     facts: list[tuple[str, str]]
@@ -247,10 +252,6 @@ def gather(registry: Registry, store: AreasStore, area_id: str, lang: Language,
     dims = score_layers(layers)
     dimensions = [(dims[d].title_in(lang) if d in dims else d, lang.number(v), float(v or 0))
                   for d, v in (record.get("dimensions") or {}).items()]
-    indicators = sorted(((k, v) for k, v in (record.get("indicators") or {}).items()
-                         if v is not None), key=lambda kv: -float(kv[1]))[:TOP_INDICATORS]
-    drivers = [(layers[k].title_in(lang) if k in layers else k, lang.number(v))
-               for k, v in indicators]
     top = str(record.get(col.TOP_INDICATOR) or "")
     # What is synthetic: the inputs (vector layers republished, and the indicators made from
     # raster inputs), not every score derived from them.
@@ -283,8 +284,9 @@ def gather(registry: Registry, store: AreasStore, area_id: str, lang: Language,
         rank=rank_text(record, lang),
         rank_of=int((frame[col.KIND] == record.get(col.KIND)).sum()),
         class_change=lang.percent(float(change)) if isinstance(change, int | float) else None,
-        dimensions=dimensions, drivers=drivers,
-        top_indicator=layers[top].title_in(lang) if top in layers else top,
+        dimensions=dimensions, drivers=drivers(record, layers, lang),
+        no_driver=lang.gettext(NO_DRIVER),
+        top_indicator=layers[top].title_in(lang) if top in layers else (top or "–"),
         hazards=hazard_levels(record, layers, lang),
         facts=[(label, value) for _, label, value in ranking_facts(record, lang)]
         + extra_facts(record, layers, classes, lang),
@@ -300,4 +302,4 @@ def labels(lang: Language) -> dict[str, str]:
     """The field labels the brief uses (from the one catalogue of score-card labels)."""
     return {key: field_label(key, lang) for key in (
         col.RISK, col.RISK_CLASS, col.RANK, "rank_interval", "dimensions", col.TOP_INDICATOR,
-        col.AREA_KM2, "class_change_share", "hazard_levels", col.AS_OF)}
+        "drops", col.AREA_KM2, "class_change_share", "hazard_levels", col.AS_OF)}

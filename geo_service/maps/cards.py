@@ -3,14 +3,16 @@ places planning units lie in — every word in the reader's language, every numb
 reader's locale.
 
 A score card shows what the area's record (`/areas/{id}`) holds: score, class, rank and
-interval, dimensions, top indicator, and, when a run provides them, hazard levels, the share
-of sensitivity draws that change the class and any other field `layers/fields.yaml` describes.
+interval, dimensions, top indicator and drivers (each indicator's drop, largest first), and,
+when a run provides them, hazard levels, the share of sensitivity draws that change the class
+and any other field `layers/fields.yaml` describes.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from dataclasses import dataclass
 from html import escape
 from typing import Any
 
@@ -35,7 +37,8 @@ from pipelines import area_record as col
 NO_CLASS_COLOR = "#adb5bd"
 SHOWN = {col.ID, col.KIND, col.NAME, col.OFFICIAL_NAME, col.AREA_KM2, col.RISK,
          col.RISK_CLASS, col.RANK, col.RANK_MEDIAN, col.RANK_P05, col.RANK_P95,
-         col.TOP_INDICATOR, col.RUN_ID, col.AS_OF, "dimensions", "indicators", "weights",
+         col.TOP_INDICATOR, col.RUN_ID, col.AS_OF, "dimensions", "indicators", "drops",
+         "weights",
          "labels", "class_shares", "stats", "links", "hazard_levels", "class_change_share",
          "pressure_audit",
          "risk_class_label", "risk_class_label_es", "risk_class_labels",
@@ -47,6 +50,29 @@ SHOWN = {col.ID, col.KIND, col.NAME, col.OFFICIAL_NAME, col.AREA_KM2, col.RISK,
 environmental pressure and the flooded shares stay in `/areas` and downloads)."""
 HAZARD_LEVEL_NAMES = (N_("High"), N_("Medium"), N_("Low"), N_("Very low"))
 """ThinkHazard!'s levels, as a record's `hazard_levels` name them (`high`, `very_low`, …)."""
+DRIVERS_SHOWN = 4
+"""Drivers a score card and a brief list at most (the largest drops)."""
+DROP_TEXT = N_("−{value} points")
+"""How a drop reads: the points (0–10) the score loses when the indicator is neutralised."""
+NO_DRIVER = N_("No indicator lowers the score")
+"""What a card says of a ranked area none of whose indicators lowers its score."""
+
+
+@dataclass(frozen=True)
+class Driver:
+    """One indicator of an area's drivers (`drivers`).
+
+    Attributes:
+        indicator: its name in the region file.
+        name: its layer's title in the reader's language.
+        drop: how much neutralising it lowers the area's score, points on 0–10 (> 0).
+        text: the drop as the reader reads it ("−1,23 puntos").
+    """
+
+    indicator: str
+    name: str
+    drop: float
+    text: str
 
 
 def area_color(card: Mapping[str, Any], classes: list[dict[str, Any]]) -> str:
@@ -155,6 +181,33 @@ def hazard_levels(card: Mapping[str, Any], layers: Mapping[str, Layer],
     return rows
 
 
+def drop_text(drop: float, lang: Language) -> str:
+    """A drop as the reader reads it: "−1.23 points" (two decimals; four below 0.005, so a
+    small drop does not read as none)."""
+    return lang.gettext(DROP_TEXT).format(value=lang.number(drop, 2 if drop >= 0.005 else 4))
+
+
+def drivers(card: Mapping[str, Any], layers: Mapping[str, Layer], lang: Language,
+            limit: int = DRIVERS_SHOWN) -> list[Driver] | None:
+    """The indicators whose neutralisation lowers an area's score (`drops` of its record),
+    largest drop first and the record's top indicator first, so the list and the top
+    indicator agree; at most `limit`.
+
+    Returns:
+        None when the record has no drop (an area not ranked, a run without drops); an empty
+        list when no drop is above 0.
+    """
+    drops = card.get("drops")
+    if not isinstance(drops, Mapping) or all(_missing(v) for v in drops.values()):
+        return None
+    top = card.get(col.TOP_INDICATOR)
+    positive = [(str(k), float(v)) for k, v in drops.items() if not _missing(v) and v > 0]
+    # Stable: ties keep the record's order (the region file's, as the top indicator's ties).
+    positive.sort(key=lambda kv: (kv[0] != top, -kv[1]))
+    return [Driver(k, layers[k].title_in(lang) if k in layers else k, v, drop_text(v, lang))
+            for k, v in positive[:limit]]
+
+
 def ranking_facts(card: Mapping[str, Any], lang: Language) -> list[tuple[str, str, str]]:
     """(css name, label, value) of what an area's score is made of: the ranking statistic's
     name, the exposed share, the 90th percentile and the maximum of the risk."""
@@ -222,8 +275,24 @@ def score_card_html(card: dict[str, Any], layers: dict[str, Layer],
             f"<span>{lang.number(value)}</span></div>")
     top = str(card.get(col.TOP_INDICATOR) or "")
     top_layer = layers.get(top)
-    top_name = top_layer.title_in(lang) if top_layer else top
-    top_value = (card.get("indicators") or {}).get(top)
+    top_name = top_layer.title_in(lang) if top_layer else (top or "–")
+    # One list: the drivers by drop, the top indicator first (`drivers`). The top indicator,
+    # with its drop, is the list's summary: it folds, as the weights do, to keep the card short.
+    listed = drivers(card, layers, lang)
+    top_line = (f"{escape(field_label(col.TOP_INDICATOR, lang))}: <span class='cmrisk-top'>"
+                f"{escape(top_name)}</span>")
+    if listed:
+        top_drop = (f" (<span class='cmrisk-drop'>{escape(listed[0].text)}</span>)"
+                    if listed[0].indicator == top else "")
+        items = "".join(f"<li data-indicator='{escape(d.indicator)}'>{escape(d.name)} "
+                        f"<span class='cmrisk-drop'>{escape(d.text)}</span></li>"
+                        for d in listed)
+        top_block = (f"<details class='cmrisk-drivers'><summary>{top_line}{top_drop}</summary>"
+                     f"{escape(field_label('drops', lang))}<ol>{items}</ol></details>")
+    elif listed is not None:
+        top_block = f"{top_line} ({escape(lang.gettext(NO_DRIVER))})<br>"
+    else:
+        top_block = f"{top_line}<br>"
     weights = "".join(
         f"<div><b>{escape(_group_name(group, dimensions, lang))}</b>: "
         + ", ".join(f"{escape(layers[k].title_in(lang) if k in layers else k)} "
@@ -265,8 +334,7 @@ def score_card_html(card: dict[str, Any], layers: dict[str, Layer],
         f"<div class='cmrisk-scorecard' lang='{escape(lang.tag)}'>"
         f"<strong>{escape(name)}</strong>{also}<br>" + "<br>".join(rows)
         + f"<div class='cmrisk-dims'>{''.join(bars)}</div>{hazards}"
-        f"{escape(field_label(col.TOP_INDICATOR, lang))}: <span class='cmrisk-top'>"
-        f"{escape(top_name)}</span> ({lang.number(top_value)})<br>"
+        f"{top_block}"
         f"{escape(field_label(col.AREA_KM2, lang))}: {lang.integer(card.get(col.AREA_KM2))}"
         f"{facts}<small>{escape(field_label(col.AS_OF, lang))}: "
         f"{escape(lang.date(card.get(col.AS_OF)) if card.get(col.AS_OF) else '–')}</small>"

@@ -41,6 +41,8 @@ TREE_CEILING_MB = 1024
 """What no worker's process tree (the worker and its work process) may pass: the worker's
 own ~300 MB and a work process bounded by `WORK_MEMORY_MB` of address space (seen here:
 peaks of 570-730 MB)."""
+RETRIES = 30
+"""Tries of the analysis after the worst case (each waits up to the 4 s budget)."""
 ROUNDS = [
     ("star_1001", "star_99997", "nested_arrays", "huge_area"),
     ("star_999", "star_99997", "oversized_body", "star_199"),
@@ -127,11 +129,17 @@ def test_worst_case_requests_cannot_hurt_the_service(server: tuple[str, int]) ->
         work = psutil.Process(pid).children()
         assert len(work) <= 1, work  # one work process per worker, at most
         assert tree_rss(pid) < TREE_CEILING_MB * 1024 * 1024
-    # And the service still does its work.
+    # And the service still does its work. The work processes killed above are replaced by
+    # this request: on a loaded machine starting one can take longer than the request's 4 s,
+    # and the answer is a 503 "try again" while the process goes on starting (the pool keeps
+    # it); so a client tries again, as told, a bounded number of times.
     ring = [[-77.9, 8.1], [-77.6, 8.1], [-77.6, 8.4], [-77.9, 8.4], [-77.9, 8.1]]
     with httpx.Client(timeout=120) as client:
-        response = client.post(f"{url}/analysis", content=polygon_body(ring),
-                               headers={"content-type": "application/json"})
+        for _ in range(RETRIES):
+            response = client.post(f"{url}/analysis", content=polygon_body(ring),
+                                   headers={"content-type": "application/json"})
+            if response.status_code != 503 or "try again" not in response.text:
+                break
     assert response.status_code == 200, response.text
     huge = [body for family, status, _, body in answers if family == "huge_area"
             and status == 200]

@@ -176,3 +176,65 @@ def test_sections_appear_when_the_record_has_them(demo_run: Path) -> None:
     assert "Niveles de amenaza" in html and f"{flood}</th><td>Medio" in html
     assert "Simulaciones que cambian su clase" in html and "23,5%" not in html
     assert '<dd class="class-change">24%</dd>' in html  # 0.235 → 24 % (es-CO, half-even)
+
+
+def _top_planning_unit(client: TestClient) -> str:
+    body = client.get("/areas", params={"kind": "planning_unit", "limit": 1}).json()
+    return str(body["areas"][0]["id"])
+
+
+def test_the_drivers_follow_the_drops_with_the_top_indicator_first(demo_run: Path,
+                                                                    panama: TestClient) -> None:
+    registry = Registry(DataDir(demo_run))
+    store = AreasStore(registry)
+    for area_id in (PARK, _top_planning_unit(panama)):
+        record = panama.get(f"/areas/{area_id}").json()
+        drops = record["drops"]
+        assert list(drops.values()) == sorted(drops.values(), reverse=True)  # largest first
+        assert next(iter(drops)) == record["top_indicator"]
+        brief = gather(registry, store, area_id, language("es-CO"))
+        assert brief.drivers, area_id
+        listed = [d.indicator for d in brief.drivers]
+        assert listed[0] == record["top_indicator"]
+        assert listed == [k for k, v in drops.items() if v > 0][:len(listed)]
+        assert all(d.text.startswith("−") and d.text.endswith(" puntos") for d in brief.drivers)
+        html = brief_html(brief)
+        assert "Factores: lo que baja la puntuación al neutralizar cada indicador" in html
+        assert "los indicadores más altos" not in html
+        # The page lists them in that order, the top indicator's title beside "Indicador
+        # principal".
+        assert re.findall(r'<tr data-indicator="([^"]+)">', html) == listed
+        assert f"<dd>{brief.drivers[0].name}</dd>" in html
+        assert f"{brief.drivers[0].text}</td>" in html
+
+
+@pytest.mark.parametrize("lang", ["es", "pt"])
+def test_a_planning_unit_and_the_park_brief_stay_on_one_a4_page(
+        colombia: TestClient, lang: str) -> None:
+    areas = [_top_planning_unit(colombia)] + ([PARK] if lang == "pt" else [])  # es: pdf_es
+    for area_id in areas:
+        response = colombia.get(f"/areas/{area_id}/brief", params={"lang": lang, "f": "pdf"})
+        assert response.status_code == 200, response.text
+        reader = PdfReader(io.BytesIO(response.content))
+        assert len(reader.pages) == 1, (area_id, lang)
+        words = " ".join(_text(response.content).split())
+        assert ("Factores:" if lang == "es" else "Fatores:") in words
+
+
+class RecordWithoutDrops(AreasStore):
+    """An area none of whose indicators lowers its score (every drop 0)."""
+
+    def as_json(self, row: pd.Series, classes: list[dict[str, Any]]) -> dict[str, Any]:
+        record = super().as_json(row, classes)
+        record["drops"] = {name: 0.0 for name in record["drops"]}
+        record["top_indicator"] = None
+        return record
+
+
+def test_a_brief_says_when_no_indicator_lowers_the_score(demo_run: Path) -> None:
+    registry = Registry(DataDir(demo_run))
+    brief = gather(registry, RecordWithoutDrops(registry), PARK, language("es-CO"))
+    assert brief.drivers == []
+    html = brief_html(brief)
+    assert '<p class="no-driver">Ningún indicador baja la puntuación</p>' in html
+    assert "<dd>–</dd>" in html and 'data-indicator="' not in html

@@ -1,12 +1,14 @@
-"""Score cards name what an area is ranked by, and a `not_exposed` area reads as such (grey,
-no rank) in every language; the class raster's legend names "not exposed" apart."""
+"""Score cards name what an area is ranked by, list its drivers by their drops (the top
+indicator first), and a `not_exposed` area reads as such (grey, no rank) in every language; the
+class raster's legend names "not exposed" apart."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from data_catalog.i18n import language
-from geo_service.maps.cards import area_color, rank_text, score_card_html
+from geo_service.maps.cards import area_color, drivers, drop_text, rank_text, score_card_html
 from layers.labels import NOT_EXPOSED_COLOR
 from layers.models import LegendClass
 from layers.styles import class_style, interval_colormap
@@ -79,3 +81,39 @@ def test_tiles_draw_not_exposed_cells_grey_in_both_styles() -> None:
         assert tuple(pixels[0, 0]) == rgba(NOT_EXPOSED_COLOR)
         assert tuple(pixels[0, 1]) != rgba(NOT_EXPOSED_COLOR) and pixels[0, 1, 3] == 255
         assert pixels[1, 1, 3] == 0  # no data stays transparent
+
+
+def test_the_card_lists_the_drivers_by_drop_with_the_top_indicator_first() -> None:
+    # Flood is the highest indicator (9 on 0–10) but neutralising heat lowers the score most.
+    card = {**RANKED, "indicators": {"flood": 9.0, "heat": 2.0, "load": 5.0},
+            "drops": {"flood": 0.5, "heat": 1.2345, "load": 0.0}, "top_indicator": "heat"}
+    english = score_card_html(card, {}, CLASSES, language("en"))
+    # The top indicator with its drop opens the list (folded, as the weights are).
+    assert ("<details class='cmrisk-drivers'><summary>Top indicator: <span class='cmrisk-top'>"
+            "heat</span> (<span class='cmrisk-drop'>−1.23 points</span>)</summary>Drivers: how "
+            "much the score drops when each indicator is neutralised<ol>") in english
+    items = re.findall(r"<li data-indicator='(\w+)'>\w+ <span class='cmrisk-drop'>([^<]+)<",
+                       english)
+    assert items == [("heat", "−1.23 points"), ("flood", "−0.50 points")]  # load: no drop
+    spanish = score_card_html(card, {}, CLASSES, language("es"))
+    assert "Factores: lo que baja la puntuación al neutralizar cada indicador" in spanish
+    assert "−1.23 puntos" in spanish and "Indicador principal" in spanish
+    assert "−1,23 pontos" in score_card_html(card, {}, CLASSES, language("pt"))
+    # Rounded in the record, the top indicator still comes first: the list and it agree.
+    tied = {**card, "drops": {"flood": 1.2345, "heat": 1.2345}, "top_indicator": "heat"}
+    assert [d.indicator for d in drivers(tied, {}, language("en"))] == ["heat", "flood"]
+
+
+def test_a_card_without_a_positive_drop_says_so_and_an_unranked_one_lists_none() -> None:
+    flat = {**RANKED, "drops": {"flood": 0.0, "heat": 0.0}, "top_indicator": None}
+    assert drivers(flat, {}, language("en")) == []
+    assert "Top indicator: <span class='cmrisk-top'>–</span> (No indicator lowers the score)" \
+        in score_card_html(flat, {}, CLASSES, language("en"))
+    assert "Ningún indicador baja la puntuación" in score_card_html(
+        flat, {}, CLASSES, language("es"))
+    quiet = {**QUIET, "drops": {"flood": None, "heat": None}}
+    assert drivers(quiet, {}, language("en")) is None
+    html = score_card_html(quiet, {}, CLASSES, language("en"))
+    assert "cmrisk-drivers" not in html and "No indicator" not in html
+    # A small drop does not read as none.
+    assert drop_text(0.0012, language("en")) == "−0.0012 points"

@@ -232,6 +232,15 @@ def test_geojson_and_queryables_describe_every_property(client: TestClient,
         "en": "Indicator: River flood (ThinkHazard! level)",
         "es": "Indicador: Inundación fluvial (nivel ThinkHazard!)",
         "pt": "Indicador: Inundação fluvial (nível ThinkHazard!)"}
+    # Each indicator's drop when neutralised (the drivers), described as the indicators are.
+    assert risk["drop_station_load"]["x-ogc-unit"] == "score 0-10"
+    assert risk["drop_flood"]["x-titles"] == {
+        "en": "Drop when neutralised: River flood (ThinkHazard! level)",
+        "es": "Descenso al neutralizar: Inundación fluvial (nivel ThinkHazard!)",
+        "pt": "Queda ao neutralizar: Inundação fluvial (nível ThinkHazard!)"}
+    assert "least severe value" in risk["drop_flood"]["description"]
+    queryables = client.get("/collections/protected_areas/queryables").json()["properties"]
+    assert queryables["drop_flood"]["title"] == risk["drop_flood"]["title"]
     assert risk["share_very_high"]["x-titles"]["es"] == "Proporción del área en la clase Muy alto"
     assert risk["share_very_high"]["x-titles"]["pt"] == "Proporção da área na classe Muito alto"
 

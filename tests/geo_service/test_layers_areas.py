@@ -84,6 +84,13 @@ def test_darien_national_park_score_card(client: TestClient) -> None:
     assert card["run_id"] and card["as_of"][:4].isdigit()
     assert card["area_km2"] == pytest.approx(5790, rel=0.15)
     assert card["top_indicator"] in CONFIG.indicators
+    # Every indicator's drop when neutralised, largest first: the top indicator's first, and
+    # those of environmental sensitivity (E, not in the risk) 0.
+    assert set(card["drops"]) == set(CONFIG.indicators)
+    assert next(iter(card["drops"])) == card["top_indicator"]
+    assert list(card["drops"].values()) == sorted(card["drops"].values(), reverse=True)
+    assert all(card["drops"][name] == 0 for name, spec in CONFIG.indicators.items()
+               if spec.dimension == "E")
     # What the card is made of: the ranking statistic, exposed share, p90, max, rank interval.
     assert card["ranking_statistic"] == "mean_exposed"
     assert card["ranking_statistic_labels"]["es"] == "riesgo medio en las celdas expuestas"
@@ -146,6 +153,7 @@ def test_score_card_labels_come_with_the_area(client: TestClient) -> None:
     spanish_map = client.get("/maps/risk", params={"lang": "es"}).text
     assert labels["rank_interval"]["es"] in spanish_map
     assert labels["top_indicator"]["es"] in spanish_map
+    assert labels["drops"]["es"] in spanish_map  # the popups list the drivers by drop
     # The park's popup names what it is ranked by, its exposed share, p90 and max.
     for key in ("ranking_statistic", "exposed_share", "risk_p90", "risk_max"):
         assert labels[key]["es"] in spanish_map, key

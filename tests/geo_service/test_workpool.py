@@ -58,6 +58,28 @@ def test_work_past_its_time_is_killed_before_the_answer(pool: WorkPool, tmp_path
     assert replacement != victim and pool.stats.killed_timeout == 1
 
 
+def test_a_child_slow_to_start_is_kept_for_the_next_try(tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    # The child blocks in its imports until the gate file exists (a loaded machine): the
+    # request gets its 503 "try again", and the child is not killed but finishes starting
+    # and serves the next try; no second child is started.
+    gate = tmp_path / "gate"
+    monkeypatch.setenv("CMRISK_TEST_START_GATE", str(gate))
+    pool = WorkPool(processes=1, memory_mb=512, queue=0,
+                    preload=("tests.slowstart", "tests.workjobs"))
+    try:
+        with pytest.raises(WorkTimeout) as caught:
+            pool.run(0.5, workjobs.pid)
+        assert caught.value.status == 503 and "try again" in caught.value.detail
+        [starting] = pool.children()
+        assert not gone(starting)
+        gate.touch()
+        assert pool.run(START_S, workjobs.pid) == starting
+        assert pool.stats.started == 1
+    finally:
+        pool.close()
+
+
 def test_work_past_its_memory_fails_and_is_replaced(pool: WorkPool) -> None:
     victim = pool.run(START_S, workjobs.pid)
     with pytest.raises(WorkOutOfMemory) as caught:

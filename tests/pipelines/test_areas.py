@@ -8,11 +8,12 @@ from typing import Any
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import pytest
 import shapely
 
 from pipelines import area_record as col
-from pipelines.areas import CoverageTable, rank_desc, score_areas, top_drivers
+from pipelines.areas import CoverageTable, driver_drops, rank_desc, score_areas, top_drivers
 from pipelines.config import IndicatorSpec, parse_region
 from pipelines.score import score_cells
 from pipelines.sensitivity import audit
@@ -179,6 +180,9 @@ def test_the_driver_is_the_indicator_whose_neutralisation_lowers_the_score_most(
     indicators = {name: np.array([value], dtype="float32") for name, value in CELL.items()}
     table = CoverageTable(np.array([0]), np.array([0]), np.array([1.0]), 1)
     assert top_drivers(indicators, _driver_config(), table, np.array([True])) == ["load"]
+    # Every drop, as the method written out gives it (float32 scores: 1e-4).
+    published = driver_drops(indicators, _driver_config(), table, np.array([True]))
+    assert {n: float(v[0]) for n, v in published.items()} == pytest.approx(drops, abs=1e-4)
 
 
 def test_drivers_over_exposed_cells_and_none_for_an_unexposed_area() -> None:
@@ -194,3 +198,62 @@ def test_drivers_over_exposed_cells_and_none_for_an_unexposed_area() -> None:
     # the drops are those of the golden cell halved, the same order.
     mean = _driver_config(ranking={"statistic": "mean"})
     assert top_drivers(indicators, mean, table, np.array([True, False])) == ["load", None]
+
+
+# --- drops: every indicator's, published per area ----------------------------------------------
+#
+# A toy area of two cells, a (coverage 1) and b (coverage ½), ranked by the mean over exposed
+# cells, with the arithmetic aggregations: H_nat = (flood + heat) / 2, H = sqrt(H_nat · transit),
+# V = children, C = distance, risk = (H + V + C) / 3. A third cell, c, nobody crosses (transit 0):
+# the area holding only c is not exposed and has no drops.
+#
+#          flood heat transit children distance │ H_nat  H          V  C  risk
+#   a        8    2     5       6        4      │  5     5          6  4  15/3 = 5
+#   b        2    2     8       3        9      │  2     sqrt(16)=4 3  9  16/3
+#   c        2    2     0       3        9      │  not exposed
+#
+# Ranking value (5 · 1 + 16/3 · ½) / 1.5 = 5.1111. Neutralised (set to 0):
+#   flood    a: H_nat 1, H sqrt 5 = 2.2361, risk 12.2361/3 │ b: H_nat 1, H sqrt 8 = 2.8284,
+#            risk 14.8284/3 → mean (4.0787 + 4.9428 · ½) / 1.5 = 4.3667, drop 0.7444
+#   heat     a: H_nat 4, H sqrt 20 = 4.4721, risk 14.4721/3 │ b: as for flood → drop 0.2475
+#   transit  H 0: a 10/3, b 12/3 → (3.3333 + 2) / 1.5 = 3.5556, drop 1.5556
+#   children V 0: a 9/3, b 13/3 → (3 + 2.1667) / 1.5 = 3.4444, drop 1.6667
+#   distance C 0: a 11/3, b 7/3 → (3.6667 + 1.1667) / 1.5 = 3.2222, drop 1.8889
+#   forest   E is not in the risk: drop 0
+# The highest indicators are flood and transit (mean 6); the top driver is distance.
+
+TOY = {"flood": [8, 2, 2], "heat": [2, 2, 2], "transit": [5, 8, 0], "children": [6, 3, 3],
+       "distance": [4, 9, 9], "forest": [5, 5, 5]}
+TOY_BASE = (5 * 1 + 16 / 3 * 0.5) / 1.5
+TOY_DROPS = {
+    "flood": TOY_BASE - ((5 ** 0.5 + 10) / 3 + (8 ** 0.5 + 12) / 3 * 0.5) / 1.5,
+    "heat": TOY_BASE - ((20 ** 0.5 + 10) / 3 + (8 ** 0.5 + 12) / 3 * 0.5) / 1.5,
+    "transit": TOY_BASE - (10 / 3 + 12 / 3 * 0.5) / 1.5,
+    "children": TOY_BASE - (9 / 3 + 13 / 3 * 0.5) / 1.5,
+    "distance": TOY_BASE - (11 / 3 + 7 / 3 * 0.5) / 1.5,
+    "forest": 0.0,
+}
+
+
+def test_every_indicators_drop_is_published_per_area_as_worked_out_by_hand() -> None:
+    config = parse_region(small_config(aggregation={
+        "hazard": "arithmetic", "risk": "arithmetic", "pressure_from": "transit"}))
+    indicators = {name: np.array(values, dtype="float32") for name, values in TOY.items()}
+    table = CoverageTable(np.array([0, 0, 1]), np.array([0, 1, 2]), np.array([1.0, 0.5, 1.0]), 2)
+    frame = gpd.GeoDataFrame(
+        {col.ID: ["toy", "quiet"], col.NAME: ["toy", "quiet"], col.KIND: "unit",
+         col.AREA_SET: "units"}, geometry=[shapely.box(-78, 8, -77.99, 8.01)] * 2,
+        crs="EPSG:4326")
+    scored = score_areas(frame, table, score_cells(indicators, config), indicators,
+                         config).set_index(col.ID)
+    toy, quiet = scored.loc["toy"], scored.loc["quiet"]
+    assert toy[col.RANKING_VALUE] == pytest.approx(5.1111, abs=1e-4)
+    assert {n: toy[f"{col.DROP_PREFIX}{n}"] for n in TOY} == pytest.approx(TOY_DROPS, abs=1e-5)
+    # The values of the table above, to four decimals.
+    assert [round(TOY_DROPS[n], 4) for n in TOY] == [0.7444, 0.2475, 1.5556, 1.6667, 1.8889, 0.0]
+    # The top indicator is the largest drop, not the highest indicator (flood and transit, 6).
+    assert toy[col.TOP_INDICATOR] == "distance"
+    assert toy[f"{col.INDICATOR_PREFIX}flood"] == pytest.approx(6.0)
+    assert toy[f"{col.INDICATOR_PREFIX}distance"] == pytest.approx(8.5 / 1.5)
+    assert quiet[col.RISK_CLASS] == col.NOT_EXPOSED and pd.isna(quiet[col.TOP_INDICATOR])
+    assert all(math.isnan(quiet[f"{col.DROP_PREFIX}{n}"]) for n in TOY)
