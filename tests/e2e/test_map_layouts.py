@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Locator, Page, sync_playwright
 
 from data_catalog.i18n import language
 from data_catalog.paths import DataDir
@@ -169,25 +169,34 @@ def test_the_spanish_page_has_no_english_left(
     assert found == [], f"English on the Spanish map: {found}"
 
 
-def test_search_finds_the_park_without_its_accent(
-        layout: tuple[Page, PageLog, str, tuple[int, int]]) -> None:
-    page, log, _, _ = layout
+def _card_by_search(page: Page, query: str) -> tuple[str, Locator, dict[str, float | str]]:
+    """Search `query`, open the first result's card and wait until the map stops moving:
+    (the first result's text, the card, the card's box as `_boxes` gives boxes)."""
     search = page.locator("#cmrisk-search-input")
-    search.fill("darien")
+    search.fill(query)
     results = page.locator("#cmrisk-search-results .cmrisk-search-result")
     results.first.wait_for(state="visible", timeout=5_000)
-    assert "Parque Nacional Darién" in results.all_inner_texts()[0]
+    first = results.all_inner_texts()[0]
     search.press("Enter")
     card = page.locator(".leaflet-popup-content .cmrisk-scorecard")
     card.wait_for(state="visible", timeout=5_000)
-    assert card.inner_text().startswith("Parque Nacional Darién")
-    # the card opens where no control covers it (on a phone too), its close button included
     wait_until(page, "!document.querySelector('.leaflet-map-pane').style.transition && "
                "!document.querySelector('.leaflet-pan-anim')", timeout_s=10)
     popup = page.locator(".leaflet-popup-content-wrapper").bounding_box()
     assert popup is not None
-    box = {"name": "popup", "left": popup["x"], "top": popup["y"],
-           "right": popup["x"] + popup["width"], "bottom": popup["y"] + popup["height"]}
+    return first, card, {"name": "popup", "left": popup["x"], "top": popup["y"],
+                         "right": popup["x"] + popup["width"],
+                         "bottom": popup["y"] + popup["height"]}
+
+
+def test_search_finds_the_park_without_its_accent(
+        layout: tuple[Page, PageLog, str, tuple[int, int]]) -> None:
+    page, log, _, _ = layout
+    search = page.locator("#cmrisk-search-input")
+    first, card, box = _card_by_search(page, "darien")
+    assert "Parque Nacional Darién" in first
+    assert card.inner_text().startswith("Parque Nacional Darién")
+    # the card opens where no control covers it (on a phone too), its close button included
     for control in _boxes(page):
         if "cmrisk-header" not in str(control["name"]):
             assert _overlap(box, control) == 0, f"{control['name']} covers the card"
@@ -314,19 +323,8 @@ def test_admin_units_turned_on_leave_panel_legend_and_card_on_screen(
         page.evaluate("document.querySelector('#cmrisk-legend details').open = false")
     page.locator("#cmrisk-search-input").click()
     search = page.locator("#cmrisk-search-input")
-    search.fill("pinogana")
-    results = page.locator("#cmrisk-search-results .cmrisk-search-result")
-    results.first.wait_for(state="visible", timeout=5_000)
-    search.press("Enter")
-    card = page.locator(".leaflet-popup-content .cmrisk-scorecard")
-    card.wait_for(state="visible", timeout=5_000)
+    _, card, box = _card_by_search(page, "pinogana")
     assert card.inner_text().startswith("Pinogana")
-    wait_until(page, "!document.querySelector('.leaflet-map-pane').style.transition && "
-               "!document.querySelector('.leaflet-pan-anim')", timeout_s=10)
-    popup = page.locator(".leaflet-popup-content-wrapper").bounding_box()
-    assert popup is not None
-    box = {"name": "popup", "left": popup["x"], "top": popup["y"],
-           "right": popup["x"] + popup["width"], "bottom": popup["y"] + popup["height"]}
     page.screenshot(path=str(ARTIFACTS / f"map_{lang}_{width}x{height}_admin_card.png"))
     for other in _boxes(page):
         if "cmrisk-header" not in str(other["name"]):
