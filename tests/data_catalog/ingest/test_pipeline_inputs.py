@@ -171,23 +171,27 @@ def test_a_source_that_cannot_be_ingested(data: DataDir, tmp_path: Path,
         ingest_source(data, "chirps", path)
 
 
+def _gidd_event(iso3: str, name: str, people: int) -> dict[str, object]:
+    """One flood event of the IDMC GIDD disasters API in a country."""
+    return {"iso3": iso3, "country_name": name, "year": 2022, "start_date": "2022-11-06",
+            "start_date_accuracy": "Day", "end_date": "2022-11-20", "end_date_accuracy": "Day",
+            "event_name": f"{name}: Floods", "new_displacement": people,
+            "new_displacement_rounded": people, "total_displacement": None,
+            "total_displacement_rounded": None, "hazard_category": 1,
+            "hazard_category_name": "Weather related", "hazard_sub_category": 4,
+            "hazard_sub_category_name": "Hydrological", "hazard_type": 9,
+            "hazard_type_name": "Flood", "hazard_sub_type": 21,
+            "hazard_sub_type_name": "Riverine flood", "glide_numbers": []}
+
+
 def test_idmc_events_are_served_as_a_collection(data: DataDir, tmp_path: Path) -> None:
     from fastapi.testclient import TestClient
 
     from geo_service.app import create_app
     from geo_service.settings import Settings
 
-    events = [
-        {"iso3": iso3, "country_name": name, "year": 2022, "start_date": "2022-11-06",
-         "start_date_accuracy": "Day", "end_date": "2022-11-20", "end_date_accuracy": "Day",
-         "event_name": f"{name}: Floods", "new_displacement": people,
-         "new_displacement_rounded": people, "total_displacement": None,
-         "total_displacement_rounded": None, "hazard_category": 1,
-         "hazard_category_name": "Weather related", "hazard_sub_category": 4,
-         "hazard_sub_category_name": "Hydrological", "hazard_type": 9,
-         "hazard_type_name": "Flood", "hazard_sub_type": 21,
-         "hazard_sub_type_name": "Riverine flood", "glide_numbers": []}
-        for iso3, name, people in (("PAN", "Panama", 1234), ("COL", "Colombia", 5000))]
+    events = [_gidd_event(iso3, name, people)
+              for iso3, name, people in (("PAN", "Panama", 1234), ("COL", "Colombia", 5000))]
     path = tmp_path / "gidd.json"
     path.write_text(json.dumps(events), encoding="utf-8")
     report = ingest(data, "idmc_gidd", path).details
@@ -199,3 +203,31 @@ def test_idmc_events_are_served_as_a_collection(data: DataDir, tmp_path: Path) -
               for f in page["features"]}
     assert people == {"PAN": 1234, "COL": 5000}
     assert all(f["geometry"]["type"] in ("Polygon", "MultiPolygon") for f in page["features"])
+
+
+def test_events_are_placed_on_the_countries_of_every_region(data: DataDir,
+                                                            tmp_path: Path) -> None:
+    # Honduras is a country of the corridor region only, Panama of both: with the corridor's
+    # demo inputs beside Darién's, an event in each is placed (on its own outline, once).
+    from data_catalog.demo.generate import write_demo
+    from data_catalog.ingest.events import countries
+
+    events = [_gidd_event(iso3, name, people)
+              for iso3, name, people in (("PAN", "Panama", 1234), ("HND", "Honduras", 700))]
+    path = tmp_path / "gidd.json"
+    path.write_text(json.dumps(events), encoding="utf-8")
+    # Darién's countries only: the Honduran event has no outline; the file is refused (not
+    # stored without it, as it once was, silently), or stored without it when told to.
+    assert "HND" not in set(countries(data)["iso3"])
+    before = tree_digest(data.root)
+    with pytest.raises(SourceFormatError, match=r"no outline .*: HND \(1\).*--allow-drops"):
+        ingest(data, "idmc_gidd", path)
+    assert tree_digest(data.root) == before
+    kept = ingest_source(data, "idmc_gidd", path, allow_drops=True).details
+    assert kept["features_written"] == 1 and any("HND (1)" in d for d in kept["dropped"])
+    write_demo(data.region("corridor").ensure().inputs, region="corridor")
+    outlines = countries(data)
+    assert {"PAN", "COL", "HND"} <= set(outlines["iso3"])
+    assert outlines["iso3"].is_unique
+    report = ingest(data, "idmc_gidd", path).details
+    assert report["features_written"] == 2
